@@ -1,0 +1,79 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * Binary process-output frames, used instead of base64 JSON when a client
+ * negotiates `capabilities.binaryOutput` in `initialize`.
+ *
+ * Layout (big-endian): byte 0 frame type (1 = process output); byte 1 stream
+ * (0 stdout, 1 stderr, 2 pty); bytes 2–3 length N of the UTF-8 process id;
+ * bytes 4–11 seq (u64); then N bytes of process id; then the output bytes.
+ *
+ * @module
+ */
+import type { StreamName } from "./child.ts";
+
+/** Frame type byte of a process-output frame. */
+export const FRAME_OUTPUT = 1;
+const STREAMS: readonly StreamName[] = ["stdout", "stderr", "pty"];
+const HEADER = 12;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A decoded output frame. */
+export interface OutputFrame {
+  /** Process id. */
+  processId: string;
+  /** Sequence number. */
+  seq: number;
+  /** Stream. */
+  stream: StreamName;
+  /** The bytes (a view into the frame). */
+  data: Uint8Array;
+}
+
+/**
+ * Encodes an output frame.
+ *
+ * @example
+ * ```ts
+ * import { decodeOutputFrame, encodeOutputFrame } from "./binary_frame.ts";
+ * const f = encodeOutputFrame("p1", 7, "stderr", new Uint8Array([1, 2]));
+ * console.assert(decodeOutputFrame(f).seq === 7);
+ * ```
+ */
+export function encodeOutputFrame(
+  processId: string,
+  seq: number,
+  stream: StreamName,
+  data: Uint8Array,
+): Uint8Array {
+  const id = encoder.encode(processId);
+  const frame = new Uint8Array(HEADER + id.byteLength + data.byteLength);
+  const view = new DataView(frame.buffer);
+  frame[0] = FRAME_OUTPUT;
+  frame[1] = STREAMS.indexOf(stream);
+  view.setUint16(2, id.byteLength);
+  view.setUint32(4, Math.floor(seq / 2 ** 32));
+  view.setUint32(8, seq >>> 0);
+  frame.set(id, HEADER);
+  frame.set(data, HEADER + id.byteLength);
+  return frame;
+}
+
+/** Decodes an output frame; throws TypeError on a malformed one. */
+export function decodeOutputFrame(frame: Uint8Array): OutputFrame {
+  if (frame.byteLength < HEADER || frame[0] !== FRAME_OUTPUT) {
+    throw new TypeError("Cannot decode output frame: bad header");
+  }
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const stream = STREAMS[frame[1]!];
+  const idLen = view.getUint16(2);
+  if (!stream || frame.byteLength < HEADER + idLen) {
+    throw new TypeError("Cannot decode output frame: bad stream or length");
+  }
+  return {
+    processId: decoder.decode(frame.subarray(HEADER, HEADER + idLen)),
+    seq: view.getUint32(4) * 2 ** 32 + view.getUint32(8),
+    stream,
+    data: frame.subarray(HEADER + idLen),
+  };
+}

@@ -1,0 +1,72 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * JSON-RPC error codes and the error class that carries one to the wire.
+ *
+ * @module
+ */
+
+/** Error codes used on the wire (JSON-RPC 2.0 plus codex's additions). */
+export const ErrorCode = {
+  /** The message is not a valid request, or the request is not allowed now. */
+  InvalidRequest: -32600,
+  /** No such method. */
+  MethodNotFound: -32601,
+  /** The params do not match the method's schema. */
+  InvalidParams: -32602,
+  /** The server failed (spawn failure, I/O error, …). */
+  Internal: -32603,
+  /** A file or directory does not exist. */
+  NotFound: -32004,
+  /** The session is attached to another live connection. */
+  SessionAttached: -32010,
+} as const;
+
+/** One of the {@linkcode ErrorCode} values. */
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * An error that becomes a JSON-RPC error response `{code, message, data?}`.
+ *
+ * @example Throwing one from a handler
+ * ```ts
+ * import { ErrorCode, RpcError } from "./errors.ts";
+ * const err = new RpcError(ErrorCode.InvalidParams, "argv must not be empty");
+ * console.assert(err.code === -32602);
+ * ```
+ */
+export class RpcError extends Error {
+  /** The JSON-RPC error code. */
+  readonly code: number;
+  /** Optional structured detail sent as `error.data`. */
+  readonly data: unknown;
+
+  /** Creates an error with a code, a message and optional data. */
+  constructor(code: number, message: string, data?: unknown) {
+    super(message);
+    this.name = "RpcError";
+    this.code = code;
+    this.data = data;
+  }
+
+  /** The wire form of this error. */
+  toJson(): { code: number; message: string; data?: unknown } {
+    return this.data === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, data: this.data };
+  }
+}
+
+/** Shorthand for an {@linkcode ErrorCode.InvalidRequest} error. */
+export function invalidRequest(message: string): RpcError {
+  return new RpcError(ErrorCode.InvalidRequest, message);
+}
+
+/** Shorthand for an {@linkcode ErrorCode.InvalidParams} error. */
+export function invalidParams(message: string): RpcError {
+  return new RpcError(ErrorCode.InvalidParams, message);
+}
+
+/** Shorthand for an {@linkcode ErrorCode.Internal} error. */
+export function internalError(message: string): RpcError {
+  return new RpcError(ErrorCode.Internal, message);
+}

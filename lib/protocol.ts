@@ -1,0 +1,296 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * Wire schemas of the exec-server protocol (codex-compatible), and the single
+ * method table both the server and the client are built from.
+ *
+ * Schemas are the source of truth: every wire type is `z.infer` of one.
+ * Unknown fields are accepted and dropped, as codex's serde decoding does.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+// -- Shared pieces --
+
+/** A JSON-RPC request id: an integer or a string. */
+export const RequestIdSchema = z.union([z.int(), z.string()]);
+/** A JSON-RPC request id. */
+export type RequestId = z.infer<typeof RequestIdSchema>;
+
+const processId = z.string().min(1, "processId must not be empty");
+const seq = z.int().nonnegative();
+const u64 = z.int().nonnegative();
+
+/** Output stream names. */
+export const StreamSchema = z.enum(["stdout", "stderr", "pty"]);
+/** An output stream name. */
+export type Stream = z.infer<typeof StreamSchema>;
+
+/** Terminal size. */
+export const TerminalSizeSchema = z.object({
+  rows: z.int().min(1).max(65535),
+  cols: z.int().min(1).max(65535),
+});
+
+// -- Lifecycle --
+
+/** Capabilities a client may ask for in `initialize`. */
+export const ClientCapabilitiesSchema = z.object({
+  /** Process output as binary WebSocket frames instead of base64 JSON. */
+  binaryOutput: z.boolean().optional(),
+});
+
+/** `initialize` params. */
+export const InitializeParamsSchema = z.object({
+  clientName: z.string(),
+  resumeSessionId: z.string().nullish(),
+  capabilities: ClientCapabilitiesSchema.nullish(),
+});
+/** `initialize` params. */
+export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
+
+/** `initialize` result. */
+export const InitializeResultSchema = z.object({
+  sessionId: z.string(),
+  capabilities: z.object({ binaryOutput: z.boolean() }).optional(),
+});
+/** `initialize` result. */
+export type InitializeResult = z.infer<typeof InitializeResultSchema>;
+
+// -- Processes --
+
+/** The environment policy codex sends with remote starts. */
+export const EnvPolicySchema = z.object({
+  inherit: z.enum(["all", "core", "none"]),
+  ignoreDefaultExcludes: z.boolean(),
+  exclude: z.array(z.string()),
+  set: z.record(z.string(), z.string()),
+  includeOnly: z.array(z.string()),
+});
+/** The environment policy. */
+export type EnvPolicy = z.infer<typeof EnvPolicySchema>;
+
+/** `process/start` params. */
+export const ProcessStartParamsSchema = z.object({
+  processId,
+  argv: z.array(z.string()).min(1, "argv must not be empty"),
+  cwd: z.string().min(1, "cwd must not be empty"),
+  env: z.record(z.string(), z.string()),
+  envPolicy: EnvPolicySchema.nullish(),
+  tty: z.boolean(),
+  pipeStdin: z.boolean().nullish(),
+  arg0: z.string().nullish(),
+  size: TerminalSizeSchema.nullish(),
+  timeoutMs: z.int().positive().nullish(),
+});
+/** `process/start` params. */
+export type ProcessStartParams = z.infer<typeof ProcessStartParamsSchema>;
+
+/** `process/start` result. */
+export const ProcessStartResultSchema = z.object({ processId: z.string() });
+
+/** `process/read` params. */
+export const ProcessReadParamsSchema = z.object({
+  processId,
+  afterSeq: seq.nullish(),
+  maxBytes: u64.nullish(),
+  waitMs: u64.nullish(),
+});
+/** `process/read` params. */
+export type ProcessReadParams = z.infer<typeof ProcessReadParamsSchema>;
+
+/** One retained output chunk. */
+export const OutputChunkSchema = z.object({
+  seq,
+  stream: StreamSchema,
+  chunk: z.string(),
+});
+/** One retained output chunk (base64 bytes). */
+export type OutputChunk = z.infer<typeof OutputChunkSchema>;
+
+/** Chunks evicted by retention between a read's cursor and what it returned. */
+export const GapSchema = z.object({
+  afterSeq: seq,
+  throughSeq: seq,
+  bytes: z.int().nonnegative(),
+});
+/** A reported gap. */
+export type Gap = z.infer<typeof GapSchema>;
+
+/** `process/read` result. */
+export const ProcessReadResultSchema = z.object({
+  chunks: z.array(OutputChunkSchema),
+  nextSeq: seq,
+  exited: z.boolean(),
+  exitCode: z.int().nullable(),
+  closed: z.boolean(),
+  failure: z.string().nullable(),
+  gap: GapSchema.optional(),
+  signal: z.string().nullable().optional(),
+  timedOut: z.boolean().optional(),
+});
+/** `process/read` result. */
+export type ProcessReadResult = z.infer<typeof ProcessReadResultSchema>;
+
+/** `process/write` params. */
+export const ProcessWriteParamsSchema = z.object({
+  processId,
+  chunk: z.string(),
+});
+/** `process/write` params. */
+export type ProcessWriteParams = z.infer<typeof ProcessWriteParamsSchema>;
+
+/** Result status of `process/write` and `process/closeStdin`. */
+export const WriteStatusSchema = z.enum([
+  "accepted",
+  "unknownProcess",
+  "stdinClosed",
+  "starting",
+]);
+/** A write status. */
+export type WriteStatus = z.infer<typeof WriteStatusSchema>;
+
+/** `process/write` and `process/closeStdin` result. */
+export const WriteResultSchema = z.object({ status: WriteStatusSchema });
+
+/** Params that only name a process. */
+export const ProcessIdParamsSchema = z.object({ processId });
+
+/** `process/terminate` result. */
+export const TerminateResultSchema = z.object({ running: z.boolean() });
+
+/** `process/resize` params. */
+export const ProcessResizeParamsSchema = z.object({
+  processId,
+  rows: TerminalSizeSchema.shape.rows,
+  cols: TerminalSizeSchema.shape.cols,
+});
+
+/** Signal names accepted by `process/signal`. */
+export const SignalNameSchema = z.enum([
+  "interrupt",
+  "terminate",
+  "kill",
+  "hangup",
+  "quit",
+  "user1",
+  "user2",
+]);
+
+/** `process/signal` params. */
+export const ProcessSignalParamsSchema = z.object({
+  processId,
+  signal: SignalNameSchema,
+});
+
+/** State of a process in `process/list`. */
+export const ProcessStateSchema = z.enum([
+  "starting",
+  "running",
+  "exited",
+  "closed",
+]);
+
+/** One entry of `process/list`. */
+export const ProcessInfoSchema = z.object({
+  processId: z.string(),
+  argv: z.array(z.string()),
+  pid: z.int().nullable(),
+  tty: z.boolean(),
+  state: ProcessStateSchema,
+  exitCode: z.int().nullable(),
+  signal: z.string().nullable(),
+  timedOut: z.boolean(),
+  startedAt: z.number(),
+  lastSeq: seq,
+});
+/** One entry of `process/list`. */
+export type ProcessInfo = z.infer<typeof ProcessInfoSchema>;
+
+/** `process/list` result. */
+export const ProcessListResultSchema = z.object({
+  processes: z.array(ProcessInfoSchema),
+});
+
+/** Params of methods that take none (absent, null or `{}`). */
+export const EmptyParamsSchema = z.object({});
+/** The empty result `{}`. */
+export const EmptyResultSchema = z.object({});
+
+// -- Notifications (server → client) --
+
+/** `process/output` notification params. */
+export const OutputNotificationSchema = z.object({
+  processId: z.string(),
+  seq,
+  stream: StreamSchema,
+  chunk: z.string(),
+});
+/** `process/output` notification params. */
+export type OutputNotification = z.infer<typeof OutputNotificationSchema>;
+
+/** `process/exited` notification params. */
+export const ExitedNotificationSchema = z.object({
+  processId: z.string(),
+  seq,
+  exitCode: z.int(),
+  signal: z.string().optional(),
+  timedOut: z.boolean().optional(),
+});
+/** `process/exited` notification params. */
+export type ExitedNotification = z.infer<typeof ExitedNotificationSchema>;
+
+/** `process/closed` notification params. */
+export const ClosedNotificationSchema = z.object({
+  processId: z.string(),
+  seq,
+});
+/** `process/closed` notification params. */
+export type ClosedNotification = z.infer<typeof ClosedNotificationSchema>;
+
+/**
+ * The one method table: every request method with its params and result
+ * schema. The server dispatches from it, the client types its calls with it,
+ * and the README's API section follows it.
+ */
+export const PROCESS_METHODS = {
+  "process/start": {
+    params: ProcessStartParamsSchema,
+    result: ProcessStartResultSchema,
+  },
+  "process/read": {
+    params: ProcessReadParamsSchema,
+    result: ProcessReadResultSchema,
+  },
+  "process/write": {
+    params: ProcessWriteParamsSchema,
+    result: WriteResultSchema,
+  },
+  "process/closeStdin": {
+    params: ProcessIdParamsSchema,
+    result: WriteResultSchema,
+  },
+  "process/terminate": {
+    params: ProcessIdParamsSchema,
+    result: TerminateResultSchema,
+  },
+  "process/resize": {
+    params: ProcessResizeParamsSchema,
+    result: EmptyResultSchema,
+  },
+  "process/signal": {
+    params: ProcessSignalParamsSchema,
+    result: EmptyResultSchema,
+  },
+  "process/list": {
+    params: EmptyParamsSchema,
+    result: ProcessListResultSchema,
+  },
+} as const;
+
+/** Notification methods the server sends. */
+export const NOTIFICATIONS = {
+  "process/output": OutputNotificationSchema,
+  "process/exited": ExitedNotificationSchema,
+  "process/closed": ClosedNotificationSchema,
+} as const;

@@ -1,0 +1,324 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * The WebSocket server: `Deno.serve` with an upgrade handler in front of the
+ * RPC core, `/readyz`, origin and token checks, limits, graceful shutdown.
+ *
+ * @module
+ */
+import type { Spawner } from "./child.ts";
+import { CloseCode, Connection, type Peer } from "./connection.ts";
+import { invalidParams } from "./errors.ts";
+import { PROCESS_HANDLERS, type ServerContext } from "./handlers.ts";
+import type { HandlerTable } from "./handlers.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { spawnPiped } from "./process.ts";
+import { SessionRegistry } from "./session.ts";
+
+/** Options for {@linkcode ExecServer.start}; every field has a default. */
+export interface ExecServerOptions {
+  /** `ws://IP:PORT` to listen on. @default {"ws://127.0.0.1:0"} */
+  listen?: string;
+  /** Largest inbound message in bytes. @default {16777216} */
+  maxMessageBytes?: number;
+  /** Concurrent WebSocket connections. @default {256} */
+  maxConnections?: number;
+  /** Live sessions. @default {1024} */
+  maxSessions?: number;
+  /** Processes per session. @default {1024} */
+  maxProcesses?: number;
+  /** Detached-session lifetime in ms. @default {30000} */
+  sessionTtlMs?: number;
+  /** Output bytes retained per process. @default {1048576} */
+  retainedBytes?: number;
+  /** SIGTERM → SIGKILL grace in ms. @default {2000} */
+  killGraceMs?: number;
+  /** How long a closed process stays readable, in ms. @default {30000} */
+  exitedRetentionMs?: number;
+  /** WebSocket keepalive: ping interval and dead-peer timeout, in s. @default {30} */
+  pingSeconds?: number;
+  /** Bearer token required for upgrades; null for none. @default {null} */
+  token?: string | null;
+  /** Origins allowed to upgrade (exact match); others get 403. @default {[]} */
+  allowOrigins?: string[];
+  /** PEM certificate and key to serve wss://. @default {null} */
+  tls?: { cert: string; key: string } | null;
+  /** Logger. @default {a stderr logger at "info"} */
+  logger?: Logger;
+  /** Starts children; defaults to pipes (and terminals when available). */
+  spawn?: Spawner;
+}
+
+/** Parses a `--listen` value; throws TypeError with codex's wording. */
+export function parseListenUrl(
+  listen: string,
+): { hostname: string; port: number } {
+  const m = /^ws:\/\/(\[[0-9a-fA-F:.]+\]|\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})\/?$/
+    .exec(listen);
+  if (!listen.startsWith("ws://")) {
+    throw new TypeError(
+      `unsupported --listen URL ${listen}; expected \`ws://IP:PORT\` or \`stdio\``,
+    );
+  }
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new TypeError(
+      `invalid websocket --listen URL ${listen}; expected \`ws://IP:PORT\``,
+    );
+  }
+  return { hostname: m[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+/** Whether `hostname` is a loopback address. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  }
+  return diff === 0;
+}
+
+function socketPeer(socket: WebSocket): Peer {
+  return {
+    sendText(text) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(text);
+    },
+    sendBinary(data) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(data);
+    },
+    close(code, reason) {
+      if (socket.readyState <= WebSocket.OPEN) socket.close(code, reason);
+    },
+    bufferedAmount: () => socket.bufferedAmount,
+  };
+}
+
+/** The default spawner: pipes; terminals once the PTY backend is loaded. */
+export const defaultSpawner: Spawner = (options, sink) => {
+  if (options.tty) {
+    return Promise.reject(
+      invalidParams(
+        "tty:true is not supported by this server build (no PTY backend)",
+      ),
+    );
+  }
+  return spawnPiped(options, sink);
+};
+
+/**
+ * A running exec-server.
+ *
+ * @example
+ * ```ts ignore
+ * await using server = await ExecServer.start({ listen: "ws://127.0.0.1:0" });
+ * console.log(server.url);
+ * ```
+ */
+export class ExecServer implements AsyncDisposable {
+  /** The bound URL, e.g. `ws://127.0.0.1:43123`. */
+  readonly url: string;
+  /** All sessions. */
+  readonly registry: SessionRegistry;
+  readonly #server: Deno.HttpServer<Deno.NetAddr>;
+  readonly #sockets = new Set<WebSocket>();
+  readonly #log: Logger;
+  readonly #state: { closing: boolean };
+  #closing: Promise<void> | null = null;
+
+  private constructor(
+    url: string,
+    server: Deno.HttpServer<Deno.NetAddr>,
+    registry: SessionRegistry,
+    log: Logger,
+    sockets: Set<WebSocket>,
+    state: { closing: boolean },
+  ) {
+    this.#state = state;
+    this.url = url;
+    this.#server = server;
+    this.registry = registry;
+    this.#log = log;
+    this.#sockets = sockets;
+  }
+
+  /** Starts listening; resolves once bound. */
+  static start(options: ExecServerOptions = {}): Promise<ExecServer> {
+    const { hostname, port } = parseListenUrl(
+      options.listen ?? "ws://127.0.0.1:0",
+    );
+    const log = options.logger ?? createLogger("info", (l) => console.error(l));
+    const registry = new SessionRegistry({
+      ttlMs: options.sessionTtlMs ?? 30_000,
+      maxSessions: options.maxSessions ?? 1024,
+      maxProcesses: options.maxProcesses ?? 1024,
+      timings: {
+        killGraceMs: options.killGraceMs ?? 2000,
+        retentionMs: options.exitedRetentionMs ?? 30_000,
+        retainedBytes: options.retainedBytes ?? 1024 * 1024,
+      },
+      onExpire: (id) => log.info(`session ${id} expired`),
+    });
+    const context: ServerContext = {
+      registry,
+      spawn: options.spawn ?? defaultSpawner,
+      baseEnv: () => Deno.env.toObject(),
+      maxMessageBytes: options.maxMessageBytes ?? 16 * 1024 * 1024,
+      log,
+    };
+    const handlers: HandlerTable = { ...PROCESS_HANDLERS };
+    const sockets = new Set<WebSocket>();
+    const maxConnections = options.maxConnections ?? 256;
+    const allowOrigins = new Set(options.allowOrigins ?? []);
+    const token = options.token ?? null;
+    const state = { closing: false };
+
+    const handler = (
+      req: Request,
+      info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+    ): Response => {
+      const url = new URL(req.url);
+      const remote = info.remoteAddr; // unreadable after the upgrade
+      if (url.pathname === "/readyz") return new Response("ok\n");
+      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        return new Response(
+          "exec-server: connect with a WebSocket; GET /readyz for health\n",
+          {
+            status: 426,
+            headers: { upgrade: "websocket" },
+          },
+        );
+      }
+      if (url.pathname !== "/") {
+        return new Response("not found\n", { status: 404 });
+      }
+      const origin = req.headers.get("origin");
+      if (origin !== null && !allowOrigins.has(origin)) {
+        log.warn(
+          `rejected upgrade from origin ${
+            JSON.stringify(origin.slice(0, 200))
+          }`,
+        );
+        return new Response("forbidden: this origin may not connect\n", {
+          status: 403,
+        });
+      }
+      const offered = (req.headers.get("sec-websocket-protocol") ?? "")
+        .split(",").map((p) => p.trim()).filter((p) => p !== "");
+      if (token !== null) {
+        const auth = req.headers.get("authorization") ?? "";
+        const bearer = auth.startsWith("Bearer ") ? auth.slice(7) : null;
+        const sub = offered.find((p) => p.startsWith("bearer."))?.slice(7) ??
+          null;
+        const given = bearer ?? sub;
+        if (given === null || !constantTimeEqual(given, token)) {
+          log.warn(
+            `rejected upgrade from ${remote.hostname}: missing or wrong token`,
+          );
+          return new Response(
+            "unauthorized: a valid bearer token is required\n",
+            {
+              status: 401,
+              headers: { "www-authenticate": "Bearer" },
+            },
+          );
+        }
+      }
+      if (state.closing) {
+        return new Response("server shutting down\n", { status: 503 });
+      }
+      if (sockets.size >= maxConnections) {
+        log.warn(
+          `rejected upgrade: ${sockets.size} connections, limit ${maxConnections}`,
+        );
+        return new Response(
+          `too many connections: the limit is ${maxConnections}\n`,
+          {
+            status: 503,
+          },
+        );
+      }
+      const protocol = offered.includes("exec-server")
+        ? "exec-server"
+        : offered.find((p) => p.startsWith("bearer."));
+      const { socket, response } = Deno.upgradeWebSocket(req, {
+        idleTimeout: options.pingSeconds ?? 30,
+        ...(protocol ? { protocol } : {}),
+      });
+      socket.binaryType = "arraybuffer";
+      const label = `websocket ${remote.hostname}:${remote.port}`;
+      const conn = new Connection(socketPeer(socket), context, handlers, {
+        label,
+      });
+      sockets.add(socket);
+      socket.onmessage = (e) => {
+        void conn.receive(
+          typeof e.data === "string" ? e.data : new Uint8Array(e.data),
+        );
+      };
+      socket.onclose = () => {
+        sockets.delete(socket);
+        conn.transportClosed();
+        log.debug(`${label}: closed`);
+      };
+      socket.onerror = () => {};
+      return response;
+    };
+
+    const tls = options.tls ?? null;
+    const server = Deno.serve({
+      hostname,
+      port,
+      ...(tls ? { cert: tls.cert, key: tls.key } : {}),
+      onListen() {},
+      onError(err) {
+        log.error(
+          `http handler failed: ${err instanceof Error ? err.message : err}`,
+        );
+        return new Response("internal error\n", { status: 500 });
+      },
+    }, handler);
+    const addr = server.addr;
+    const host = addr.hostname.includes(":")
+      ? `[${addr.hostname}]`
+      : addr.hostname;
+    const url = `${tls ? "wss" : "ws"}://${host}:${addr.port}`;
+    return Promise.resolve(
+      new ExecServer(url, server, registry, log, sockets, state),
+    );
+  }
+
+  /** Number of open WebSocket connections. */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  /**
+   * Graceful shutdown: refuse new connections, terminate every session's
+   * process groups (SIGKILL after the grace period), close sockets with 1001.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#state.closing = true;
+      this.#log.info("shutting down");
+      await this.registry.shutdown();
+      for (const s of this.#sockets) {
+        if (s.readyState <= WebSocket.OPEN) {
+          s.close(CloseCode.GoingAway, "server shutting down");
+        }
+      }
+      await this.#server.shutdown();
+    })();
+    return this.#closing;
+  }
+
+  /** Same as {@linkcode ExecServer.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

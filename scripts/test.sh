@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the whole test suite with leak sanitizers on and ends with one line
+# "N passed, N failed, N skipped" (deno test's own summary is not machine-friendly).
+# Extra arguments go to `deno test` (e.g. a file or --filter NAME).
+set -uo pipefail
+log="$(mktemp -t exec-server-test.XXXXXX)"
+trap 'rm -f "$log"' EXIT
+NO_COLOR=1 deno test --allow-all --sanitize-ops --sanitize-resources "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+summary="$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)"
+num() { echo "$summary" | grep -oE "[0-9]+ $1" | head -n 1 | grep -oE '^[0-9]+' || echo 0; }
+passed=$(num passed); failed=$(num failed); skipped=$(num ignored)
+if [ -z "$summary" ] && [ "$status" -ne 0 ]; then failed=1; fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+exit "$status"
