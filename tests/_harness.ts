@@ -1,0 +1,489 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * End-to-end test harness, after codex's `exec_server()`: starts the real
+ * server as a subprocess on port 0, reads its URL from stdout, and talks to
+ * it over real sockets. Every wait takes a predicate and a deadline.
+ *
+ * @module
+ */
+import { decodeOutputFrame, type OutputFrame } from "../lib/binary_frame.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const MAIN = `${ROOT}main.ts`;
+
+/** Waits until `predicate()` is truthy, polling, or throws after `timeoutMs`. */
+export async function waitUntil<T>(
+  predicate: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 10, message = "condition" } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** True when PID no longer exists or is a zombie (state Z). */
+export function isGone(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state === "Z" || state === "X";
+  } catch {
+    return true;
+  }
+}
+
+/** Asserts every pid is gone (or a zombie) within the deadline. */
+export async function assertAllGone(pids: number[], timeoutMs = 10_000): Promise<void> {
+  await waitUntil(() => pids.every(isGone), {
+    timeoutMs,
+    message: `processes ${pids.join(", ")} to be gone`,
+  });
+}
+
+/** A real server subprocess. */
+export class ServerProcess implements AsyncDisposable {
+  /** The URL it printed. */
+  readonly url: string;
+  /** The first stdout line plus anything else it printed to stdout. */
+  stdoutExtra = "";
+  readonly #child: Deno.ChildProcess;
+  readonly #stderr: Promise<string>;
+  readonly #stdoutRest: Promise<void>;
+  #status: Promise<Deno.CommandStatus> | null = null;
+
+  private constructor(
+    url: string,
+    child: Deno.ChildProcess,
+    stderr: Promise<string>,
+    stdoutRest: (self: ServerProcess) => Promise<void>,
+  ) {
+    this.url = url;
+    this.#child = child;
+    this.#stderr = stderr;
+    this.#stdoutRest = stdoutRest(this);
+  }
+
+  /** OS pid of the server. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** The http:// (or https://) base URL. */
+  get httpUrl(): string {
+    return this.url.replace(/^ws/, "http");
+  }
+
+  /** Starts `main.ts serve` with extra flags; resolves once the URL is printed. */
+  static async start(
+    args: string[] = [],
+    options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<ServerProcess> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "serve", ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...options.env },
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = "";
+    const deadline = AbortSignal.timeout(options.timeoutMs ?? 15_000);
+    try {
+      while (!buffered.includes("\n")) {
+        const next = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, reject) => {
+            deadline.addEventListener("abort", () => reject(new Error("server printed no URL in time")), {
+              once: true,
+            });
+          }),
+        ]);
+        if (next.done) break;
+        buffered += next.value;
+      }
+    } catch (err) {
+      child.kill("SIGKILL");
+      await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+      throw new Error(`${(err as Error).message}; stderr: ${await stderr}`);
+    }
+    const line = buffered.split("\n")[0]!;
+    if (!/^wss?:\/\//.test(line)) {
+      child.kill("SIGKILL");
+      await child.status;
+      reader.releaseLock();
+      throw new Error(`server did not print a URL: ${JSON.stringify(line)}; stderr: ${await stderr}`);
+    }
+    const rest = buffered.slice(line.length + 1);
+    return new ServerProcess(line, child, stderr, async (self) => {
+      self.stdoutExtra = rest;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        self.stdoutExtra += value;
+      }
+    });
+  }
+
+  /** Sends a signal and resolves with the exit status. */
+  stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    if (!this.#status) {
+      try {
+        this.#child.kill(signal);
+      } catch {
+        // already exited
+      }
+      this.#status = this.#child.status;
+    }
+    return this.#status;
+  }
+
+  /** Everything written to stderr (after the server exited). */
+  async stderr(): Promise<string> {
+    await this.stop();
+    await this.#stdoutRest;
+    return await this.#stderr;
+  }
+
+  /** Kills the server (SIGKILL if SIGTERM takes too long) and drains its pipes. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), 8000);
+    await this.stop();
+    clearTimeout(timer);
+    await this.#stdoutRest;
+    await this.#stderr;
+  }
+}
+
+/** A JSON-RPC error response, as a thrown error. */
+export class ResponseError extends Error {
+  /** The error code. */
+  readonly code: number;
+  /** Creates it. */
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = "ResponseError";
+    this.code = code;
+  }
+}
+
+/** A message received from the server. */
+// deno-lint-ignore no-explicit-any
+export type Message = Record<string, any>;
+
+/** Options for {@linkcode TestClient.connect}. */
+export interface ConnectOptions {
+  /** Extra handshake headers (Deno's non-standard WebSocket option). */
+  headers?: Record<string, string>;
+  /** Subprotocols. */
+  protocols?: string[];
+  /** Initialize (and send initialized) right away with this client name. */
+  initialize?: boolean;
+  /** Resume this session when initializing. */
+  resumeSessionId?: string;
+  /** Ask for binary output frames. */
+  binaryOutput?: boolean;
+  /** Deno HTTP client (for TLS with a custom CA). */
+  client?: Deno.HttpClient;
+}
+
+/** A raw WebSocket JSON-RPC client for tests. */
+export class TestClient implements AsyncDisposable {
+  /** Every notification received, in order. */
+  readonly notifications: Message[] = [];
+  /** Every binary output frame received, in order. */
+  readonly frames: OutputFrame[] = [];
+  /** Resolves with the close event. */
+  readonly closed: Promise<{ code: number; reason: string }>;
+  /** Session id after initialize. */
+  sessionId = "";
+  readonly #ws: WebSocket;
+  readonly #pending = new Map<number | string, (m: Message) => void>();
+  readonly #listeners = new Set<() => void>();
+  /** Responses with an id nobody waits for (e.g. id -1). */
+  readonly stray: Message[] = [];
+  #nextId = 1;
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+    ws.binaryType = "arraybuffer";
+    this.closed = new Promise((resolve) => {
+      ws.addEventListener("close", (e) => {
+        resolve({ code: e.code, reason: e.reason });
+        this.#notify();
+      });
+    });
+    ws.addEventListener("message", (e) => {
+      if (typeof e.data !== "string") {
+        this.frames.push(decodeOutputFrame(new Uint8Array(e.data as ArrayBuffer)));
+        this.#notify();
+        return;
+      }
+      const msg = JSON.parse(e.data) as Message;
+      if ("id" in msg && !("method" in msg)) {
+        const waiter = this.#pending.get(msg.id);
+        if (waiter) {
+          this.#pending.delete(msg.id);
+          waiter(msg);
+        } else this.stray.push(msg);
+      } else this.notifications.push(msg);
+      this.#notify();
+    });
+  }
+
+  #notify(): void {
+    for (const l of [...this.#listeners]) l();
+  }
+
+  /** Connects, retrying only on connection refused, within a deadline. */
+  static async connect(url: string, options: ConnectOptions = {}): Promise<TestClient> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      // deno-lint-ignore no-explicit-any
+      const init: any = { headers: options.headers, protocols: options.protocols };
+      if (options.client) init.client = options.client;
+      const ws = new WebSocket(url, init);
+      const opened = await new Promise<true | Error>((resolve) => {
+        ws.onopen = () => resolve(true);
+        ws.onerror = (e) => resolve(new Error((e as ErrorEvent).message ?? "error"));
+      });
+      if (opened === true) {
+        ws.onopen = null;
+        ws.onerror = null;
+        const client = new TestClient(ws);
+        if (options.initialize !== false) {
+          await client.initialize(options.resumeSessionId, options.binaryOutput);
+        }
+        return client;
+      }
+      await new Promise<void>((r) => {
+        ws.onclose = () => r();
+        if (ws.readyState === WebSocket.CLOSED) r();
+      });
+      if (!/refused/i.test(opened.message) || Date.now() > deadline) throw opened;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** `initialize` then `initialized`. */
+  async initialize(resumeSessionId?: string, binaryOutput?: boolean): Promise<Message> {
+    const params: Message = { clientName: "test" };
+    if (resumeSessionId) params.resumeSessionId = resumeSessionId;
+    if (binaryOutput !== undefined) params.capabilities = { binaryOutput };
+    const result = await this.request("initialize", params);
+    this.sessionId = result.sessionId;
+    this.notify("initialized", {});
+    return result;
+  }
+
+  /** Sends a request and returns the whole response message. */
+  call(method: string, params?: unknown, id?: number | string): Promise<Message> {
+    const reqId = id ?? this.#nextId++;
+    const done = new Promise<Message>((resolve, reject) => {
+      this.#pending.set(reqId, resolve);
+      this.closed.then(() => reject(new Error(`connection closed before response to ${method}`)));
+    });
+    this.sendRaw(JSON.stringify(params === undefined ? { id: reqId, method } : { id: reqId, method, params }));
+    return done;
+  }
+
+  /** Sends a request; resolves with `result` or throws {@linkcode ResponseError}. */
+  async request(method: string, params?: unknown): Promise<Message> {
+    const msg = await this.call(method, params);
+    if (msg.error) throw new ResponseError(msg.error.code, msg.error.message);
+    return msg.result;
+  }
+
+  /** Sends a notification. */
+  notify(method: string, params?: unknown): void {
+    this.sendRaw(JSON.stringify({ method, params }));
+  }
+
+  /** Sends a raw frame. */
+  sendRaw(data: string | Uint8Array): void {
+    this.#ws.send(data as string);
+  }
+
+  /** Waits for a notification matching `predicate`. */
+  waitFor(predicate: (m: Message) => boolean, timeoutMs = 10_000, what = "notification"): Promise<Message> {
+    return this.waitUntil(() => this.notifications.find(predicate), timeoutMs, what);
+  }
+
+  /** Waits until `check()` returns a value, re-checking on every message. */
+  waitUntil<T>(check: () => T | undefined, timeoutMs = 10_000, what = "condition"): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const tryIt = () => {
+        const v = check();
+        if (v !== undefined && v !== false) {
+          cleanup();
+          resolve(v);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(tryIt);
+      };
+      this.#listeners.add(tryIt);
+      tryIt();
+    });
+  }
+
+  /** Notifications for one process. */
+  eventsOf(processId: string): Message[] {
+    return this.notifications.filter((n) => n.params?.processId === processId);
+  }
+
+  /** Waits for `process/closed` of a process and returns its events. */
+  async untilClosed(processId: string, timeoutMs = 15_000): Promise<Message[]> {
+    await this.waitFor(
+      (m) => m.method === "process/closed" && m.params.processId === processId,
+      timeoutMs,
+      `process/closed of ${processId}`,
+    );
+    return this.eventsOf(processId);
+  }
+
+  /** Concatenated decoded output of a process from pushed notifications. */
+  outputOf(processId: string, stream?: string): Uint8Array {
+    const parts = this.eventsOf(processId)
+      .filter((n) => n.method === "process/output" && (!stream || n.params.stream === stream))
+      .map((n) => Uint8Array.fromBase64(n.params.chunk));
+    return concat(parts);
+  }
+
+  /** Starts a process with sensible defaults. */
+  start(processId: string, argv: string[], extra: Message = {}): Promise<Message> {
+    return this.request("process/start", {
+      processId,
+      argv,
+      cwd: "/tmp",
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+      tty: false,
+      ...extra,
+    });
+  }
+
+  /** Closes cleanly and waits for the close. */
+  async close(): Promise<void> {
+    if (this.#ws.readyState <= WebSocket.OPEN) this.#ws.close();
+    await this.closed;
+  }
+
+  /** Same as close. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Concatenates byte arrays. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}
+
+/** Decodes UTF-8. */
+export function text(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * A TCP relay between a client and the server whose connections can be cut
+ * abruptly (no WebSocket close frame), like a network failure.
+ */
+export class CuttableProxy implements AsyncDisposable {
+  readonly #listener: Deno.TcpListener;
+  readonly #target: { hostname: string; port: number };
+  readonly #conns = new Set<Deno.Conn>();
+  readonly #pipes = new Set<Promise<void>>();
+  readonly #accepting: Promise<void>;
+
+  /** Starts relaying to `targetUrl`'s host and port. */
+  constructor(targetUrl: string) {
+    const u = new URL(targetUrl.replace(/^ws/, "http"));
+    this.#target = { hostname: u.hostname, port: Number(u.port) };
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#accepting = this.#accept();
+  }
+
+  /** ws:// URL of the relay. */
+  get url(): string {
+    return `ws://127.0.0.1:${this.#listener.addr.port}`;
+  }
+
+  async #accept(): Promise<void> {
+    for (;;) {
+      let inbound: Deno.Conn;
+      try {
+        inbound = await this.#listener.accept();
+      } catch {
+        return;
+      }
+      let outbound: Deno.Conn;
+      try {
+        outbound = await Deno.connect(this.#target);
+      } catch {
+        inbound.close();
+        continue;
+      }
+      this.#conns.add(inbound);
+      this.#conns.add(outbound);
+      const p = Promise.all([this.#copy(inbound, outbound), this.#copy(outbound, inbound)]).then(() => {});
+      this.#pipes.add(p);
+      p.then(() => this.#pipes.delete(p));
+    }
+  }
+
+  async #copy(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        let off = 0;
+        while (off < n) off += await to.write(buf.subarray(off, n));
+      }
+    } catch {
+      // cut
+    }
+    this.#closeConn(from);
+    this.#closeConn(to);
+  }
+
+  #closeConn(c: Deno.Conn): void {
+    if (this.#conns.delete(c)) {
+      try {
+        c.close();
+      } catch {
+        // closed
+      }
+    }
+  }
+
+  /** Drops every relayed connection at once, without any close handshake. */
+  async cut(): Promise<void> {
+    for (const c of [...this.#conns]) this.#closeConn(c);
+    await Promise.all([...this.#pipes]);
+  }
+
+  /** Stops the relay. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#listener.close();
+    await this.cut();
+    await this.#accepting;
+  }
+}
