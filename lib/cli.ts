@@ -6,12 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { createLogger, type LogLevel } from "./logger.ts";
-import {
-  ExecServer,
-  type ExecServerOptions,
-  isLoopback,
-  parseListenUrl,
-} from "./server.ts";
+import { ExecServer, type ExecServerOptions, isLoopback, parseListenUrl } from "./server.ts";
 
 const VERSION = "0.1.0";
 
@@ -51,6 +46,11 @@ Sessions and processes
   --exited-retention SECONDS
                            how long a finished process stays readable (default 30)
   --kill-grace SECONDS     SIGTERM → SIGKILL grace for terminate and teardown (default 2)
+
+Files
+  --fs-root DIR            confine every fs/* call to DIR (repeatable); paths are resolved
+                           component by component, so symlinks and .. cannot escape.
+                           Default: the whole filesystem (as the server's user)
 
 Limits
   --max-message-bytes N    largest inbound message; bigger ones close the socket with 1009
@@ -135,6 +135,7 @@ export async function parseServeArgs(
         "max-sessions": { type: "string" },
         "max-processes": { type: "string" },
         "ping-interval": { type: "string" },
+        "fs-root": { type: "string", multiple: true },
         "log-level": { type: "string" },
         "help": { type: "boolean", short: "h" },
       },
@@ -159,9 +160,7 @@ export async function parseServeArgs(
         .trim();
     } catch (err) {
       throw new UsageError(
-        `cannot read --token-file ${v["token-file"]}: ${
-          (err as Error).message
-        }`,
+        `cannot read --token-file ${v["token-file"]}: ${(err as Error).message}`,
       );
     }
     if (token === "") {
@@ -210,6 +209,7 @@ export async function parseServeArgs(
       tls,
       token,
       allowOrigins: v["allow-origin"] ?? [],
+      fsRoots: v["fs-root"] ?? [],
       sessionTtlMs: positiveNumber("--session-ttl", v["session-ttl"], 30) *
         1000,
       retainedBytes: positiveInt(
@@ -217,8 +217,7 @@ export async function parseServeArgs(
         v["retained-bytes"],
         1024 * 1024,
       ),
-      exitedRetentionMs:
-        positiveNumber("--exited-retention", v["exited-retention"], 30) * 1000,
+      exitedRetentionMs: positiveNumber("--exited-retention", v["exited-retention"], 30) * 1000,
       killGraceMs: positiveNumber("--kill-grace", v["kill-grace"], 2) * 1000,
       maxMessageBytes: positiveInt(
         "--max-message-bytes",

@@ -10,20 +10,11 @@
 import type { z } from "zod";
 import { encodeOutputFrame } from "./binary_frame.ts";
 import type { StreamName } from "./child.ts";
-import {
-  ErrorCode,
-  invalidParams,
-  invalidRequest,
-  RpcError,
-} from "./errors.ts";
+import { ErrorCode, invalidParams, invalidRequest, RpcError } from "./errors.ts";
 import type { CallContext, HandlerTable, ServerContext } from "./handlers.ts";
 import { errorMessage } from "./managed_process.ts";
 import { isMethodName, type MethodName, METHODS } from "./methods.ts";
-import type {
-  InitializeParams,
-  InitializeResult,
-  RequestId,
-} from "./protocol.ts";
+import type { InitializeParams, InitializeResult, RequestId } from "./protocol.ts";
 import type { Attachment, Session } from "./session.ts";
 
 /** The transport under a connection (a WebSocket, or stdio lines). */
@@ -139,9 +130,7 @@ export class Connection implements Attachment {
       this.#sendError(
         -1,
         invalidRequest(
-          `failed to parse JSON-RPC message from ${this.#label}: ${
-            errorMessage(err)
-          }`,
+          `failed to parse JSON-RPC message from ${this.#label}: ${errorMessage(err)}`,
         ),
       );
       return Promise.resolve();

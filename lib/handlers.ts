@@ -8,16 +8,12 @@
 import { SIGNALS, type Spawner } from "./child.ts";
 import { childEnv } from "./env_policy.ts";
 import { errorMessage } from "./managed_process.ts";
-import {
-  internalError,
-  invalidParams,
-  invalidRequest,
-  RpcError,
-} from "./errors.ts";
+import { internalError, invalidParams, invalidRequest, RpcError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { MethodName, ParsedParamsOf, ResultOf } from "./methods.ts";
 import { toNativePath } from "./paths.ts";
 import type { Session, SessionRegistry } from "./session.ts";
+import type { PROCESS_METHODS } from "./protocol.ts";
 import type { ManagedProcess } from "./managed_process.ts";
 
 /** Everything handlers need from the server. */
@@ -49,6 +45,9 @@ export type Handler<M extends MethodName> = (
   params: ParsedParamsOf<M>,
   ctx: CallContext,
 ) => Promise<ResultOf<M>>;
+
+/** Process method names. */
+export type ProcessMethodName = keyof typeof PROCESS_METHODS;
 
 /** Handlers for every method but `initialize` (which the connection owns). */
 export type HandlerTable = {
@@ -82,9 +81,9 @@ function readBudget(
 }
 
 /** The process method handlers. */
-export const PROCESS_HANDLERS: Omit<HandlerTable, never> = {
+export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
   async "process/start"(params, ctx) {
-    const cwd = toNativePath("cwd", params.cwd);
+    const cwd = toNativePath(params.cwd, "cwd");
     const { session, server } = ctx;
     const proc = session.reserve({
       processId: params.processId,

@@ -7,11 +7,8 @@
  * @module
  */
 import type { z } from "zod";
-import {
-  InitializeParamsSchema,
-  InitializeResultSchema,
-  PROCESS_METHODS,
-} from "./protocol.ts";
+import { FS_METHODS } from "./fs_protocol.ts";
+import { InitializeParamsSchema, InitializeResultSchema, PROCESS_METHODS } from "./protocol.ts";
 
 /** Every request method: `{params, result}` schemas. */
 export const METHODS = {
@@ -20,6 +17,7 @@ export const METHODS = {
     result: InitializeResultSchema,
   },
   ...PROCESS_METHODS,
+  ...FS_METHODS,
 } as const;
 
 /** A request method name. */

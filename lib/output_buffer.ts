@@ -157,9 +157,7 @@ export class OutputBuffer {
   }
 
   #evictedBytesAfter(afterSeq: number): number {
-    const end = this.#head < this.#starts.length
-      ? this.#starts[this.#head]!
-      : this.#total;
+    const end = this.#head < this.#starts.length ? this.#starts[this.#head]! : this.#total;
     // First evicted chunk with seq > afterSeq.
     let lo = 0;
     let hi = this.#evSeq.length;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { invalidParams } from "./errors.ts";
 
 /**
@@ -13,35 +14,21 @@ import { invalidParams } from "./errors.ts";
  * @example
  * ```ts
  * import { toNativePath } from "./paths.ts";
- * console.assert(toNativePath("cwd", "file:///tmp/a%20b") === "/tmp/a b");
+ * console.assert(toNativePath("file:///tmp/a%20b", "cwd") === "/tmp/a b");
  * ```
  */
-export function toNativePath(field: string, value: string): string {
-  if (value.startsWith("file:")) {
-    let url: URL;
+export function toNativePath(value: string, field = "path"): string {
+  let path = value;
+  if (/^file:/i.test(value)) {
     try {
-      url = new URL(value);
+      path = fileURLToPath(value);
     } catch {
-      throw invalidParams(`${field} is not a valid file:// URI: ${value}`);
+      throw invalidParams(`${field} is not a valid file URI: ${value}`);
     }
-    if (url.host !== "" && url.host !== "localhost") {
-      throw invalidParams(
-        `${field} must be a local file:// URI (no host): ${value}`,
-      );
-    }
-    const path = decodeURIComponent(url.pathname);
-    if (path.includes("\0")) {
-      throw invalidParams(`${field} must not contain NUL bytes`);
-    }
-    return path;
   }
-  if (!value.startsWith("/")) {
-    throw invalidParams(
-      `${field} must be an absolute path or a file:// URI: ${value}`,
-    );
+  if (path.includes("\0")) throw invalidParams(`${field} must not contain NUL bytes: ${value}`);
+  if (!path.startsWith("/")) {
+    throw invalidParams(`${field} must be absolute (a path or a file:// URI): ${value}`);
   }
-  if (value.includes("\0")) {
-    throw invalidParams(`${field} must not contain NUL bytes`);
-  }
-  return value;
+  return path;
 }

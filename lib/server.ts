@@ -8,6 +8,8 @@
 import type { Spawner } from "./child.ts";
 import { CloseCode, Connection, type Peer } from "./connection.ts";
 import { invalidParams } from "./errors.ts";
+import { FileSystemService } from "./fs.ts";
+import { fsHandlers } from "./fs_handlers.ts";
 import { PROCESS_HANDLERS, type ServerContext } from "./handlers.ts";
 import type { HandlerTable } from "./handlers.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -44,6 +46,8 @@ export interface ExecServerOptions {
   tls?: { cert: string; key: string } | null;
   /** Logger. @default {a stderr logger at "info"} */
   logger?: Logger;
+  /** Directories every fs/* call is confined to; empty = whole filesystem. @default {[]} */
+  fsRoots?: string[];
   /** Starts children; defaults to pipes (and terminals when available). */
   spawn?: Spawner;
 }
@@ -163,14 +167,20 @@ export class ExecServer implements AsyncDisposable {
       },
       onExpire: (id) => log.info(`session ${id} expired`),
     });
+    const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
     const context: ServerContext = {
       registry,
       spawn: options.spawn ?? defaultSpawner,
       baseEnv: () => Deno.env.toObject(),
-      maxMessageBytes: options.maxMessageBytes ?? 16 * 1024 * 1024,
+      maxMessageBytes,
       log,
     };
-    const handlers: HandlerTable = { ...PROCESS_HANDLERS };
+    const fs = new FileSystemService({
+      roots: options.fsRoots ?? [],
+      // base64 inflates by 4/3; leave room for the JSON envelope.
+      maxReadBytes: Math.max(1024, Math.floor((maxMessageBytes - 4096) * 3 / 4)),
+    });
+    const handlers: HandlerTable = { ...PROCESS_HANDLERS, ...fsHandlers(fs) };
     const sockets = new Set<WebSocket>();
     const maxConnections = options.maxConnections ?? 256;
     const allowOrigins = new Set(options.allowOrigins ?? []);
@@ -199,9 +209,7 @@ export class ExecServer implements AsyncDisposable {
       const origin = req.headers.get("origin");
       if (origin !== null && !allowOrigins.has(origin)) {
         log.warn(
-          `rejected upgrade from origin ${
-            JSON.stringify(origin.slice(0, 200))
-          }`,
+          `rejected upgrade from origin ${JSON.stringify(origin.slice(0, 200))}`,
         );
         return new Response("forbidden: this origin may not connect\n", {
           status: 403,
@@ -283,9 +291,7 @@ export class ExecServer implements AsyncDisposable {
       },
     }, handler);
     const addr = server.addr;
-    const host = addr.hostname.includes(":")
-      ? `[${addr.hostname}]`
-      : addr.hostname;
+    const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
     const url = `${tls ? "wss" : "ws"}://${host}:${addr.port}`;
     return Promise.resolve(
       new ExecServer(url, server, registry, log, sockets, state),

@@ -20,7 +20,9 @@ export async function waitUntil<T>(
   for (;;) {
     const value = await predicate();
     if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}`);
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}`);
+    }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -98,9 +100,13 @@ export class ServerProcess implements AsyncDisposable {
         const next = await Promise.race([
           reader.read(),
           new Promise<never>((_, reject) => {
-            deadline.addEventListener("abort", () => reject(new Error("server printed no URL in time")), {
-              once: true,
-            });
+            deadline.addEventListener(
+              "abort",
+              () => reject(new Error("server printed no URL in time")),
+              {
+                once: true,
+              },
+            );
           }),
         ]);
         if (next.done) break;
@@ -118,7 +124,9 @@ export class ServerProcess implements AsyncDisposable {
       child.kill("SIGKILL");
       await child.status;
       reader.releaseLock();
-      throw new Error(`server did not print a URL: ${JSON.stringify(line)}; stderr: ${await stderr}`);
+      throw new Error(
+        `server did not print a URL: ${JSON.stringify(line)}; stderr: ${await stderr}`,
+      );
     }
     const rest = buffered.slice(line.length + 1);
     return new ServerProcess(line, child, stderr, async (self) => {
@@ -289,7 +297,9 @@ export class TestClient implements AsyncDisposable {
       this.#pending.set(reqId, resolve);
       this.closed.then(() => reject(new Error(`connection closed before response to ${method}`)));
     });
-    this.sendRaw(JSON.stringify(params === undefined ? { id: reqId, method } : { id: reqId, method, params }));
+    this.sendRaw(
+      JSON.stringify(params === undefined ? { id: reqId, method } : { id: reqId, method, params }),
+    );
     return done;
   }
 
@@ -311,7 +321,11 @@ export class TestClient implements AsyncDisposable {
   }
 
   /** Waits for a notification matching `predicate`. */
-  waitFor(predicate: (m: Message) => boolean, timeoutMs = 10_000, what = "notification"): Promise<Message> {
+  waitFor(
+    predicate: (m: Message) => boolean,
+    timeoutMs = 10_000,
+    what = "notification",
+  ): Promise<Message> {
     return this.waitUntil(() => this.notifications.find(predicate), timeoutMs, what);
   }
 
@@ -442,7 +456,9 @@ export class CuttableProxy implements AsyncDisposable {
       }
       this.#conns.add(inbound);
       this.#conns.add(outbound);
-      const p = Promise.all([this.#copy(inbound, outbound), this.#copy(outbound, inbound)]).then(() => {});
+      const p = Promise.all([this.#copy(inbound, outbound), this.#copy(outbound, inbound)]).then(
+        () => {},
+      );
       this.#pipes.add(p);
       p.then(() => this.#pipes.delete(p));
     }

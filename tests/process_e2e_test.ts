@@ -20,7 +20,11 @@ Deno.test("process/* over a real socket", async (t) => {
     let after = 0;
     let out = "";
     for (let i = 0; i < 100; i++) {
-      const r = await c.request("process/read", { processId: "stream", afterSeq: after, waitMs: 2000 });
+      const r = await c.request("process/read", {
+        processId: "stream",
+        afterSeq: after,
+        waitMs: 2000,
+      });
       for (const ch of r.chunks) out += text(Uint8Array.fromBase64(ch.chunk));
       after = r.nextSeq - 1;
       if (r.closed) break;
@@ -29,7 +33,11 @@ Deno.test("process/* over a real socket", async (t) => {
   });
 
   await t.step("pushes events in seq order: stdout 1, stderr 2, exit 3, closed 4", async () => {
-    await c.start("pushed", ["sh", "-c", "printf out; sleep 0.05; printf err >&2; sleep 0.05; exit 7"]);
+    await c.start("pushed", [
+      "sh",
+      "-c",
+      "printf out; sleep 0.05; printf err >&2; sleep 0.05; exit 7",
+    ]);
     const events = await c.untilClosed("pushed");
     assert.deepEqual(
       events.map((e) => [e.method, e.params.seq, e.params.stream ?? e.params.exitCode ?? null]),
@@ -55,12 +63,19 @@ Deno.test("process/* over a real socket", async (t) => {
 
   await t.step("writes to a piped stdin, and closeStdin delivers EOF", async () => {
     await c.start("cat", ["cat"], { pipeStdin: true });
-    const w = await c.request("process/write", { processId: "cat", chunk: new TextEncoder().encode("ping\n").toBase64() });
+    const w = await c.request("process/write", {
+      processId: "cat",
+      chunk: new TextEncoder().encode("ping\n").toBase64(),
+    });
     assert.equal(w.status, "accepted");
     await c.waitUntil(() => text(c.outputOf("cat")) === "ping\n" || undefined, 5000, "echo");
-    assert.deepEqual(await c.request("process/closeStdin", { processId: "cat" }), { status: "accepted" });
+    assert.deepEqual(await c.request("process/closeStdin", { processId: "cat" }), {
+      status: "accepted",
+    });
     await c.untilClosed("cat");
-    assert.deepEqual(await c.request("process/closeStdin", { processId: "cat" }), { status: "stdinClosed" });
+    assert.deepEqual(await c.request("process/closeStdin", { processId: "cat" }), {
+      status: "stdinClosed",
+    });
   });
 
   await t.step("write without pipeStdin reports stdinClosed and the child sees EOF", async () => {
@@ -87,8 +102,20 @@ Deno.test("process/* over a real socket", async (t) => {
 
   await t.step("of two concurrent starts with one id exactly one succeeds", async () => {
     const results = await Promise.all([
-      c.call("process/start", { processId: "dup", argv: ["sleep", "0.2"], cwd: "/tmp", env: {}, tty: false }),
-      c.call("process/start", { processId: "dup", argv: ["sleep", "0.2"], cwd: "/tmp", env: {}, tty: false }),
+      c.call("process/start", {
+        processId: "dup",
+        argv: ["sleep", "0.2"],
+        cwd: "/tmp",
+        env: {},
+        tty: false,
+      }),
+      c.call("process/start", {
+        processId: "dup",
+        argv: ["sleep", "0.2"],
+        cwd: "/tmp",
+        env: {},
+        tty: false,
+      }),
     ]);
     const ok = results.filter((r) => r.result);
     const err = results.filter((r) => r.error);
@@ -99,10 +126,22 @@ Deno.test("process/* over a real socket", async (t) => {
   });
 
   await t.step("spawn failure gives -32603 with the OS reason and frees the id", async () => {
-    const missing = await c.call("process/start", { processId: "miss", argv: ["/no/such/bin"], cwd: "/tmp", env: {}, tty: false });
+    const missing = await c.call("process/start", {
+      processId: "miss",
+      argv: ["/no/such/bin"],
+      cwd: "/tmp",
+      env: {},
+      tty: false,
+    });
     assert.equal(missing.error.code, -32603);
     assert.match(missing.error.message, /No such file or directory|not found/i);
-    const badCwd = await c.call("process/start", { processId: "miss", argv: ["true"], cwd: "/no/such/dir", env: {}, tty: false });
+    const badCwd = await c.call("process/start", {
+      processId: "miss",
+      argv: ["true"],
+      cwd: "/no/such/dir",
+      env: {},
+      tty: false,
+    });
     assert.equal(badCwd.error.code, -32603);
     assert.match(badCwd.error.message, /\/no\/such\/dir does not exist/);
     await c.start("miss", ["true"]);
@@ -110,16 +149,28 @@ Deno.test("process/* over a real socket", async (t) => {
   });
 
   await t.step("cwd: relative rejected with -32602, file:// URI accepted", async () => {
-    const rel = await c.call("process/start", { processId: "rel", argv: ["pwd"], cwd: "tmp", env: {}, tty: false });
+    const rel = await c.call("process/start", {
+      processId: "rel",
+      argv: ["pwd"],
+      cwd: "tmp",
+      env: {},
+      tty: false,
+    });
     assert.equal(rel.error.code, -32602);
-    assert.match(rel.error.message, /cwd must be an absolute path/);
+    assert.match(rel.error.message, /cwd must be absolute/);
     await c.start("uri", ["pwd"], { cwd: "file:///usr" });
     await c.untilClosed("uri");
     assert.equal(text(c.outputOf("uri")), "/usr\n");
   });
 
   await t.step("argv must not be empty", async () => {
-    const r = await c.call("process/start", { processId: "empty", argv: [], cwd: "/tmp", env: {}, tty: false });
+    const r = await c.call("process/start", {
+      processId: "empty",
+      argv: [],
+      cwd: "/tmp",
+      env: {},
+      tty: false,
+    });
     assert.equal(r.error.code, -32602);
     assert.match(r.error.message, /argv must not be empty/);
   });
@@ -142,7 +193,13 @@ Deno.test("process/* over a real socket", async (t) => {
       argv: ["/usr/bin/env"],
       cwd: "/tmp",
       env: { EXTRA: "1", HOME: "/overlay" },
-      envPolicy: { inherit: "core", ignoreDefaultExcludes: false, exclude: [], set: { SET_ME: "x" }, includeOnly: [] },
+      envPolicy: {
+        inherit: "core",
+        ignoreDefaultExcludes: false,
+        exclude: [],
+        set: { SET_ME: "x" },
+        includeOnly: [],
+      },
       tty: false,
     });
     await c.untilClosed("env-policy");
@@ -151,7 +208,10 @@ Deno.test("process/* over a real socket", async (t) => {
     assert.ok(lines.includes("HOME=/overlay"));
     assert.ok(lines.includes("SET_ME=x"));
     assert.ok(lines.some((l) => l.startsWith("PATH=")));
-    assert.ok(!lines.some((l) => l.startsWith("NO_COLOR=")), "non-core variables are not inherited");
+    assert.ok(
+      !lines.some((l) => l.startsWith("NO_COLOR=")),
+      "non-core variables are not inherited",
+    );
   });
 
   await t.step("arg0 overrides what the program sees as argv[0]", async () => {
@@ -169,18 +229,32 @@ Deno.test("process/* over a real socket", async (t) => {
   });
 
   await t.step("terminate of a process tree leaves no descendant", async () => {
-    await c.start("tree", ["sh", "-c", "sleep 100 & echo $!; sleep 100 & echo $!; trap '' TERM; wait"]);
-    const pids = await c.waitUntil(() => {
-      const lines = text(c.outputOf("tree")).trim().split("\n").filter(Boolean);
-      return lines.length === 2 ? lines.map(Number) : undefined;
-    }, 5000, "two pids");
+    await c.start("tree", [
+      "sh",
+      "-c",
+      "sleep 100 & echo $!; sleep 100 & echo $!; trap '' TERM; wait",
+    ]);
+    const pids = await c.waitUntil(
+      () => {
+        const lines = text(c.outputOf("tree")).trim().split("\n").filter(Boolean);
+        return lines.length === 2 ? lines.map(Number) : undefined;
+      },
+      5000,
+      "two pids",
+    );
     const list = await c.request("process/list", {});
     const shellPid = list.processes.find((p: { processId: string }) => p.processId === "tree").pid;
-    assert.deepEqual(await c.request("process/terminate", { processId: "tree" }), { running: true });
+    assert.deepEqual(await c.request("process/terminate", { processId: "tree" }), {
+      running: true,
+    });
     await c.untilClosed("tree");
     await assertAllGone([...pids, shellPid]);
-    assert.deepEqual(await c.request("process/terminate", { processId: "tree" }), { running: false });
-    assert.deepEqual(await c.request("process/terminate", { processId: "unknown" }), { running: false });
+    assert.deepEqual(await c.request("process/terminate", { processId: "tree" }), {
+      running: false,
+    });
+    assert.deepEqual(await c.request("process/terminate", { processId: "unknown" }), {
+      running: false,
+    });
   });
 
   await t.step("read of an unknown process is -32600", async () => {
@@ -225,8 +299,15 @@ Deno.test("seq 1 2000000 arrives complete on stdout and stderr, exit after the l
     assert.ok(out.endsWith("\n1999999\n2000000\n"));
     const lastOutput = events.filter((e) => e.method === "process/output").at(-1)!;
     const exited = events.find((e) => e.method === "process/exited")!;
-    assert.ok(exited.params.seq > lastOutput.params.seq, "exit is reported after the last output byte");
+    assert.ok(
+      exited.params.seq > lastOutput.params.seq,
+      "exit is reported after the last output byte",
+    );
     const seqs = events.map((e) => e.params.seq);
-    assert.deepEqual(seqs, seqs.map((_, i) => i + 1), "notifications arrive in seq order without holes");
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, i) => i + 1),
+      "notifications arrive in seq order without holes",
+    );
   }
 });

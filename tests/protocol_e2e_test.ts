@@ -6,7 +6,12 @@ import { ServerProcess, TestClient } from "./_harness.ts";
 const START = { processId: "p", argv: ["true"], cwd: "/tmp", env: {}, tty: false };
 
 Deno.test("lifecycle and envelope rules", async (t) => {
-  await using server = await ServerProcess.start(["--max-processes", "3", "--max-message-bytes", "4096"]);
+  await using server = await ServerProcess.start([
+    "--max-processes",
+    "3",
+    "--max-message-bytes",
+    "4096",
+  ]);
 
   await t.step("serve prints exactly the URL on stdout", () => {
     assert.match(server.url, /^ws:\/\/127\.0\.0\.1:\d+$/);
@@ -27,7 +32,10 @@ Deno.test("lifecycle and envelope rules", async (t) => {
     assert.equal(before.error.code, -32600);
     assert.equal(before.error.message, "client must call initialize before using exec methods");
     const init = await c.request("initialize", { clientName: "t" });
-    assert.match(init.sessionId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.match(
+      init.sessionId,
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     const early = await c.call("process/list", {});
     assert.equal(early.error.code, -32600);
     assert.equal(early.error.message, "client must send initialized before using exec methods");
@@ -47,13 +55,20 @@ Deno.test("lifecycle and envelope rules", async (t) => {
     assert.deepEqual(await c.request("process/list"), { processes: [] });
   });
 
-  await t.step("binary frames carry JSON too; jsonrpc 2.0 and string ids are accepted", async () => {
-    await using c = await TestClient.connect(server.url);
-    const done = c.waitUntil(() => c.stray.find((m) => m.id === "abc"), 5000, "reply abc");
-    c.sendRaw(new TextEncoder().encode(JSON.stringify({ jsonrpc: "2.0", id: "abc", method: "process/list" })));
-    const reply = await done;
-    assert.deepEqual(reply.result, { processes: [] });
-  });
+  await t.step(
+    "binary frames carry JSON too; jsonrpc 2.0 and string ids are accepted",
+    async () => {
+      await using c = await TestClient.connect(server.url);
+      const done = c.waitUntil(() => c.stray.find((m) => m.id === "abc"), 5000, "reply abc");
+      c.sendRaw(
+        new TextEncoder().encode(
+          JSON.stringify({ jsonrpc: "2.0", id: "abc", method: "process/list" }),
+        ),
+      );
+      const reply = await done;
+      assert.deepEqual(reply.result, { processes: [] });
+    },
+  );
 
   await t.step("unknown method is -32601; bad params are -32602 naming the field", async () => {
     await using c = await TestClient.connect(server.url);
@@ -91,7 +106,11 @@ Deno.test("lifecycle and envelope rules", async (t) => {
     c.sendRaw(JSON.stringify({ id: 1.5, method: "process/list" }));
     c.sendRaw("[]");
     c.sendRaw("42");
-    await c.waitUntil(() => c.stray.filter((m) => m.id === -1).length === 3 || undefined, 5000, "3 errors");
+    await c.waitUntil(
+      () => c.stray.filter((m) => m.id === -1).length === 3 || undefined,
+      5000,
+      "3 errors",
+    );
     for (const m of c.stray) assert.equal(m.error.code, -32600);
     assert.deepEqual(await c.request("process/list"), { processes: [] });
   });
@@ -153,10 +172,14 @@ Deno.test("SIGTERM shuts down: process groups terminated, sockets closed with 10
   const server = await ServerProcess.start();
   const c = await TestClient.connect(server.url);
   await c.start("bg", ["sh", "-c", "sleep 100 & echo $!; wait"]);
-  const pid = await c.waitUntil(() => {
-    const s = new TextDecoder().decode(c.outputOf("bg")).trim();
-    return s ? Number(s) : undefined;
-  }, 5000, "pid");
+  const pid = await c.waitUntil(
+    () => {
+      const s = new TextDecoder().decode(c.outputOf("bg")).trim();
+      return s ? Number(s) : undefined;
+    },
+    5000,
+    "pid",
+  );
   const status = await server.stop("SIGTERM");
   assert.equal(status.code, 0);
   assert.equal((await c.closed).code, 1001);

@@ -22,7 +22,9 @@ async function resume(url: string, sessionId: string, timeoutMs = 10_000): Promi
       return c;
     } catch (err) {
       await c.close();
-      if (!(err instanceof ResponseError) || err.code !== -32010 || Date.now() > deadline) throw err;
+      if (!(err instanceof ResponseError) || err.code !== -32010 || Date.now() > deadline) {
+        throw err;
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -60,13 +62,19 @@ class Reassembler {
   /** Reads from the cursor until caught up (or closed). */
   async catchUp(c: TestClient, processId: string): Promise<void> {
     for (;;) {
-      const r = await c.request("process/read", { processId, afterSeq: this.cursor, maxBytes: 1 << 20 });
+      const r = await c.request("process/read", {
+        processId,
+        afterSeq: this.cursor,
+        maxBytes: 1 << 20,
+      });
       if (r.gap) this.gaps++;
       for (const ch of r.chunks) this.accept(ch.seq, { chunk: ch.chunk });
       // Terminal events have seqs too: nextSeq counts them.
       if (r.chunks.length === 0) {
         if (r.exited && r.closed) {
-          for (let s = this.cursor + 1; s < r.nextSeq; s++) this.accept(s, { closed: s === r.nextSeq - 1 });
+          for (let s = this.cursor + 1; s < r.nextSeq; s++) {
+            this.accept(s, { closed: s === r.nextSeq - 1 });
+          }
         } else if (r.exited && r.nextSeq - 1 === this.cursor + 1) {
           this.accept(this.cursor + 1, {});
         }
@@ -84,7 +92,8 @@ Deno.test("abrupt drop mid-stream, resume, read from the last seq: byte-exact", 
   await using server = await ServerProcess.start();
   await using proxy = new CuttableProxy(server.url);
   const c1 = await TestClient.connect(proxy.url);
-  const script = 'for i in $(seq 1 3000); do echo "line $i"; [ $((i % 100)) -eq 0 ] && sleep 0.01; done; true';
+  const script =
+    'for i in $(seq 1 3000); do echo "line $i"; [ $((i % 100)) -eq 0 ] && sleep 0.01; done; true';
   await c1.start("numbers", ["sh", "-c", script]);
   const r = new Reassembler();
   await c1.waitUntil(() => c1.eventsOf("numbers").length >= 3 || undefined, 10_000, "some output");
@@ -98,7 +107,9 @@ Deno.test("abrupt drop mid-stream, resume, read from the last seq: byte-exact", 
   while (!r.closed) {
     await r.catchUp(c2, "numbers");
     for (const m of c2.notifications) r.acceptNotification(m, "numbers");
-    if (!r.closed) await c2.waitUntil(() => c2.notifications.length > 0 || undefined, 10_000, "more");
+    if (!r.closed) {
+      await c2.waitUntil(() => c2.notifications.length > 0 || undefined, 10_000, "more");
+    }
     for (const m of c2.notifications) r.acceptNotification(m, "numbers");
   }
   const expected = Array.from({ length: 3000 }, (_, i) => `line ${i + 1}\n`).join("");
@@ -109,8 +120,7 @@ Deno.test("abrupt drop mid-stream, resume, read from the last seq: byte-exact", 
 
 Deno.test("soak: 50 abrupt disconnects during a 20 MB stream lose and duplicate nothing", async () => {
   await using server = await ServerProcess.start(["--retained-bytes", String(64 * 1024 * 1024)]);
-  const script =
-    "for i in $(seq 0 99); do seq $((i*27000+1)) $((i*27000+27000)); sleep 0.08; done";
+  const script = "for i in $(seq 0 99); do seq $((i*27000+1)) $((i*27000+27000)); sleep 0.08; done";
   const r = new Reassembler();
   let proxy = new CuttableProxy(server.url);
   let c = await TestClient.connect(proxy.url);
@@ -120,11 +130,15 @@ Deno.test("soak: 50 abrupt disconnects during a 20 MB stream lose and duplicate 
   let consumed = 0;
   while (!r.closed) {
     // Apply what this connection pushed so far.
-    for (; consumed < c.notifications.length; consumed++) r.acceptNotification(c.notifications[consumed]!, "soak");
+    for (; consumed < c.notifications.length; consumed++) {
+      r.acceptNotification(c.notifications[consumed]!, "soak");
+    }
     if (r.closed) break;
     if (cuts < 50) {
       await new Promise((res) => setTimeout(res, 10 + Math.random() * 40));
-      for (; consumed < c.notifications.length; consumed++) r.acceptNotification(c.notifications[consumed]!, "soak");
+      for (; consumed < c.notifications.length; consumed++) {
+        r.acceptNotification(c.notifications[consumed]!, "soak");
+      }
       await proxy.cut();
       await c.closed;
       await proxy[Symbol.asyncDispose]();
@@ -139,7 +153,9 @@ Deno.test("soak: 50 abrupt disconnects during a 20 MB stream lose and duplicate 
       }
     } else {
       await r.catchUp(c, "soak");
-      if (!r.closed) await c.waitUntil(() => c.notifications.length > consumed || undefined, 10_000, "more");
+      if (!r.closed) {
+        await c.waitUntil(() => c.notifications.length > consumed || undefined, 10_000, "more");
+      }
     }
   }
   await c.close();
@@ -160,15 +176,21 @@ Deno.test("session rules: double attach, unknown id, expiry, gap, list", async (
     "16",
   ]);
 
-  await t.step("resuming a session attached elsewhere is -32010; initialize can be retried", async () => {
-    await using c1 = await TestClient.connect(server.url);
-    await using c2 = await TestClient.connect(server.url, { initialize: false });
-    const r = await c2.call("initialize", { clientName: "t", resumeSessionId: c1.sessionId });
-    assert.equal(r.error.code, -32010);
-    assert.equal(r.error.message, `session ${c1.sessionId} is already attached to another connection`);
-    const fresh = await c2.request("initialize", { clientName: "t" });
-    assert.notEqual(fresh.sessionId, c1.sessionId);
-  });
+  await t.step(
+    "resuming a session attached elsewhere is -32010; initialize can be retried",
+    async () => {
+      await using c1 = await TestClient.connect(server.url);
+      await using c2 = await TestClient.connect(server.url, { initialize: false });
+      const r = await c2.call("initialize", { clientName: "t", resumeSessionId: c1.sessionId });
+      assert.equal(r.error.code, -32010);
+      assert.equal(
+        r.error.message,
+        `session ${c1.sessionId} is already attached to another connection`,
+      );
+      const fresh = await c2.request("initialize", { clientName: "t" });
+      assert.notEqual(fresh.sessionId, c1.sessionId);
+    },
+  );
 
   await t.step("an unknown session id is -32600", async () => {
     await using c = await TestClient.connect(server.url, { initialize: false });
@@ -181,10 +203,14 @@ Deno.test("session rules: double attach, unknown id, expiry, gap, list", async (
   await t.step("expiry terminates the session's process tree", async () => {
     const c = await TestClient.connect(server.url);
     await c.start("bg", ["sh", "-c", "sleep 100 & echo $!; wait"]);
-    const pid = await c.waitUntil(() => {
-      const s = text(c.outputOf("bg")).trim();
-      return s ? Number(s) : undefined;
-    }, 5000, "pid");
+    const pid = await c.waitUntil(
+      () => {
+        const s = text(c.outputOf("bg")).trim();
+        return s ? Number(s) : undefined;
+      },
+      5000,
+      "pid",
+    );
     const list = await c.request("process/list");
     const shell = list.processes[0].pid;
     await c.close();
@@ -211,9 +237,15 @@ Deno.test("session rules: double attach, unknown id, expiry, gap, list", async (
     assert.ok(r.gap, "gap reported");
     assert.equal(r.gap.afterSeq, 0);
     assert.equal(r.gap.throughSeq, r.chunks[0].seq - 1);
-    const retained = r.chunks.reduce((n: number, ch: Message) => n + Uint8Array.fromBase64(ch.chunk).byteLength, 0);
+    const retained = r.chunks.reduce(
+      (n: number, ch: Message) => n + Uint8Array.fromBase64(ch.chunk).byteLength,
+      0,
+    );
     assert.equal(r.gap.bytes + retained, 36);
-    const fromLast = await c.request("process/read", { processId: "chatty", afterSeq: r.gap.throughSeq });
+    const fromLast = await c.request("process/read", {
+      processId: "chatty",
+      afterSeq: r.gap.throughSeq,
+    });
     assert.equal(fromLast.gap, undefined, "no gap once past the evicted range");
   });
 });

@@ -1,0 +1,110 @@
+// Copyright 2026 the exec-server authors. MIT license.
+// fs/* over a real socket: lifecycle gating, chunked transfer, confinement,
+// and a watch that survives a resume.
+import assert from "node:assert/strict";
+import { CuttableProxy, ResponseError, ServerProcess, TestClient } from "./_harness.ts";
+
+async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).toHex();
+}
+
+Deno.test("fs/* over the wire", async (t) => {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  const outside = await Deno.realPath(await Deno.makeTempDir());
+  await using server = await ServerProcess.start(["--fs-root", dir, "--session-ttl", "5"]);
+  await using c = await TestClient.connect(server.url);
+
+  await t.step("fs calls before initialize name filesystem methods", async () => {
+    await using raw = await TestClient.connect(server.url, { initialize: false });
+    const r = await raw.call("fs/getMetadata", { path: dir });
+    assert.equal(r.error.message, "client must call initialize before using filesystem methods");
+  });
+
+  await t.step("64 MB chunked round trip with a checksum", async () => {
+    const data = new Uint8Array(64 * 1024 * 1024);
+    for (let off = 0; off < data.length; off += 65536) {
+      crypto.getRandomValues(data.subarray(off, off + 65536));
+    }
+    const path = `${dir}/big.bin`;
+    const chunk = 4 * 1024 * 1024;
+    for (let off = 0; off < data.length; off += chunk) {
+      await c.request("fs/writeFile", {
+        path,
+        dataBase64: data.subarray(off, off + chunk).toBase64(),
+        append: off > 0,
+      });
+    }
+    const parts: Uint8Array[] = [];
+    let offset = 0;
+    for (;;) {
+      const r = await c.request("fs/readFile", { path, offset, length: chunk });
+      const bytes = Uint8Array.fromBase64(r.dataBase64);
+      parts.push(bytes);
+      offset += bytes.byteLength;
+      assert.equal(r.size, data.length);
+      if (r.eof) break;
+    }
+    const back = new Uint8Array(offset);
+    let o = 0;
+    for (const p of parts) {
+      back.set(p, o);
+      o += p.byteLength;
+    }
+    assert.equal(await sha256(back), await sha256(data));
+    const whole = await c.call("fs/readFile", { path });
+    assert.equal(whole.error.code, -32600);
+    assert.match(whole.error.message, /offset and length/);
+    await c.request("fs/remove", { path });
+  });
+
+  await t.step(
+    "not found is -32004; a relative path is -32602; escapes are not permitted",
+    async () => {
+      const missing = await c.call("fs/getMetadata", { path: `${dir}/missing` });
+      assert.equal(missing.error.code, -32004);
+      const rel = await c.call("fs/readFile", { path: "relative/x" });
+      assert.equal(rel.error.code, -32602);
+      await Deno.writeTextFile(`${outside}/secret`, "s");
+      await Deno.symlink(outside, `${dir}/link`);
+      const escape = await c.call("fs/readFile", { path: `${dir}/link/secret` });
+      assert.equal(escape.error.code, -32600);
+      assert.match(escape.error.message, /is not permitted/);
+      assert.ok(escape.error.message.includes(dir), "names the root");
+    },
+  );
+
+  await t.step("a watch survives a resume and its events reach the new connection", async () => {
+    await using proxy = new CuttableProxy(server.url);
+    const c1 = await TestClient.connect(proxy.url);
+    const { watchId } = await c1.request("fs/watch", { path: dir, recursive: false });
+    await Deno.writeTextFile(`${dir}/one.txt`, "1");
+    await c1.waitFor((m) =>
+      m.method === "fs/changed" && m.params.paths.some((p: string) => p.endsWith("one.txt"))
+    );
+    await proxy.cut();
+    await c1.closed;
+    let c2: TestClient | null = null;
+    for (let i = 0; i < 200 && !c2; i++) {
+      const attempt = await TestClient.connect(server.url, { initialize: false });
+      try {
+        await attempt.initialize(c1.sessionId);
+        c2 = attempt;
+      } catch (err) {
+        await attempt.close();
+        if (!(err instanceof ResponseError) || err.code !== -32010) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    assert.ok(c2);
+    await Deno.writeTextFile(`${dir}/two.txt`, "2");
+    const ev = await c2.waitFor((m) =>
+      m.method === "fs/changed" && m.params.paths.some((p: string) => p.endsWith("two.txt"))
+    );
+    assert.equal(ev.params.watchId, watchId);
+    assert.deepEqual(await c2.request("fs/unwatch", { watchId }), {});
+    await c2.close();
+  });
+
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(outside, { recursive: true });
+});
