@@ -51,6 +51,11 @@ export const CloseCode = {
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** A response the connection produced. */
+export type Response =
+  | { id: RequestId; result: unknown }
+  | { id: RequestId; error: ReturnType<RpcError["toJson"]> };
+
 type Outcome = { id: RequestId; result: unknown } | {
   id: RequestId;
   error: RpcError;
@@ -107,10 +112,11 @@ export class Connection implements Attachment {
 
   /**
    * Handles one inbound message. Resolves when it has been fully handled
-   * (the server does not wait: requests run concurrently).
+   * (the server does not wait: requests run concurrently) with the response
+   * it produced, or null; a response is dropped if the transport closed.
    */
-  receive(frame: string | Uint8Array): Promise<void> {
-    if (!this.#open) return Promise.resolve();
+  receive(frame: string | Uint8Array): Promise<Response | null> {
+    if (!this.#open) return Promise.resolve(null);
     const size = typeof frame === "string" ? frame.length : frame.byteLength;
     if (size > this.#server.maxMessageBytes) {
       this.#server.log.warn(
@@ -120,7 +126,7 @@ export class Connection implements Attachment {
         CloseCode.TooBig,
         `message too big: ${size} bytes exceeds the limit of ${this.#server.maxMessageBytes}`,
       );
-      return Promise.resolve();
+      return Promise.resolve(null);
     }
     let message: unknown;
     try {
@@ -133,12 +139,12 @@ export class Connection implements Attachment {
           `failed to parse JSON-RPC message from ${this.#label}: ${errorMessage(err)}`,
         ),
       );
-      return Promise.resolve();
+      return Promise.resolve(null);
     }
     return this.#route(message);
   }
 
-  #route(message: unknown): Promise<void> {
+  #route(message: unknown): Promise<Response | null> {
     if (
       typeof message !== "object" || message === null || Array.isArray(message)
     ) {
@@ -151,7 +157,7 @@ export class Connection implements Attachment {
           `invalid JSON-RPC message: expected an object, got ${what}`,
         ),
       );
-      return Promise.resolve();
+      return Promise.resolve(null);
     }
     const msg = message as Record<string, unknown>;
     const hasId = Object.hasOwn(msg, "id");
@@ -161,11 +167,11 @@ export class Connection implements Attachment {
           validId(msg.id) ? msg.id : -1,
           invalidRequest("invalid JSON-RPC message: method must be a string"),
         );
-        return Promise.resolve();
+        return Promise.resolve(null);
       }
       if (!hasId) {
         this.#notification(msg.method);
-        return Promise.resolve();
+        return Promise.resolve(null);
       }
       if (!validId(msg.id)) {
         this.#sendError(
@@ -174,7 +180,7 @@ export class Connection implements Attachment {
             "invalid JSON-RPC request: id must be an integer or a string",
           ),
         );
-        return Promise.resolve();
+        return Promise.resolve(null);
       }
       return this.#request(msg.id, msg.method, msg.params);
     }
@@ -188,7 +194,7 @@ export class Connection implements Attachment {
         CloseCode.PolicyViolation,
         "unexpected JSON-RPC response from client",
       );
-      return Promise.resolve();
+      return Promise.resolve(null);
     }
     this.#sendError(
       validId(msg.id) ? msg.id : -1,
@@ -196,7 +202,7 @@ export class Connection implements Attachment {
         "invalid JSON-RPC message: expected a request or a notification",
       ),
     );
-    return Promise.resolve();
+    return Promise.resolve(null);
   }
 
   #notification(method: string): void {
@@ -227,16 +233,18 @@ export class Connection implements Attachment {
     id: RequestId,
     method: string,
     rawParams: unknown,
-  ): Promise<void> {
+  ): Promise<Response> {
     let outcome: Outcome;
     try {
       outcome = { id, result: await this.#dispatch(method, rawParams) };
     } catch (err) {
       outcome = { id, error: toRpcError(err, method, this.#server) };
     }
-    if (!this.#open) return;
-    if ("error" in outcome) this.#sendError(id, outcome.error);
-    else this.#send({ id, result: outcome.result });
+    const response: Response = "error" in outcome
+      ? { id, error: outcome.error.toJson() }
+      : { id, result: outcome.result };
+    this.#send(response);
+    return response;
   }
 
   async #dispatch(method: string, rawParams: unknown): Promise<unknown> {

@@ -1,0 +1,79 @@
+// Copyright 2026 the exec-server authors. MIT license.
+import assert from "node:assert/strict";
+import { applyEnvPolicy, childEnv, globToRegExp } from "../lib/env_policy.ts";
+import type { EnvPolicy } from "../lib/protocol.ts";
+
+const BASE = {
+  PATH: "/bin",
+  HOME: "/home/u",
+  API_KEY: "k",
+  MY_SECRET_X: "s",
+  GH_TOKEN: "t",
+  EDITOR: "vi",
+  lang: "lower",
+};
+
+function policy(p: Partial<EnvPolicy>): EnvPolicy {
+  return {
+    inherit: "all",
+    ignoreDefaultExcludes: true,
+    exclude: [],
+    set: {},
+    includeOnly: [],
+    ...p,
+  };
+}
+
+Deno.test("globToRegExp() matches * and ? case-insensitively and escapes the rest", () => {
+  assert.ok(globToRegExp("*key*").test("API_KEY"));
+  assert.ok(globToRegExp("A?C").test("abc"));
+  assert.ok(!globToRegExp("A.C").test("ABC"));
+  assert.ok(globToRegExp("A.C").test("a.c"));
+  assert.ok(!globToRegExp("PATH").test("XPATH"));
+});
+
+Deno.test("applyEnvPolicy() step 1: inherit all, core or none", () => {
+  assert.deepEqual(applyEnvPolicy(policy({ inherit: "all" }), BASE), BASE);
+  assert.deepEqual(applyEnvPolicy(policy({ inherit: "none" }), BASE), {});
+  assert.deepEqual(applyEnvPolicy(policy({ inherit: "core" }), BASE), {
+    PATH: "/bin",
+    HOME: "/home/u",
+  });
+});
+
+Deno.test("applyEnvPolicy() step 2: default excludes unless ignored", () => {
+  const env = applyEnvPolicy(policy({ ignoreDefaultExcludes: false }), BASE);
+  assert.ok(!("API_KEY" in env) && !("MY_SECRET_X" in env) && !("GH_TOKEN" in env));
+  assert.equal(env.EDITOR, "vi");
+  assert.equal(applyEnvPolicy(policy({ ignoreDefaultExcludes: true }), BASE).API_KEY, "k");
+});
+
+Deno.test("applyEnvPolicy() step 3: exclude globs", () => {
+  const env = applyEnvPolicy(policy({ exclude: ["ed*", "LANG"] }), BASE);
+  assert.ok(!("EDITOR" in env) && !("lang" in env));
+  assert.equal(env.PATH, "/bin");
+});
+
+Deno.test("applyEnvPolicy() step 4: set overrides, after excludes", () => {
+  const env = applyEnvPolicy(
+    policy({ exclude: ["EDITOR"], set: { EDITOR: "nano", NEW: "1" } }),
+    BASE,
+  );
+  assert.equal(env.EDITOR, "nano");
+  assert.equal(env.NEW, "1");
+});
+
+Deno.test("applyEnvPolicy() step 5: includeOnly runs last and can drop set entries", () => {
+  const env = applyEnvPolicy(
+    policy({ set: { NEW: "1", PATH: "/x" }, includeOnly: ["PATH", "h*"] }),
+    BASE,
+  );
+  assert.deepEqual(env, { PATH: "/x", HOME: "/home/u" });
+});
+
+Deno.test("childEnv() is exactly env without a policy, and env overlays a policy", () => {
+  assert.deepEqual(childEnv({ A: "1" }, null, BASE), { A: "1" });
+  assert.deepEqual(childEnv({ A: "1" }, undefined, BASE), { A: "1" });
+  const env = childEnv({ PATH: "/mine", A: "1" }, policy({ inherit: "core" }), BASE);
+  assert.deepEqual(env, { PATH: "/mine", HOME: "/home/u", A: "1" });
+});

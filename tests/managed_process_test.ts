@@ -1,0 +1,102 @@
+// Copyright 2026 the exec-server authors. MIT license.
+// The process state machine without I/O.
+import assert from "node:assert/strict";
+import { decodeOutputFrame, encodeOutputFrame } from "../lib/binary_frame.ts";
+import { ManagedProcess, type ProcessObserver } from "../lib/managed_process.ts";
+import { FakeChild } from "./_fakes.ts";
+import { waitUntil } from "./_harness.ts";
+
+function make(timings = { exitGraceMs: 30, killGraceMs: 30, retentionMs: 10_000 }) {
+  const events: string[] = [];
+  const observer: ProcessObserver = {
+    processOutput: (_p, seq, stream) => void events.push(`output:${seq}:${stream}`),
+    processExited: (_p, n) => void events.push(`exited:${n.seq}:${n.exitCode}`),
+    processClosed: (_p, n) => void events.push(`closed:${n.seq}`),
+    processExpired: () => void events.push("expired"),
+  };
+  const proc = new ManagedProcess(
+    { processId: "p", argv: ["x"], tty: false, pipeStdin: true, timeoutMs: null },
+    observer,
+    timings,
+  );
+  const child = new FakeChild(1, {
+    argv: ["x"],
+    arg0: null,
+    cwd: "/",
+    env: {},
+    tty: false,
+    pipeStdin: true,
+    size: { rows: 24, cols: 80 },
+  }, proc.sink);
+  proc.attach(child);
+  return { proc, child, events };
+}
+
+Deno.test("ManagedProcess shares one seq counter between output, exit and close", () => {
+  const { proc, child, events } = make();
+  child.out("a");
+  child.out("b", "stderr");
+  child.finish(7);
+  assert.deepEqual(events, ["output:1:stdout", "output:2:stderr", "exited:3:7", "closed:4"]);
+  const r = proc.snapshot(0, Infinity);
+  assert.equal(r.nextSeq, 3, "nextSeq follows the last returned chunk");
+  assert.equal(proc.snapshot(2, Infinity).nextSeq, 5, "without chunks, the next unassigned seq");
+  proc.dispose();
+});
+
+Deno.test("ManagedProcess reports the exit after a grace when a stream stays open, then closes", async () => {
+  const { proc, child, events } = make();
+  child.sink.end("stderr");
+  child.sink.exit({ code: 0, signal: null });
+  assert.deepEqual(events, [], "waits for the pipes to drain");
+  await proc.read(0, Infinity, 5000);
+  assert.deepEqual(events, ["exited:1:0"]);
+  child.out("late");
+  child.sink.end("stdout");
+  assert.deepEqual(events, ["exited:1:0", "output:2:stdout", "closed:3"]);
+  proc.dispose();
+});
+
+Deno.test("ManagedProcess.read() waits for new data and returns early on it", async () => {
+  const { proc, child } = make();
+  const pending = proc.read(0, Infinity, 10_000);
+  child.out("x");
+  const r = await pending;
+  assert.equal(r.chunks.length, 1);
+  const empty = await proc.read(1, Infinity, 0);
+  assert.deepEqual(empty.chunks, []);
+  assert.equal(empty.exited, false);
+  child.finish(0);
+  proc.dispose();
+});
+
+Deno.test("ManagedProcess.write() reports codex statuses", async () => {
+  const { proc, child } = make();
+  assert.equal(await proc.write(new Uint8Array([1])), "accepted");
+  assert.equal(child.written.length, 1);
+  assert.equal(await proc.closeStdin(), "accepted");
+  assert.equal(await proc.write(new Uint8Array([1])), "stdinClosed");
+  child.finish(0);
+  proc.dispose();
+});
+
+Deno.test("ManagedProcess.terminate() sends SIGTERM then SIGKILL to the group", async () => {
+  const { proc, child } = make();
+  assert.equal(proc.terminate(), true);
+  assert.deepEqual(child.signals, ["SIGTERM"]);
+  await waitUntil(() => child.signals.length === 2, { timeoutMs: 5000, message: "SIGKILL" });
+  assert.deepEqual(child.signals, ["SIGTERM", "SIGKILL"]);
+  child.finish(137, "SIGKILL");
+  assert.equal(proc.terminate(), false, "false once exited and closed");
+  proc.dispose();
+});
+
+Deno.test("binary output frames round-trip id, seq, stream and bytes", () => {
+  const data = new Uint8Array([0, 1, 2, 255]);
+  const f = decodeOutputFrame(encodeOutputFrame("proc-ü", 2 ** 40 + 5, "pty", data));
+  assert.equal(f.processId, "proc-ü");
+  assert.equal(f.seq, 2 ** 40 + 5);
+  assert.equal(f.stream, "pty");
+  assert.deepEqual([...f.data], [...data]);
+  assert.throws(() => decodeOutputFrame(new Uint8Array([9, 0])), TypeError);
+});
