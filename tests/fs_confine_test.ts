@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { FileSystemService } from "../lib/fs.ts";
 import { resolvePath, toNativePath } from "../lib/fs_confine.ts";
-import { rejectsWith, withTemp } from "./_fs_helpers.ts";
+import { dec, rejectsWith, withTemp } from "./_fs_helpers.ts";
 
 // -- Paths and the resolver --
 
