@@ -1,0 +1,20 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * exec-server: run processes and files on a machine for remote clients over
+ * one WebSocket, wire-compatible with openai/codex's exec-server protocol.
+ *
+ * @example Starting a server in-process
+ * ```ts ignore
+ * import { ExecServer } from "./mod.ts";
+ * await using server = await ExecServer.start({ listen: "ws://127.0.0.1:0" });
+ * console.log(server.url);
+ * ```
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./protocol.ts";
+export * from "./fs_protocol.ts";
+export * from "./methods.ts";
+export * from "./binary_frame.ts";
+export { ExecServer, type ExecServerOptions } from "./server.ts";

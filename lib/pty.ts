@@ -1,0 +1,381 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * Starts children on pseudo-terminals (`tty: true`) through glibc via FFI.
+ *
+ * All terminals share one reactor: a single `poll()` call, run off the JS
+ * thread, watches an eventfd, every terminal master and one pidfd per child.
+ * Deno runs nonblocking FFI calls on a small shared pool (about 32 threads,
+ * also used by async file-system ops), so a blocking call per terminal would
+ * starve file I/O and deadlock at about 32 terminals. Reads, writes and
+ * `waitpid` run synchronously on nonblocking descriptors once `poll` reports
+ * them ready. The reactor stops when no terminal is left.
+ *
+ * @module
+ */
+
+import {
+  type Child,
+  type ChildSink,
+  type PosixSignal,
+  type SpawnOptions,
+  StdinClosedError,
+  type StreamName,
+  type TerminalSize,
+} from "./child.ts";
+import {
+  C,
+  cString,
+  cStringArray,
+  errno,
+  type Libc,
+  libc,
+  osError,
+  SIGNAL_NUMBERS,
+} from "./ffi_libc.ts";
+import { newPtyState, ptyReactor, type PtyState } from "./pty_reactor.ts";
+
+/** What execvp searches when the environment has no PATH. */
+const DEFAULT_PATH = "/bin:/usr/bin";
+const NEWLINE = 0x0a;
+const CTRL_D = 0x04;
+
+/** Whether this process can start terminals, and if not, why. */
+export type PtySupport = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Reports whether {@linkcode spawnPty} can work here: Linux on x86_64 or
+ * aarch64 with glibc, and the `--allow-ffi` permission.
+ *
+ * @returns `{ ok: true }`, or `{ ok: false, reason }` with a message fit for
+ * a client.
+ */
+export function ptySupport(): PtySupport {
+  const prefix = "Cannot start a terminal (tty:true)";
+  const { os, arch } = Deno.build;
+  if (os !== "linux" || (arch !== "x86_64" && arch !== "aarch64")) {
+    return {
+      ok: false,
+      reason: `${prefix}: only Linux on x86_64 or aarch64 is supported, ` +
+        `this is ${os} on ${arch}`,
+    };
+  }
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    return {
+      ok: false,
+      reason: `${prefix}: the server lacks the --allow-ffi permission`,
+    };
+  }
+  try {
+    libc();
+  } catch (error) {
+    return { ok: false, reason: `${prefix}: ${(error as Error).message}` };
+  }
+  return { ok: true };
+}
+
+/**
+ * Starts `options.argv` as the session leader of a new pseudo-terminal and
+ * reports its output to `sink` as the single stream `"pty"`.
+ *
+ * `argv[0]` is looked up in `options.env.PATH` (not the server's), the
+ * child gets exactly `options.env`, and its working directory is
+ * `options.cwd`. Every byte the child wrote before exiting reaches
+ * `sink.output` before `sink.exit`.
+ *
+ * @param options What to start; `size` is the initial terminal size.
+ * @param sink Receives output, end-of-file and the exit status.
+ * @returns The running child.
+ * @throws {Error} When terminals are unsupported (see {@linkcode ptySupport}),
+ * the program or working directory is missing, or the OS refuses; the message
+ * carries the OS reason, e.g. `No such file or directory (os error 2): foo`.
+ *
+ * @example Running a command on a terminal
+ * ```ts ignore
+ * const child = await spawnPty({
+ *   argv: ["sh", "-c", "test -t 1 && echo tty"],
+ *   arg0: null,
+ *   cwd: "/",
+ *   env: { PATH: "/usr/bin:/bin" },
+ *   tty: true,
+ *   pipeStdin: false,
+ *   size: { rows: 24, cols: 80 },
+ * }, {
+ *   output: (_stream, data) => console.log(new TextDecoder().decode(data)),
+ *   end: () => {},
+ *   exit: (status) => console.log("exit", status.code),
+ * });
+ * ```
+ */
+export function spawnPty(
+  options: SpawnOptions,
+  sink: ChildSink,
+): Promise<Child> {
+  try {
+    const support = ptySupport();
+    if (!support.ok) throw new Error(support.reason);
+    return Promise.resolve(start(libc(), options, sink));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+// -- Spawning --
+
+function start(lib: Libc, options: SpawnOptions, sink: ChildSink): Child {
+  const argv0 = options.argv[0];
+  if (argv0 === undefined) {
+    throw new TypeError("Cannot start a terminal: argv must not be empty");
+  }
+  checkSize(options.size);
+  const cwd = cString(options.cwd);
+  if (!isDirectory(lib, cwd) || lib.access(cwd, C.X_OK) !== 0) {
+    throw osError(errno(), `cwd ${options.cwd}`);
+  }
+  const program = resolveProgram(lib, argv0, options.env, options.cwd);
+  const master = lib.posix_openpt(C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
+  if (master < 0) throw osError(errno(), "posix_openpt");
+  let pid = -1;
+  let pidfd = -1;
+  try {
+    const slave = openSlave(lib, master);
+    setSize(lib, master, options.size);
+    const flags = lib.fcntl(master, C.F_GETFL, 0);
+    if (flags < 0 || lib.fcntl(master, C.F_SETFL, flags | C.O_NONBLOCK) < 0) {
+      throw osError(errno(), "fcntl O_NONBLOCK");
+    }
+    const args = [options.arg0 ?? argv0, ...options.argv.slice(1)];
+    const env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
+    pid = spawnChild(lib, { program, slave, cwd, args, env, argv0 });
+    pidfd = openPidfd(lib, pid);
+    const state = newPtyState(pid, master, pidfd, sink);
+    ptyReactor(lib).add(state);
+    return new PtyChild(lib, state);
+  } catch (error) {
+    if (pid > 0) {
+      lib.kill(pid, SIGNAL_NUMBERS.get("SIGKILL") ?? 9);
+      lib.waitpid(pid, new Int32Array(1), 0);
+    }
+    if (pidfd >= 0) lib.close(pidfd);
+    lib.close(master);
+    throw error;
+  }
+}
+
+function checkSize(size: TerminalSize): void {
+  const ok = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffff;
+  if (!ok(size.rows) || !ok(size.cols)) {
+    throw new RangeError(
+      `Cannot set the terminal size: rows and cols must be integers in ` +
+        `0..65535, received ${size.rows}x${size.cols}`,
+    );
+  }
+}
+
+function setSize(lib: Libc, master: number, size: TerminalSize): void {
+  checkSize(size);
+  const winsize = new Uint16Array([size.rows, size.cols, 0, 0]);
+  if (lib.ioctl(master, BigInt(C.TIOCSWINSZ), winsize) !== 0) {
+    throw osError(errno(), "ioctl TIOCSWINSZ");
+  }
+}
+
+/** Returns the slave's path as a C string. */
+function openSlave(lib: Libc, master: number): Uint8Array {
+  if (lib.grantpt(master) !== 0) throw osError(errno(), "grantpt");
+  if (lib.unlockpt(master) !== 0) throw osError(errno(), "unlockpt");
+  const name = new Uint8Array(256);
+  const rc = lib.ptsname_r(master, name, BigInt(name.length));
+  if (rc !== 0) throw osError(rc, "ptsname_r");
+  return name.subarray(0, name.indexOf(0) + 1);
+}
+
+/** False (with errno set) when `path` (a C string) is no directory. */
+function isDirectory(lib: Libc, path: Uint8Array): boolean {
+  const fd = lib.open(path, C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC, 0);
+  if (fd < 0) return false;
+  lib.close(fd);
+  return true;
+}
+
+/**
+ * Finds `argv0` the way execvp does, but in the child's PATH. Relative PATH
+ * entries are taken relative to the child's working directory.
+ */
+function resolveProgram(
+  lib: Libc,
+  argv0: string,
+  env: Record<string, string>,
+  cwd: string,
+): string {
+  if (argv0.includes("/")) return argv0;
+  let denied = false;
+  if (argv0 !== "") {
+    for (const entry of (env.PATH ?? DEFAULT_PATH).split(":")) {
+      const dir = entry === "" ? cwd : entry.startsWith("/") ? entry : `${cwd}/${entry}`;
+      const candidate = dir.endsWith("/") ? dir + argv0 : `${dir}/${argv0}`;
+      const path = cString(candidate);
+      if (lib.access(path, C.X_OK) === 0) {
+        if (!isDirectory(lib, path)) return candidate;
+        denied = true;
+      } else if (errno() === C.EACCES) {
+        denied = true;
+      }
+    }
+  }
+  throw osError(denied ? C.EACCES : C.ENOENT, argv0);
+}
+
+interface ChildPlan {
+  program: string;
+  slave: Uint8Array;
+  cwd: Uint8Array;
+  args: string[];
+  env: string[];
+  argv0: string;
+}
+
+function spawnChild(lib: Libc, plan: ChildPlan): number {
+  // glibc's posix_spawnattr_t is 336 bytes, posix_spawn_file_actions_t 80 and
+  // sigset_t 128; the buffers leave room and are 8-byte aligned.
+  const attr = new BigUint64Array(64);
+  const actions = new BigUint64Array(32);
+  const allSignals = new BigUint64Array(16);
+  const noSignals = new BigUint64Array(16);
+  const program = cString(plan.program);
+  const argv = cStringArray(plan.args);
+  const envp = cStringArray(plan.env);
+  const pid = new Int32Array(1);
+  check(lib.posix_spawnattr_init(attr), "posix_spawnattr_init");
+  try {
+    check(lib.posix_spawn_file_actions_init(actions), "file_actions_init");
+    try {
+      lib.sigfillset(allSignals);
+      lib.sigemptyset(noSignals);
+      const flags = C.POSIX_SPAWN_SETSID | C.POSIX_SPAWN_SETSIGDEF |
+        C.POSIX_SPAWN_SETSIGMASK;
+      check(lib.posix_spawnattr_setflags(attr, flags), "setflags");
+      check(lib.posix_spawnattr_setsigdefault(attr, allSignals), "sigdefault");
+      check(lib.posix_spawnattr_setsigmask(attr, noSignals), "sigmask");
+      // setsid runs before the file actions, so opening the slave here makes
+      // it the new session's controlling terminal.
+      check(
+        lib.posix_spawn_file_actions_addopen(
+          actions,
+          0,
+          plan.slave,
+          C.O_RDWR,
+          0,
+        ),
+        "addopen",
+      );
+      check(lib.posix_spawn_file_actions_adddup2(actions, 0, 1), "adddup2");
+      check(lib.posix_spawn_file_actions_adddup2(actions, 0, 2), "adddup2");
+      check(
+        lib.posix_spawn_file_actions_addchdir_np(actions, plan.cwd),
+        "addchdir_np",
+      );
+      // posix_spawn returns only after the child has exec'd (CLONE_VFORK), so
+      // the slave is open in the child before the reactor polls the master.
+      const rc = lib.posix_spawn(
+        pid,
+        program,
+        actions,
+        attr,
+        argv.pointers,
+        envp.pointers,
+      );
+      if (rc !== 0) throw osError(rc, plan.argv0);
+    } finally {
+      lib.posix_spawn_file_actions_destroy(actions);
+    }
+  } finally {
+    lib.posix_spawnattr_destroy(attr);
+  }
+  // The string buffers must outlive the call; touch them so nothing frees
+  // them early.
+  void [argv.strings, envp.strings, program, plan.slave, plan.cwd];
+  return pid[0] ?? -1;
+}
+
+function check(rc: number, what: string): void {
+  if (rc !== 0) throw osError(rc, `posix_spawn setup (${what})`);
+}
+
+function openPidfd(lib: Libc, pid: number): number {
+  const fd = lib.pidfd_open !== null
+    ? lib.pidfd_open(pid, 0)
+    : Number(lib.syscall(BigInt(C.SYS_PIDFD_OPEN), BigInt(pid), 0n));
+  if (fd < 0) throw osError(errno(), `pidfd_open ${pid}`);
+  return fd;
+}
+
+class PtyChild implements Child {
+  readonly pid: number;
+  readonly streams: readonly StreamName[] = ["pty"];
+  #lib: Libc;
+  #state: PtyState;
+
+  constructor(lib: Libc, state: PtyState) {
+    this.pid = state.pid;
+    this.#lib = lib;
+    this.#state = state;
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    const state = this.#state;
+    if (state.stdinClosed !== null || state.eof || state.master < 0) {
+      return Promise.reject(new StdinClosedError());
+    }
+    return ptyReactor(this.#lib).write(state, data);
+  }
+
+  closeStdin(): Promise<void> {
+    const state = this.#state;
+    if (state.stdinClosed !== null) return state.stdinClosed;
+    if (state.eof || state.master < 0) {
+      state.stdinClosed = Promise.resolve();
+      return state.stdinClosed;
+    }
+    const written = ptyReactor(this.#lib).write(state, this.#eofBytes());
+    state.stdinClosed = written.catch((error) => {
+      if (!(error instanceof StdinClosedError)) throw error;
+    });
+    return state.stdinClosed;
+  }
+
+  /**
+   * What a user types for end-of-file: VEOF, twice when a partial line is
+   * pending (the first ^D only hands that line to the reader). Without
+   * ICANON there is no end-of-file, so a plain ^D is sent.
+   */
+  #eofBytes(): Uint8Array {
+    const termios = new Uint8Array(64);
+    if (this.#lib.tcgetattr(this.#state.master, termios) !== 0) {
+      return Uint8Array.of(CTRL_D);
+    }
+    const view = new DataView(termios.buffer);
+    const canonical = (view.getUint32(C.TERMIOS_LFLAG, true) & C.ICANON) !== 0;
+    const veof = termios[C.TERMIOS_CC + C.VEOF] ?? 0;
+    if (!canonical || veof === 0) return Uint8Array.of(CTRL_D);
+    const last = this.#state.lastByte;
+    return last === NEWLINE || last === 0x0d || last === veof
+      ? Uint8Array.of(veof)
+      : Uint8Array.of(veof, veof);
+  }
+
+  signal(signal: PosixSignal): void {
+    const num = SIGNAL_NUMBERS.get(signal);
+    if (num === undefined) {
+      throw new TypeError(`Cannot send signal: unknown name "${signal}"`);
+    }
+    if (this.#lib.kill(-this.pid, num) !== 0) {
+      const code = errno();
+      if (code !== C.ESRCH) throw osError(code, `kill ${signal} -${this.pid}`);
+    }
+  }
+
+  resize(size: TerminalSize): void {
+    checkSize(size);
+    if (this.#state.master >= 0) setSize(this.#lib, this.#state.master, size);
+  }
+}
