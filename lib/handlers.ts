@@ -143,7 +143,7 @@ export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
     const data = decodeBase64("chunk", params.chunk);
     const proc = ctx.session.process(params.processId);
     if (!proc) return { status: "unknownProcess" };
-    return { status: await proc.write(data) };
+    return { status: await proc.write(data, params.writeId) };
   },
 
   async "process/closeStdin"(params, ctx) {

@@ -71,6 +71,9 @@ type Waiter = () => void;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** How many recent `writeId`s each process remembers (as codex does). */
+export const WRITE_IDS_KEPT = 4096;
+
 /**
  * One process. Created in state `starting`; {@linkcode ManagedProcess.attach}
  * hands it the started child; {@linkcode ManagedProcess.sink} receives the
@@ -95,6 +98,7 @@ export class ManagedProcess {
   #terminating = false;
   #stdinClosed: boolean;
   #waiters = new Set<Waiter>();
+  #writes = new Map<string, Promise<WriteStatus>>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #disposed = false;
 
@@ -300,8 +304,27 @@ export class ManagedProcess {
     for (const w of [...this.#waiters]) w();
   }
 
-  /** Writes to stdin, reporting the codex write status. */
-  async write(data: Uint8Array): Promise<WriteStatus> {
+  /**
+   * Writes to stdin, reporting the codex write status. With a `writeId`, a
+   * repeat of a recent id (the last {@linkcode WRITE_IDS_KEPT}) gets the first
+   * write's result without writing again, so clients can retry a write whose
+   * response a dropped connection swallowed.
+   */
+  write(data: Uint8Array, writeId?: string | null): Promise<WriteStatus> {
+    if (writeId === undefined || writeId === null) return this.#write(data);
+    const known = this.#writes.get(writeId);
+    if (known) return known;
+    const result = this.#write(data);
+    this.#writes.set(writeId, result);
+    if (this.#writes.size > WRITE_IDS_KEPT) {
+      this.#writes.delete(this.#writes.keys().next().value!);
+    }
+    // A write that failed may be retried for real.
+    result.catch(() => this.#writes.delete(writeId));
+    return result;
+  }
+
+  async #write(data: Uint8Array): Promise<WriteStatus> {
     const child = this.#child;
     if (!child) return "starting";
     if (this.#stdinClosed) return "stdinClosed";

@@ -136,6 +136,8 @@ export type ProcessReadResult = z.infer<typeof ProcessReadResultSchema>;
 export const ProcessWriteParamsSchema = z.object({
   processId,
   chunk: z.string(),
+  /** Idempotency key: a repeated id is answered without writing again. */
+  writeId: z.string().min(1, "writeId must not be empty").nullish(),
 });
 /** `process/write` params. */
 export type ProcessWriteParams = z.infer<typeof ProcessWriteParamsSchema>;

@@ -100,3 +100,13 @@ Deno.test("binary output frames round-trip id, seq, stream and bytes", () => {
   assert.deepEqual([...f.data], [...data]);
   assert.throws(() => decodeOutputFrame(new Uint8Array([9, 0])), TypeError);
 });
+
+Deno.test("ManagedProcess.write() with a repeated writeId does not write again", async () => {
+  const { proc, child } = make();
+  assert.equal(await proc.write(new Uint8Array([1]), "w1"), "accepted");
+  assert.equal(await proc.write(new Uint8Array([1]), "w1"), "accepted");
+  assert.equal(await proc.write(new Uint8Array([2]), "w2"), "accepted");
+  assert.equal(child.written.length, 2);
+  child.finish(0);
+  proc.dispose();
+});
