@@ -18,3 +18,4 @@ export * from "./fs_protocol.ts";
 export * from "./methods.ts";
 export * from "./binary_frame.ts";
 export { ExecServer, type ExecServerOptions } from "./server.ts";
+export * from "./client_mod.ts";
