@@ -27,7 +27,8 @@ and nothing else is written to stdout; logs go to stderr. SIGTERM or SIGINT shut
 gracefully: every process group is terminated and sockets close with code 1001.
 
 Listening
-  --listen URL             ws://IP:PORT to bind (default ws://127.0.0.1:0: loopback, any free port)
+  --listen URL             ws://IP:PORT to bind (default ws://127.0.0.1:0: loopback, any free port);
+                           wss://IP:PORT is accepted with --tls-cert and --tls-key
   --tls-cert FILE          PEM certificate chain; with --tls-key serves wss://
   --tls-key FILE           PEM private key for --tls-cert
 
@@ -146,7 +147,14 @@ export async function parseServeArgs(
   const v = parsed.values;
   if (v.help) return { help: true };
   const warnings: string[] = [];
-  const listen = v.listen ?? "ws://127.0.0.1:0";
+  const hasTls = v["tls-cert"] !== undefined || v["tls-key"] !== undefined;
+  let listen = v.listen ?? "ws://127.0.0.1:0";
+  if (listen.startsWith("wss://")) {
+    if (!hasTls) {
+      throw new UsageError(`--listen ${listen} needs --tls-cert and --tls-key`);
+    }
+    listen = `ws://${listen.slice(6)}`;
+  }
   let hostname: string;
   try {
     hostname = parseListenUrl(listen).hostname;
@@ -166,8 +174,20 @@ export async function parseServeArgs(
     if (token === "") {
       throw new UsageError(`--token-file ${v["token-file"]} is empty`);
     }
+    const mode = (await Deno.stat(v["token-file"]).catch(() => null))?.mode ?? null;
+    if (mode !== null && (mode & 0o077) !== 0) {
+      warnings.push(
+        `WARNING: --token-file ${v["token-file"]} can be read by other users (mode ` +
+          `${(mode & 0o777).toString(8).padStart(3, "0")}); run chmod 600 on it`,
+      );
+    }
   } else if (env.EXEC_SERVER_TOKEN) {
     token = env.EXEC_SERVER_TOKEN;
+  }
+  if (token !== null && token.length < 16) {
+    warnings.push(
+      "WARNING: the token is shorter than 16 characters; generate one with `openssl rand -hex 32`",
+    );
   }
   if (!isLoopback(hostname) && token === null) {
     if (!v["insecure-no-auth"]) {
@@ -243,8 +263,16 @@ async function serve(args: string[]): Promise<number> {
     console.log(SERVE_HELP);
     return 0;
   }
+  // Children must not inherit the token, whatever their envPolicy says.
+  Deno.env.delete("EXEC_SERVER_TOKEN");
   for (const w of parsed.warnings) console.error(w);
-  const server = await ExecServer.start(parsed.options);
+  let server: ExecServer;
+  try {
+    server = await ExecServer.start(parsed.options);
+  } catch (err) {
+    console.error(`exec-server: cannot start the server: ${(err as Error).message}`);
+    return 1;
+  }
   console.log(server.url);
   const stopped = Promise.withResolvers<string>();
   const onSignal = (name: string) => () => stopped.resolve(name);

@@ -92,6 +92,10 @@ function bearerToken(header: string | null): string | null {
   return m ? m[1]!.trim() : null;
 }
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** What the send-queue guard needs to know about a socket. */
 interface SendGuard {
   /** Queued bytes above which the peer is dropped. */
@@ -237,6 +241,12 @@ export class ExecServer implements AsyncDisposable {
     const allowOrigins = new Set(options.allowOrigins ?? []);
     const token = options.token ?? null;
     const state = { closing: false };
+    const pingSeconds = options.pingSeconds ?? 30;
+    // Deno drops a peer that misses a ping within pingSeconds; a peer whose
+    // queue has not moved for twice that is treated the same.
+    const stallMs = 2 * pingSeconds * 1000;
+    // Room for the output high-water mark (8 MiB) plus a few largest replies.
+    const maxQueuedBytes = 8 * 1024 * 1024 + 4 * maxMessageBytes;
 
     const handler = (
       req: Request,
@@ -269,8 +279,7 @@ export class ExecServer implements AsyncDisposable {
       const offered = (req.headers.get("sec-websocket-protocol") ?? "")
         .split(",").map((p) => p.trim()).filter((p) => p !== "");
       if (token !== null) {
-        const auth = req.headers.get("authorization") ?? "";
-        const bearer = auth.startsWith("Bearer ") ? auth.slice(7) : null;
+        const bearer = bearerToken(req.headers.get("authorization"));
         const sub = offered.find((p) => p.startsWith("bearer."))?.slice(7) ??
           null;
         const given = bearer ?? sub;
@@ -304,23 +313,61 @@ export class ExecServer implements AsyncDisposable {
       const protocol = offered.includes("exec-server")
         ? "exec-server"
         : offered.find((p) => p.startsWith("bearer."));
-      const { socket, response } = Deno.upgradeWebSocket(req, {
-        idleTimeout: options.pingSeconds ?? 30,
-        ...(protocol ? { protocol } : {}),
-      });
+      let upgraded;
+      try {
+        upgraded = Deno.upgradeWebSocket(req, {
+          idleTimeout: pingSeconds,
+          ...(protocol ? { protocol } : {}),
+        });
+      } catch (err) {
+        log.warn(
+          `rejected upgrade from ${remote.hostname}: bad handshake: ${errorText(err)}`,
+        );
+        return new Response("bad request: invalid WebSocket handshake\n", {
+          status: 400,
+        });
+      }
+      const { socket, response } = upgraded;
       socket.binaryType = "arraybuffer";
       const label = `websocket ${remote.hostname}:${remote.port}`;
-      const conn = new Connection(socketPeer(socket), context, handlers, {
-        label,
-      });
+      const counter = { sent: 0 };
+      let stopWatch = () => {};
+      const drop = (code: number, reason: string, detail: string) => {
+        stopWatch();
+        log.warn(`${label}: dropping the connection: ${detail}`);
+        conn.close(code, reason);
+      };
+      const guard: SendGuard = {
+        maxQueuedBytes,
+        overflow: (queued) =>
+          drop(
+            CloseCode.PolicyViolation,
+            `peer is not reading: over ${maxQueuedBytes} bytes queued`,
+            `${queued} bytes queued for a peer that is not reading (limit ${maxQueuedBytes})`,
+          ),
+      };
+      const conn = new Connection(
+        socketPeer(socket, guard, counter),
+        context,
+        handlers,
+        { label },
+      );
+      stopWatch = watchSendProgress(socket, counter, stallMs, () =>
+        drop(
+          CloseCode.GoingAway,
+          `peer is not reading: nothing sent for ${stallMs / 1000} s`,
+          `nothing could be sent for ${stallMs / 1000} s (2 x --ping-interval)`,
+        ));
       sockets.add(socket);
       socket.onmessage = (e) => {
-        void conn.receive(
+        conn.receive(
           typeof e.data === "string" ? e.data : new Uint8Array(e.data),
-        );
+        ).catch((err) => log.error(`${label}: unexpected error: ${errorText(err)}`));
       };
       socket.onclose = () => {
-        sockets.delete(socket);
+        // Deno may fire close twice (keepalive timeout, then the read loop).
+        if (!sockets.delete(socket)) return;
+        stopWatch();
         conn.transportClosed();
         log.debug(`${label}: closed`);
       };
@@ -335,9 +382,7 @@ export class ExecServer implements AsyncDisposable {
       ...(tls ? { cert: tls.cert, key: tls.key } : {}),
       onListen() {},
       onError(err) {
-        log.error(
-          `http handler failed: ${err instanceof Error ? err.message : err}`,
-        );
+        log.error(`http handler failed: ${errorText(err)}`);
         return new Response("internal error\n", { status: 500 });
       },
     }, handler);
