@@ -37,7 +37,9 @@ Deno.test("README example session replays byte for byte (modulo the session id)"
     expectedCount++;
     const deadline = Date.now() + 10_000;
     while (received.length < expectedCount) {
-      if (Date.now() > deadline) throw new Error(`no message for README line ${i + 1}: ${line.json}`);
+      if (Date.now() > deadline) {
+        throw new Error(`no message for README line ${i + 1}: ${line.json}`);
+      }
       await new Promise<void>((r) => {
         const t = setTimeout(r, 100);
         wake = () => {
