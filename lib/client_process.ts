@@ -200,12 +200,16 @@ export class ProcessHandle {
     }
   }
 
-  /** `process/write`: sends bytes (or UTF-8 text) to stdin. */
+  /**
+   * `process/write`: sends bytes (or UTF-8 text) to stdin. Each write carries
+   * a fresh `writeId`, so one cut off by a dropped connection is sent again
+   * after the resume and the server writes it exactly once.
+   */
   async write(data: Uint8Array | string, options?: CallOptions): Promise<WriteStatus> {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
     const r = await this.#host.call(
       "process/write",
-      { processId: this.processId, chunk: encodeBase64(bytes) },
+      { processId: this.processId, chunk: encodeBase64(bytes), writeId: crypto.randomUUID() },
       options,
     );
     return r.status;

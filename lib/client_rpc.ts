@@ -52,8 +52,9 @@ export interface Caller {
 
 /**
  * Methods that only read, so they are sent again after a resume if they were
- * in flight when the connection dropped. Everything else fails instead, with
- * `CallInterruptedError`.
+ * in flight when the connection dropped. A `process/write` that carries a
+ * `writeId` is replayed too: the server answers a repeated id without writing
+ * again. Everything else fails instead, with `CallInterruptedError`.
  *
  * @example
  * ```ts
@@ -68,6 +69,11 @@ export const REPLAYABLE_METHODS: ReadonlySet<MethodName> = new Set<MethodName>([
   "fs/getMetadata",
   "fs/readDirectory",
 ]);
+
+function isIdempotentWrite(p: Pending): boolean {
+  return p.method === "process/write" &&
+    typeof (p.params as { writeId?: unknown }).writeId === "string";
+}
 
 interface Pending {
   id: number;
@@ -200,7 +206,7 @@ export class RpcCalls {
       if (p.sentOn !== transport) continue;
       if (p.direct || !resuming) {
         this.#settle(p, new ConnectionClosedError(message));
-      } else if (REPLAYABLE_METHODS.has(p.method)) {
+      } else if (REPLAYABLE_METHODS.has(p.method) || isIdempotentWrite(p)) {
         this.#sent.delete(p.id);
         p.sentOn = null;
         this.#queued.push(p);

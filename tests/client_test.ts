@@ -299,7 +299,7 @@ Deno.test("ExecServerClient without resume fails everything with one local error
 
 // -- Resume --
 
-Deno.test("ExecServerClient resumes: retries -32010, replays reads, fails writes, rebuilds events", async () => {
+Deno.test("ExecServerClient resumes: retries -32010, replays reads and keyed writes, fails the rest, rebuilds events", async () => {
   const server = new FakeServer();
   const states: string[] = [];
   await using client = await connect(server, { onStateChange: (s: string) => states.push(s) });
@@ -308,8 +308,11 @@ Deno.test("ExecServerClient resumes: retries -32010, replays reads, fails writes
   c1.notify("process/output", { processId: "p1", seq: 1, stream: "stdout", chunk: b64("a") });
   const read = proc.read({ afterSeq: 1, waitMs: 3000 });
   const write = proc.write("input");
+  const term = proc.terminate();
   await c1.request("process/read");
-  await c1.request("process/write");
+  const firstWrite = await c1.request("process/write");
+  assert.equal(typeof firstWrite.params.writeId, "string");
+  await c1.request("process/terminate");
   let attempts = 0;
   server.init = (params) => {
     assert.equal(params.resumeSessionId, "s1");
@@ -318,14 +321,22 @@ Deno.test("ExecServerClient resumes: retries -32010, replays reads, fails writes
       : { sessionId: "s1", capabilities: { binaryOutput: true } };
   };
   c1.drop("reset by peer");
-  const werr = await write.then(() => null, (e) => e);
-  assert.ok(werr instanceof CallInterruptedError && werr instanceof ConnectionClosedError);
-  assert.match(werr.message, /^exec-server transport disconnected: reset by peer; process\/write/);
+  const terr = await term.then(() => null, (e) => e);
+  assert.ok(terr instanceof CallInterruptedError && terr instanceof ConnectionClosedError);
+  assert.match(
+    terr.message,
+    /^exec-server transport disconnected: reset by peer; process\/terminate/,
+  );
   await until(() => server.conns.length === 3 && client.state === "connected", "resume");
   const c3 = server.last;
   // The in-flight long read is sent again, unchanged.
   const replayed = await c3.request("process/read");
   assert.deepEqual(replayed.params, { processId: "p1", afterSeq: 1, waitMs: 3000 });
+  // The write carries an idempotency key, so it is sent again with the same key.
+  const replayedWrite = await c3.request("process/write");
+  assert.deepEqual(replayedWrite.params, firstWrite.params);
+  c3.respond(replayedWrite.id, { status: "accepted" });
+  assert.equal(await write, "accepted");
   // The catch-up read: output 2 and 4 retained, exit (3) and close (5) only as state.
   const catchUp = await until(
     () => c3.sent.find((m) => m.method === "process/read" && m.params.waitMs === 0),
