@@ -117,7 +117,9 @@ export class Connection implements Attachment {
    */
   receive(frame: string | Uint8Array): Promise<Response | null> {
     if (!this.#open) return Promise.resolve(null);
-    const size = typeof frame === "string" ? frame.length : frame.byteLength;
+    const size = typeof frame === "string"
+      ? utf8Length(frame, this.#server.maxMessageBytes)
+      : frame.byteLength;
     if (size > this.#server.maxMessageBytes) {
       this.#server.log.warn(
         `${this.#label}: closing: message of ${size} bytes is too big`,
@@ -221,7 +223,7 @@ export class Connection implements Attachment {
       return;
     }
     this.#server.log.warn(
-      `${this.#label}: closing: unexpected notification ${clip(method)}`,
+      `${this.#label}: closing: unexpected notification ${JSON.stringify(clip(method))}`,
     );
     this.close(
       CloseCode.PolicyViolation,
@@ -405,6 +407,12 @@ export class Connection implements Attachment {
 function validId(id: unknown): id is RequestId {
   return typeof id === "string" ||
     (typeof id === "number" && Number.isInteger(id));
+}
+
+/** UTF-8 byte length of `text`, computed only when it could exceed `limit`. */
+function utf8Length(text: string, limit: number): number {
+  // A UTF-16 code unit encodes to at most 3 bytes.
+  return text.length * 3 <= limit ? text.length : new TextEncoder().encode(text).byteLength;
 }
 
 function clip(s: string): string {

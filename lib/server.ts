@@ -408,12 +408,14 @@ export class ExecServer implements AsyncDisposable {
     this.#closing ??= (async () => {
       this.#state.closing = true;
       this.#log.info("shutting down");
-      await this.registry.shutdown();
+      // Close the sockets first: a producer paused by a peer that stopped
+      // reading is released at once instead of after the kill grace.
       for (const s of this.#sockets) {
         if (s.readyState <= WebSocket.OPEN) {
           s.close(CloseCode.GoingAway, "server shutting down");
         }
       }
+      await this.registry.shutdown();
       await this.#server.shutdown();
     })();
     return this.#closing;

@@ -91,7 +91,7 @@ export function expectationOf(frame: FuzzFrame, maxMessageBytes: number): Expect
   if ("text" in frame) {
     // What the server sees is the UTF-8 round trip of what we sent.
     text = new TextDecoder().decode(encoder.encode(frame.text));
-    if (text.length > maxMessageBytes) return { close: 1009 };
+    if (new TextEncoder().encode(text).byteLength > maxMessageBytes) return { close: 1009 };
   } else {
     if (frame.binary.byteLength > maxMessageBytes) return { close: 1009 };
     try {
