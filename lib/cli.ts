@@ -5,8 +5,19 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { ConnectionClosedError } from "./client_errors.ts";
+import { ClientUsageError } from "./cli_connect.ts";
+import { callMain, execMain } from "./cli_exec.ts";
+import { mcpBridgeMain } from "./cli_mcp.ts";
 import { createLogger, type LogLevel } from "./logger.ts";
-import { ExecServer, type ExecServerOptions, isLoopback, parseListenUrl } from "./server.ts";
+import {
+  createServerCore,
+  ExecServer,
+  type ExecServerOptions,
+  isLoopback,
+  parseListenUrl,
+} from "./server.ts";
+import { serveStdio } from "./stdio_server.ts";
 
 const VERSION = "0.1.0";
 
@@ -15,9 +26,14 @@ const MAIN_HELP =
 over one WebSocket (codex exec-server protocol).
 
 Usage:
-  exec-server serve [flags]     start the server (see: exec-server serve --help)
-  exec-server --help            this text
-  exec-server --version         print the version
+  exec-server serve [flags]                 start the server
+  exec-server exec [flags] -- CMD [ARG...]  run CMD on a server, like "ssh host cmd"
+  exec-server call [flags] METHOD [JSON]    send one request and print the result
+  exec-server mcp-bridge [flags] -- CMD ... run a remote MCP stdio server as if it were local
+  exec-server --help                        this text
+  exec-server --version                     print the version
+
+Every subcommand has --help.
 `;
 
 const SERVE_HELP = `Usage: exec-server serve [flags]
@@ -27,7 +43,9 @@ and nothing else is written to stdout; logs go to stderr. SIGTERM or SIGINT shut
 gracefully: every process group is terminated and sockets close with code 1001.
 
 Listening
-  --listen URL             ws://IP:PORT to bind (default ws://127.0.0.1:0: loopback, any free port);
+  --listen URL             ws://IP:PORT to bind (default ws://127.0.0.1:0: loopback, any free port),
+                           or stdio: newline-delimited JSON-RPC on stdin/stdout, one session that
+                           ends (terminating its processes) when stdin closes, e.g. over ssh;
                            wss://IP:PORT is accepted with --tls-cert and --tls-key
   --tls-cert FILE          PEM certificate chain; with --tls-key serves wss://
   --tls-key FILE           PEM private key for --tls-cert
@@ -63,7 +81,7 @@ Limits
   --ping-interval SECONDS  keepalive ping; a peer silent this long is dropped (default 30)
 
 Other
-  --log-level LEVEL        debug, info, warn, error or silent (default info)
+  --log-level LEVEL        debug, info, warn, error or silent (default info; warn for stdio)
   -h, --help               this text
 `;
 
@@ -155,11 +173,17 @@ export async function parseServeArgs(
     }
     listen = `ws://${listen.slice(6)}`;
   }
-  let hostname: string;
-  try {
-    hostname = parseListenUrl(listen).hostname;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
+  const stdio = listen === "stdio" || listen === "stdio://";
+  let hostname = "stdio";
+  if (stdio) {
+    listen = "stdio";
+    if (hasTls) throw new UsageError("--tls-cert and --tls-key do not apply to --listen stdio");
+  } else {
+    try {
+      hostname = parseListenUrl(listen).hostname;
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
   }
   let token: string | null = null;
   if (v["token-file"] !== undefined) {
@@ -189,7 +213,7 @@ export async function parseServeArgs(
       "WARNING: the token is shorter than 16 characters; generate one with `openssl rand -hex 32`",
     );
   }
-  if (!isLoopback(hostname) && token === null) {
+  if (!stdio && !isLoopback(hostname) && token === null) {
     if (!v["insecure-no-auth"]) {
       throw new UsageError(
         `refusing to listen on non-loopback address ${hostname} without a token: anyone who can ` +
@@ -215,7 +239,8 @@ export async function parseServeArgs(
       throw new UsageError(`cannot read TLS files: ${(err as Error).message}`);
     }
   }
-  const level = v["log-level"] ?? "info";
+  // Over stdio (usually ssh) logs reach the user's terminal: only warnings by default.
+  const level = v["log-level"] ?? (stdio ? "warn" : "info");
   if (!["debug", "info", "warn", "error", "silent"].includes(level)) {
     throw new UsageError(
       `--log-level must be debug, info, warn, error or silent, got ${level}`,
@@ -266,6 +291,7 @@ async function serve(args: string[]): Promise<number> {
   // Children must not inherit the token, whatever their envPolicy says.
   Deno.env.delete("EXEC_SERVER_TOKEN");
   for (const w of parsed.warnings) console.error(w);
+  if (parsed.options.listen === "stdio") return await serveOverStdio(parsed.options);
   let server: ExecServer;
   try {
     server = await ExecServer.start(parsed.options);
@@ -288,6 +314,23 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `serve --listen stdio`: one session on stdin/stdout until stdin closes (or a signal). */
+async function serveOverStdio(options: ExecServerOptions): Promise<number> {
+  const core = createServerCore(options);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    await serveStdio(core.context, core.handlers, { signal: stop.signal });
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+    await core.registry.shutdown();
+  }
+  return 0;
+}
+
 /** Runs the CLI with `args`; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
@@ -295,6 +338,12 @@ export async function main(args: string[]): Promise<number> {
     switch (command) {
       case "serve":
         return await serve(rest);
+      case "exec":
+        return await execMain(rest);
+      case "call":
+        return await callMain(rest);
+      case "mcp-bridge":
+        return await mcpBridgeMain(rest);
       case "--version":
       case "-V":
         console.log(VERSION);
@@ -309,9 +358,14 @@ export async function main(args: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`exec-server: ${err.message}\nRun with --help for usage.`);
+    if (err instanceof UsageError || err instanceof ClientUsageError) {
+      const help = command === undefined ? "--help" : `${command} --help`;
+      console.error(`exec-server: ${err.message}\nRun exec-server ${help} for usage.`);
       return 2;
+    }
+    if (err instanceof ConnectionClosedError) {
+      console.error(`exec-server: ${err.message}`);
+      return 255;
     }
     throw err;
   }

@@ -50,6 +50,7 @@ export {
   webSocketConnector,
   type WebSocketConnectorOptions,
 } from "./client_transport.ts";
+export { connectStdio, stdioConnector, type StdioConnectorOptions } from "./client_stdio.ts";
 export type { MethodName, ParamsOf, ResultOf } from "./methods.ts";
 export type { EnvPolicy, ProcessInfo, ProcessReadResult, Stream, WriteStatus } from "./protocol.ts";
 export type { FsChangedNotification, FsDirectoryEntry, FsSandbox } from "./fs_protocol.ts";

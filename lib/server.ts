@@ -169,6 +169,49 @@ function watchSendProgress(
   return () => clearInterval(timer);
 }
 
+/** What both transports share: sessions, handlers and services. */
+export interface ServerCore {
+  /** Handler context. */
+  context: ServerContext;
+  /** Every method's handler. */
+  handlers: HandlerTable;
+  /** The logger. */
+  log: Logger;
+  /** All sessions. */
+  registry: SessionRegistry;
+}
+
+/** Builds the transport-independent part of a server from its options. */
+export function createServerCore(options: ExecServerOptions = {}): ServerCore {
+  const log = options.logger ?? createLogger("info", (l) => console.error(l));
+  const registry = new SessionRegistry({
+    ttlMs: options.sessionTtlMs ?? 30_000,
+    maxSessions: options.maxSessions ?? 1024,
+    maxProcesses: options.maxProcesses ?? 1024,
+    timings: {
+      killGraceMs: options.killGraceMs ?? 2000,
+      retentionMs: options.exitedRetentionMs ?? 30_000,
+      retainedBytes: options.retainedBytes ?? 1024 * 1024,
+    },
+    onExpire: (id) => log.info(`session ${id} expired`),
+  });
+  const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
+  const context: ServerContext = {
+    registry,
+    spawn: options.spawn ?? defaultSpawner,
+    baseEnv: () => Deno.env.toObject(),
+    maxMessageBytes,
+    log,
+  };
+  const fs = new FileSystemService({
+    roots: options.fsRoots ?? [],
+    // base64 inflates by 4/3; leave room for the JSON envelope.
+    maxReadBytes: Math.max(1024, Math.floor((maxMessageBytes - 4096) * 3 / 4)),
+  });
+  const handlers: HandlerTable = { ...PROCESS_HANDLERS, ...fsHandlers(fs) };
+  return { context, handlers, log, registry };
+}
+
 /**
  * A running exec-server.
  *
@@ -210,32 +253,8 @@ export class ExecServer implements AsyncDisposable {
     const { hostname, port } = parseListenUrl(
       options.listen ?? "ws://127.0.0.1:0",
     );
-    const log = options.logger ?? createLogger("info", (l) => console.error(l));
-    const registry = new SessionRegistry({
-      ttlMs: options.sessionTtlMs ?? 30_000,
-      maxSessions: options.maxSessions ?? 1024,
-      maxProcesses: options.maxProcesses ?? 1024,
-      timings: {
-        killGraceMs: options.killGraceMs ?? 2000,
-        retentionMs: options.exitedRetentionMs ?? 30_000,
-        retainedBytes: options.retainedBytes ?? 1024 * 1024,
-      },
-      onExpire: (id) => log.info(`session ${id} expired`),
-    });
-    const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
-    const context: ServerContext = {
-      registry,
-      spawn: options.spawn ?? defaultSpawner,
-      baseEnv: () => Deno.env.toObject(),
-      maxMessageBytes,
-      log,
-    };
-    const fs = new FileSystemService({
-      roots: options.fsRoots ?? [],
-      // base64 inflates by 4/3; leave room for the JSON envelope.
-      maxReadBytes: Math.max(1024, Math.floor((maxMessageBytes - 4096) * 3 / 4)),
-    });
-    const handlers: HandlerTable = { ...PROCESS_HANDLERS, ...fsHandlers(fs) };
+    const { context, handlers, log, registry } = createServerCore(options);
+    const maxMessageBytes = context.maxMessageBytes;
     const sockets = new Set<WebSocket>();
     const maxConnections = options.maxConnections ?? 256;
     const allowOrigins = new Set(options.allowOrigins ?? []);

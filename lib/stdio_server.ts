@@ -15,13 +15,15 @@ const encoder = new TextEncoder();
 
 /** Splits a byte stream into lines without the trailing `\n` (or `\r\n`). */
 export async function* readLines(
-  stream: ReadableStream<Uint8Array>,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
   maxLineBytes: number,
 ): AsyncGenerator<Uint8Array | { tooLong: number }> {
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
   let skipping = false;
-  for await (const chunk of stream) {
+  for (;;) {
+    const { value: chunk, done } = await reader.read();
+    if (done) break;
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(NEWLINE, start);
@@ -67,6 +69,8 @@ export interface StdioServeOptions {
   input?: ReadableStream<Uint8Array>;
   /** Where messages go. @default {Deno.stdout.writable} */
   output?: WritableStream<Uint8Array>;
+  /** Stops serving (as if the input ended). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -78,7 +82,9 @@ export async function serveStdio(
   handlers: HandlerTable,
   options: StdioServeOptions = {},
 ): Promise<void> {
-  const input = options.input ?? Deno.stdin.readable;
+  const reader = (options.input ?? Deno.stdin.readable).getReader();
+  const stop = () => void reader.cancel().catch(() => {});
+  options.signal?.addEventListener("abort", stop, { once: true });
   const writer = (options.output ?? Deno.stdout.writable).getWriter();
   let queued = 0;
   let open = true;
@@ -101,7 +107,7 @@ export async function serveStdio(
   };
   const conn = new Connection(peer, server, handlers, { label: "stdio" });
   const inflight = new Set<Promise<unknown>>();
-  for await (const line of readLines(input, server.maxMessageBytes)) {
+  for await (const line of readLines(reader, server.maxMessageBytes)) {
     if (!conn.open) break;
     if (line instanceof Uint8Array) {
       const p = conn.receive(line);
@@ -115,6 +121,7 @@ export async function serveStdio(
       break;
     }
   }
+  options.signal?.removeEventListener("abort", stop);
   const session = conn.session;
   conn.transportClosed();
   if (session) await server.registry.remove(session);

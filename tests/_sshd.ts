@@ -1,0 +1,144 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * A real OpenSSH server for tests: its own host key and a generated client
+ * key, on 127.0.0.1 and a free port. Needs sshd (Debian's openssh-server,
+ * which .ci/run installs) and root, as on CI.
+ *
+ * @module
+ */
+import { waitUntil } from "./_harness.ts";
+
+/** A free TCP port on loopback (bound and released). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  return port;
+}
+
+/** Waits until something accepts TCP connections on `port`. */
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  await waitUntil(async () => {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return true;
+    } catch {
+      return false;
+    }
+  }, { timeoutMs, message: `port ${port} to accept connections` });
+}
+
+async function run(cmd: string, args: string[]): Promise<void> {
+  const { success, stderr } = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" })
+    .output();
+  if (!success) throw new Error(`${cmd} failed: ${new TextDecoder().decode(stderr)}`);
+}
+
+/** An sshd subprocess. */
+export class Sshd implements AsyncDisposable {
+  /** Port it listens on. */
+  readonly port: number;
+  /** Temp dir with keys and config. */
+  readonly dir: string;
+  readonly #child: Deno.ChildProcess;
+
+  private constructor(port: number, dir: string, child: Deno.ChildProcess) {
+    this.port = port;
+    this.dir = dir;
+    this.#child = child;
+  }
+
+  /** Starts sshd; resolves once it accepts connections. */
+  static async start(): Promise<Sshd> {
+    const sshd = ["/usr/sbin/sshd", "/usr/bin/sshd"].find((p) => {
+      try {
+        return Deno.statSync(p).isFile;
+      } catch {
+        return false;
+      }
+    });
+    if (!sshd) throw new Error("sshd not found: install Debian's openssh-server (.ci/run does)");
+    const dir = await Deno.makeTempDir({ prefix: "exec-server-sshd-" });
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/host_key`]);
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/client_key`]);
+    const port = freePort();
+    await Deno.writeTextFile(
+      `${dir}/sshd_config`,
+      [
+        `Port ${port}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${dir}/host_key`,
+        `AuthorizedKeysFile ${dir}/client_key.pub`,
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "PermitRootLogin prohibit-password",
+        "StrictModes no",
+        "UsePAM no",
+        `PidFile ${dir}/sshd.pid`,
+        "AllowTcpForwarding yes",
+        "",
+      ].join("\n"),
+    );
+    await Deno.mkdir("/run/sshd", { recursive: true });
+    const child = new Deno.Command(sshd, {
+      args: ["-f", `${dir}/sshd_config`, "-D", "-e"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const server = new Sshd(port, dir, child);
+    try {
+      await waitForPort(port);
+    } catch (err) {
+      await server[Symbol.asyncDispose]();
+      throw err;
+    }
+    return server;
+  }
+
+  /** `ssh` with the client key and no host key checks. */
+  get sshProgram(): string[] {
+    return [
+      "ssh",
+      "-i",
+      `${this.dir}/client_key`,
+      "-o",
+      "StrictHostKeyChecking=no",
+      "-o",
+      "UserKnownHostsFile=/dev/null",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "LogLevel=ERROR",
+    ];
+  }
+
+  /** `user@127.0.0.1` for the current user. */
+  get target(): string {
+    return `${Deno.env.get("USER") ?? "root"}@127.0.0.1`;
+  }
+
+  /** Stops sshd and removes its files. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // gone
+    }
+    await this.#child.status;
+    await Deno.remove(this.dir, { recursive: true });
+  }
+}
+
+/** Builds the single-file bundle and returns its path (what CI smoke-tests). */
+export async function buildBundle(): Promise<string> {
+  const root = new URL("..", import.meta.url).pathname;
+  const out = `${root}dist/exec-server.js`;
+  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--platform=deno", "-o", out, `${root}main.ts`],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(stderr)}`);
+  return out;
+}
