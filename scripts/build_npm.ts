@@ -3,7 +3,7 @@
  * Builds `dist/npm/`: the client library as one ESM bundle for Node 20+
  * (`client.mjs`, from `lib/client_mod.ts`), its type declarations
  * (`types/*.d.ts`), a `package.json` (dependencies `ws` and `zod`) and a
- * README from `docs/client.md`.
+ * README: the "Using the client" section of the repository's README.
  *
  * The JavaScript comes from `deno bundle --platform=node` (esbuild, fetched
  * from npm once). The declarations come from `tsc` (npm `typescript`,
@@ -123,7 +123,11 @@ export async function buildNpm(): Promise<string> {
     },
   };
   await Deno.writeTextFile(`${OUT}/package.json`, JSON.stringify(pkg, null, 2) + "\n");
-  await Deno.copyFile(`${ROOT}docs/client.md`, `${OUT}/README.md`);
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const start = readme.indexOf("## Using the client");
+  const end = readme.indexOf("\n## ", start + 1);
+  if (start === -1) throw new Error("README.md has no \"## Using the client\" section");
+  await Deno.writeTextFile(`${OUT}/README.md`, readme.slice(start, end === -1 ? undefined : end + 1));
   return OUT;
 }
 
