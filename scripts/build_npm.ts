@@ -19,6 +19,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const OUT = `${ROOT}dist/npm`;
 const TSC_DIR = `${ROOT}.tools/tsc`;
 const TSC = `${TSC_DIR}/node_modules/.bin/tsc`;
+const TYPES_NODE = "@types/node@20";
 const TYPESCRIPT = "typescript@5.9.3";
 
 async function run(cmd: string, args: string[], cwd = ROOT): Promise<void> {
@@ -65,7 +66,7 @@ export async function buildNpm(): Promise<string> {
     `${ROOT}lib/client_mod.ts`,
   ]);
 
-  if (!(await exists(TSC))) {
+  if (!(await exists(TSC)) || !(await exists(`${TSC_DIR}/node_modules/@types/node`))) {
     await Deno.mkdir(TSC_DIR, { recursive: true });
     await run("npm", [
       "install",
@@ -75,6 +76,7 @@ export async function buildNpm(): Promise<string> {
       "--prefix",
       TSC_DIR,
       TYPESCRIPT,
+      TYPES_NODE,
     ]);
   }
   await run(TSC, [
@@ -95,6 +97,11 @@ export async function buildNpm(): Promise<string> {
     "--strict",
     "--exactOptionalPropertyTypes",
     "--skipLibCheck",
+    // client_stdio.ts imports node:child_process.
+    "--typeRoots",
+    `${TSC_DIR}/node_modules/@types`,
+    "--types",
+    "node",
   ]);
   // The sources import "./x.ts"; published declarations must say "./x.js".
   for await (const entry of Deno.readDir(`${OUT}/types`)) {
@@ -126,8 +133,11 @@ export async function buildNpm(): Promise<string> {
   const readme = await Deno.readTextFile(`${ROOT}README.md`);
   const start = readme.indexOf("## Using the client");
   const end = readme.indexOf("\n## ", start + 1);
-  if (start === -1) throw new Error("README.md has no \"## Using the client\" section");
-  await Deno.writeTextFile(`${OUT}/README.md`, readme.slice(start, end === -1 ? undefined : end + 1));
+  if (start === -1) throw new Error('README.md has no "## Using the client" section');
+  await Deno.writeTextFile(
+    `${OUT}/README.md`,
+    readme.slice(start, end === -1 ? undefined : end + 1),
+  );
   return OUT;
 }
 
