@@ -274,7 +274,7 @@ export class Connection implements Attachment {
     ) => Promise<unknown>;
     const result = await handler(params, ctx);
     if (!session.isAttached(this) && this.#evicted.signal.aborted) {
-      throw invalidRequest("session has been resumed by another connection");
+      throw invalidRequest(this.#evictedReason());
     }
     return result;
   }
@@ -292,9 +292,14 @@ export class Connection implements Attachment {
       );
     }
     if (this.#evicted.signal.aborted || !this.#session.isAttached(this)) {
-      throw invalidRequest("session has been resumed by another connection");
+      throw invalidRequest(this.#evictedReason());
     }
     return this.#session;
+  }
+
+  #evictedReason(): string {
+    const reason = this.#evicted.signal.reason;
+    return typeof reason === "string" ? reason : "session has been resumed by another connection";
   }
 
   #initialize(params: InitializeParams): InitializeResult {
@@ -370,8 +375,8 @@ export class Connection implements Attachment {
   }
 
   /** @internal Attachment */
-  evict(): void {
-    this.#evicted.abort();
+  evict(reason: string): void {
+    this.#evicted.abort(reason);
   }
 
   // -- Transport --

@@ -32,8 +32,11 @@ export interface Attachment {
   ): void;
   /** A promise while the peer is congested (stop producing), else undefined. */
   congested(): Promise<void> | undefined;
-  /** Another connection resumed the session: fail whatever is still pending. */
-  evict(): void;
+  /**
+   * The attachment is over (another connection resumed the session, or the
+   * session was torn down): fail whatever is still pending with `reason`.
+   */
+  evict(reason: string): void;
 }
 
 /** Injected time, so tests never sleep through a TTL. */
@@ -209,7 +212,7 @@ export class Session implements ProcessObserver {
     const old = this.#detachedFrom;
     this.#detachedFrom = null;
     this.#attachment = attachment;
-    old?.evict();
+    old?.evict("session has been resumed by another connection");
   }
 
   /** @internal */
@@ -224,13 +227,15 @@ export class Session implements ProcessObserver {
    * Tears the session down: SIGTERM to every process group, SIGKILL to
    * survivors after the grace period, resources closed. Resolves when every
    * process has closed or been killed. Idempotent.
+   *
+   * @param reason Why, for the error pending calls of the attachment get.
    */
-  async close(): Promise<void> {
+  async close(reason = "the session ended"): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#cancelExpiry?.();
     this.#cancelExpiry = null;
-    (this.#attachment ?? this.#detachedFrom)?.evict();
+    (this.#attachment ?? this.#detachedFrom)?.evict(`session ${this.id} was closed: ${reason}`);
     this.#attachment = null;
     this.#detachedFrom = null;
     const procs = this.processes();
@@ -344,19 +349,19 @@ export class SessionRegistry {
   #expire(session: Session): void {
     this.#sessions.delete(session.id);
     this.#onExpire?.(session.id);
-    void session.close();
+    void session.close("it expired while detached");
   }
 
   /** Tears down one session now (e.g. a stdio transport ended). */
   async remove(session: Session): Promise<void> {
     this.#sessions.delete(session.id);
-    await session.close();
+    await session.close("its connection ended");
   }
 
   /** Tears down every session, attached or detached. */
   async shutdown(): Promise<void> {
     const all = [...this.#sessions.values()];
     this.#sessions.clear();
-    await Promise.all(all.map((s) => s.close()));
+    await Promise.all(all.map((s) => s.close("the server is shutting down")));
   }
 }

@@ -219,3 +219,19 @@ Deno.test("spawn failure frees the id and reports -32603", async () => {
   spawner.children[0]!.finish();
   await registry.shutdown();
 });
+
+Deno.test("a long-poll read pending at shutdown fails saying the session was closed", async () => {
+  const { registry, spawner, connect } = setup(1000);
+  const { conn } = connect();
+  const sessionId = (await initialize(conn)).result!.sessionId;
+  await conn.receive(JSON.stringify({ id: 1, method: "process/start", params: START }));
+  const pending = conn.receive(
+    JSON.stringify({ id: 2, method: "process/read", params: { processId: "p", waitMs: 60_000 } }),
+  );
+  const shutdown = registry.shutdown();
+  spawner.children[0]!.finish(143, "SIGTERM");
+  await shutdown;
+  const r = await pending as { error: { code: number; message: string } };
+  assert.equal(r.error.code, -32600);
+  assert.equal(r.error.message, `session ${sessionId} was closed: the server is shutting down`);
+});
