@@ -78,6 +78,7 @@ export function decodeBase64(text: string): Uint8Array {
  * ```
  */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
   let size = 0;
   for (const p of parts) size += p.byteLength;
   const out = new Uint8Array(size);

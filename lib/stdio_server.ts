@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "./client_util.ts";
 import { CloseCode, Connection, type Peer } from "./connection.ts";
 import type { HandlerTable, ServerContext } from "./handlers.ts";
 
@@ -39,7 +40,7 @@ export async function* readLines(
       if (nl === -1) break;
       if (skipping) yield { tooLong: pendingBytes };
       else {
-        let line = join(pending, pendingBytes);
+        let line = concatBytes(pending);
         if (line.at(-1) === 0x0d) line = line.subarray(0, -1);
         if (line.byteLength > 0) yield line;
       }
@@ -49,18 +50,7 @@ export async function* readLines(
       start = nl + 1;
     }
   }
-  if (!skipping && pendingBytes > 0) yield join(pending, pendingBytes);
-}
-
-function join(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
+  if (!skipping && pendingBytes > 0) yield concatBytes(pending);
 }
 
 /** Options for {@linkcode serveStdio}. */

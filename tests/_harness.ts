@@ -7,6 +7,7 @@
  * @module
  */
 import { decodeOutputFrame, type OutputFrame } from "../lib/binary_frame.ts";
+import { concatBytes } from "../lib/client_util.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -400,15 +401,7 @@ export class TestClient implements AsyncDisposable {
 }
 
 /** Concatenates byte arrays. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
-}
+export const concat = concatBytes;
 
 /** Decodes UTF-8. */
 export function text(bytes: Uint8Array): string {

@@ -3,6 +3,7 @@
 // streaming order, stdin, files, auth and TLS, and auto-resume across abrupt
 // connection drops (through a TCP relay that cuts without a close frame).
 import assert from "node:assert/strict";
+import { makeTestPki } from "./_pki.ts";
 import {
   ConnectionClosedError,
   ExecServerClient,
@@ -315,7 +316,7 @@ Deno.test("ExecServerClient with a token and over TLS", async (t) => {
       );
     });
     await t.step("caCert makes a private CA trusted for wss://", async () => {
-      const pki = await makePki(dir);
+      const pki = await makeTestPki(dir);
       await using server = await ServerProcess.start(
         ["--tls-cert", pki.cert, "--tls-key", pki.key, "--token-file", `${dir}/token`],
       );
@@ -328,58 +329,3 @@ Deno.test("ExecServerClient with a token and over TLS", async (t) => {
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-/** A CA and a leaf certificate for 127.0.0.1, made with openssl. */
-async function makePki(dir: string): Promise<{ ca: string; cert: string; key: string }> {
-  const run = async (...args: string[]) => {
-    const out = await new Deno.Command("openssl", {
-      args,
-      cwd: dir,
-      stdout: "null",
-      stderr: "piped",
-    })
-      .output();
-    if (!out.success) throw new Error(`openssl ${args[0]} failed: ${text(out.stderr)}`);
-  };
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await run(
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=client test CA",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  );
-  await run("req", ...ec, "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1");
-  await Deno.writeTextFile(
-    `${dir}/leaf.ext`,
-    "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
-  );
-  await run(
-    "x509",
-    "-req",
-    "-in",
-    "leaf.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "leaf.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "leaf.ext",
-  );
-  return { ca: `${dir}/ca.pem`, cert: `${dir}/leaf.pem`, key: `${dir}/leaf.key` };
-}
