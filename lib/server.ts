@@ -6,7 +6,14 @@
  * @module
  */
 import type { Spawner } from "./child.ts";
-import { CloseCode, Connection, type Peer } from "./connection.ts";
+import { CloseCode, Connection } from "./connection.ts";
+import {
+  bearerToken,
+  constantTimeEqual,
+  type SendGuard,
+  socketPeer,
+  watchSendProgress,
+} from "./ws_peer.ts";
 import { FileSystemService } from "./fs.ts";
 import { fsHandlers } from "./fs_handlers.ts";
 import { PROCESS_HANDLERS, type ServerContext } from "./handlers.ts";
@@ -76,97 +83,8 @@ export function isLoopback(hostname: string): boolean {
   return hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
-function constantTimeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  }
-  return diff === 0;
-}
-
-/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or null. */
-function bearerToken(header: string | null): string | null {
-  const m = header === null ? null : /^bearer[ \t]+(\S.*)$/is.exec(header.trim());
-  return m ? m[1]!.trim() : null;
-}
-
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** What the send-queue guard needs to know about a socket. */
-interface SendGuard {
-  /** Queued bytes above which the peer is dropped. */
-  maxQueuedBytes: number;
-  /** Called once when the queue overflows; the frame is not sent. */
-  overflow(queued: number): void;
-}
-
-/**
- * Wraps a server socket as a {@linkcode Peer}. Output is paused by the
- * connection at its high-water mark, but responses are not, so a peer that
- * sends requests and never reads could queue replies without bound: past
- * `guard.maxQueuedBytes` it is dropped instead.
- */
-function socketPeer(
-  socket: WebSocket,
-  guard: SendGuard,
-  counter: { sent: number },
-): Peer {
-  const admit = (size: number): boolean => {
-    if (socket.readyState !== WebSocket.OPEN) return false;
-    const queued = socket.bufferedAmount;
-    if (queued > 0 && queued + size > guard.maxQueuedBytes) {
-      guard.overflow(queued);
-      return false;
-    }
-    counter.sent += size;
-    return true;
-  };
-  return {
-    sendText(text) {
-      if (admit(text.length)) socket.send(text);
-    },
-    sendBinary(data) {
-      if (admit(data.byteLength)) socket.send(data);
-    },
-    close(code, reason) {
-      if (socket.readyState <= WebSocket.OPEN) socket.close(code, reason);
-    },
-    bufferedAmount: () => socket.bufferedAmount,
-  };
-}
-
-/**
- * Deno's keepalive ping is queued behind pending writes, so it never reaches
- * a peer that stopped reading while output was flowing, and that peer would
- * hold its connection (and its session, which could not be resumed) until
- * TCP gave up, which can take many minutes. This watchdog calls `onStall`
- * when bytes have been queued without any of them being written for
- * `stallMs`. Returns a function that stops it.
- */
-function watchSendProgress(
-  socket: WebSocket,
-  counter: { sent: number },
-  stallMs: number,
-  onStall: () => void,
-): () => void {
-  let best = 0;
-  let lastProgress = Date.now();
-  const timer = setInterval(() => {
-    const queued = socket.bufferedAmount;
-    const written = counter.sent - queued;
-    const now = Date.now();
-    if (queued === 0 || written > best) lastProgress = now;
-    best = Math.max(best, written);
-    if (now - lastProgress >= stallMs) {
-      clearInterval(timer);
-      onStall();
-    }
-  }, Math.max(50, Math.min(1000, stallMs / 8)));
-  return () => clearInterval(timer);
 }
 
 /** What both transports share: sessions, handlers and services. */

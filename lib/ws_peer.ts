@@ -1,0 +1,99 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * The WebSocket edge of the server: token checks, the socket as a
+ * {@linkcode Peer} with a cap on what a non-reading peer can queue, and a
+ * watchdog for peers that stopped reading.
+ *
+ * @module
+ */
+import type { Peer } from "./connection.ts";
+
+/** Compares two strings in time that depends only on their lengths. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  }
+  return diff === 0;
+}
+
+/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or null. */
+export function bearerToken(header: string | null): string | null {
+  const m = header === null ? null : /^bearer[ \t]+(\S.*)$/is.exec(header.trim());
+  return m ? m[1]!.trim() : null;
+}
+
+/** What the send-queue guard needs to know about a socket. */
+export interface SendGuard {
+  /** Queued bytes above which the peer is dropped. */
+  maxQueuedBytes: number;
+  /** Called once when the queue overflows; the frame is not sent. */
+  overflow(queued: number): void;
+}
+
+/**
+ * Wraps a server socket as a {@linkcode Peer}. Output is paused by the
+ * connection at its high-water mark, but responses are not, so a peer that
+ * sends requests and never reads could queue replies without bound: past
+ * `guard.maxQueuedBytes` it is dropped instead.
+ */
+export function socketPeer(
+  socket: WebSocket,
+  guard: SendGuard,
+  counter: { sent: number },
+): Peer {
+  const admit = (size: number): boolean => {
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    const queued = socket.bufferedAmount;
+    if (queued > 0 && queued + size > guard.maxQueuedBytes) {
+      guard.overflow(queued);
+      return false;
+    }
+    counter.sent += size;
+    return true;
+  };
+  return {
+    sendText(text) {
+      if (admit(text.length)) socket.send(text);
+    },
+    sendBinary(data) {
+      if (admit(data.byteLength)) socket.send(data);
+    },
+    close(code, reason) {
+      if (socket.readyState <= WebSocket.OPEN) socket.close(code, reason);
+    },
+    bufferedAmount: () => socket.bufferedAmount,
+  };
+}
+
+/**
+ * Deno's keepalive ping is queued behind pending writes, so it never reaches
+ * a peer that stopped reading while output was flowing, and that peer would
+ * hold its connection (and its session, which could not be resumed) until
+ * TCP gave up, which can take many minutes. This watchdog calls `onStall`
+ * when bytes have been queued without any of them being written for
+ * `stallMs`. Returns a function that stops it.
+ */
+export function watchSendProgress(
+  socket: WebSocket,
+  counter: { sent: number },
+  stallMs: number,
+  onStall: () => void,
+): () => void {
+  let best = 0;
+  let lastProgress = Date.now();
+  const timer = setInterval(() => {
+    const queued = socket.bufferedAmount;
+    const written = counter.sent - queued;
+    const now = Date.now();
+    if (queued === 0 || written > best) lastProgress = now;
+    best = Math.max(best, written);
+    if (now - lastProgress >= stallMs) {
+      clearInterval(timer);
+      onStall();
+    }
+  }, Math.max(50, Math.min(1000, stallMs / 8)));
+  return () => clearInterval(timer);
+}
