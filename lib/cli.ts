@@ -6,9 +6,6 @@
  */
 import { parseArgs } from "node:util";
 import { ConnectionClosedError } from "./client_errors.ts";
-import { ClientUsageError } from "./cli_connect.ts";
-import { callMain, execMain } from "./cli_exec.ts";
-import { mcpBridgeMain } from "./cli_mcp.ts";
 import { createLogger, type LogLevel } from "./logger.ts";
 import {
   createServerCore,
@@ -339,11 +336,12 @@ export async function main(args: string[]): Promise<number> {
       case "serve":
         return await serve(rest);
       case "exec":
-        return await execMain(rest);
+        // Client subcommands load lazily, so `serve` does not pay for them in memory.
+        return await (await import("./cli_exec.ts")).execMain(rest);
       case "call":
-        return await callMain(rest);
+        return await (await import("./cli_exec.ts")).callMain(rest);
       case "mcp-bridge":
-        return await mcpBridgeMain(rest);
+        return await (await import("./cli_mcp.ts")).mcpBridgeMain(rest);
       case "--version":
       case "-V":
         console.log(VERSION);
@@ -358,7 +356,7 @@ export async function main(args: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ClientUsageError) {
+    if (err instanceof UsageError || (err instanceof Error && err.name === "ClientUsageError")) {
       const help = command === undefined ? "--help" : `${command} --help`;
       console.error(`exec-server: ${err.message}\nRun exec-server ${help} for usage.`);
       return 2;

@@ -25,17 +25,22 @@ function watchesOf(session: Session): FsWatchSet {
   return set;
 }
 
-/** Handlers for every `fs/*` method. */
-export function fsHandlers(fs: FileSystemService): { [M in FsMethodName]: Handler<M> } {
+/**
+ * Handlers for every `fs/*` method. The service comes from `service()`, so a
+ * server can load it (and Node's fs layer) on the first call.
+ */
+export function fsHandlers(
+  service: () => Promise<FileSystemService>,
+): { [M in FsMethodName]: Handler<M> } {
   return {
-    "fs/readFile": (p) => fs.readFile(p),
-    "fs/writeFile": (p) => fs.writeFile(p),
-    "fs/createDirectory": (p) => fs.createDirectory(p),
-    "fs/getMetadata": (p) => fs.getMetadata(p),
-    "fs/readDirectory": (p) => fs.readDirectory(p),
-    "fs/remove": (p) => fs.remove(p),
-    "fs/copy": (p) => fs.copy(p),
-    "fs/watch": (p, ctx) => fs.watch(watchesOf(ctx.session), p),
-    "fs/unwatch": (p, ctx) => fs.unwatch(watchesOf(ctx.session), p),
+    "fs/readFile": async (p) => (await service()).readFile(p),
+    "fs/writeFile": async (p) => (await service()).writeFile(p),
+    "fs/createDirectory": async (p) => (await service()).createDirectory(p),
+    "fs/getMetadata": async (p) => (await service()).getMetadata(p),
+    "fs/readDirectory": async (p) => (await service()).readDirectory(p),
+    "fs/remove": async (p) => (await service()).remove(p),
+    "fs/copy": async (p) => (await service()).copy(p),
+    "fs/watch": async (p, ctx) => (await service()).watch(watchesOf(ctx.session), p),
+    "fs/unwatch": async (p, ctx) => (await service()).unwatch(watchesOf(ctx.session), p),
   };
 }

@@ -14,7 +14,8 @@ import {
   socketPeer,
   watchSendProgress,
 } from "./ws_peer.ts";
-import { FileSystemService } from "./fs.ts";
+import type { FileSystemService } from "./fs.ts";
+import { PathConfinement } from "./fs_confine.ts";
 import { fsHandlers } from "./fs_handlers.ts";
 import { PROCESS_HANDLERS, type ServerContext } from "./handlers.ts";
 import type { HandlerTable } from "./handlers.ts";
@@ -121,12 +122,19 @@ export function createServerCore(options: ExecServerOptions = {}): ServerCore {
     maxMessageBytes,
     log,
   };
-  const fs = new FileSystemService({
-    roots: options.fsRoots ?? [],
-    // base64 inflates by 4/3; leave room for the JSON envelope.
-    maxReadBytes: Math.max(1024, Math.floor((maxMessageBytes - 4096) * 3 / 4)),
-  });
-  const handlers: HandlerTable = { ...PROCESS_HANDLERS, ...fsHandlers(fs) };
+  // Check the roots now (a bad --fs-root fails at startup); load the fs
+  // module, and Node's fs layer with it, on the first fs/* call.
+  const roots = [...new PathConfinement(options.fsRoots ?? []).roots];
+  let fs: Promise<FileSystemService> | null = null;
+  const service = () =>
+    fs ??= import("./fs.ts").then(({ FileSystemService }) =>
+      new FileSystemService({
+        roots,
+        // base64 inflates by 4/3; leave room for the JSON envelope.
+        maxReadBytes: Math.max(1024, Math.floor((maxMessageBytes - 4096) * 3 / 4)),
+      })
+    );
+  const handlers: HandlerTable = { ...PROCESS_HANDLERS, ...fsHandlers(service) };
   return { context, handlers, log, registry };
 }
 

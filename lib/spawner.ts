@@ -7,15 +7,18 @@
 import type { Spawner } from "./child.ts";
 import { internalError } from "./errors.ts";
 import { spawnPiped } from "./process.ts";
-import { ptySupport, spawnPty } from "./pty.ts";
+
+/** The PTY module, loaded on the first `tty:true` start (it dlopens libc). */
+let pty: Promise<typeof import("./pty.ts")> | null = null;
 
 /**
  * The default spawner: `tty:true` runs on a PTY (when FFI is permitted),
  * everything else on pipes.
  */
-export const defaultSpawner: Spawner = (options, sink) => {
-  if (!options.tty) return spawnPiped(options, sink);
+export const defaultSpawner: Spawner = async (options, sink) => {
+  if (!options.tty) return await spawnPiped(options, sink);
+  const { ptySupport, spawnPty } = await (pty ??= import("./pty.ts"));
   const support = ptySupport();
-  if (!support.ok) return Promise.reject(internalError(support.reason));
-  return spawnPty(options, sink);
+  if (!support.ok) throw internalError(support.reason);
+  return await spawnPty(options, sink);
 };
