@@ -31,7 +31,29 @@ export interface OutputFrame {
 }
 
 /**
- * Encodes an output frame.
+ * Bytes a producer may reserve in front of an output chunk so that
+ * {@linkcode encodeOutputFrame} can build the frame in place instead of
+ * copying the chunk (enough for a process id of up to 244 UTF-8 bytes).
+ */
+export const FRAME_HEADROOM = 256;
+
+/** Buffers whose bytes in front of the chunk views on them are free for a frame header. */
+const withHeadroom = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Marks the bytes of `data.buffer` before `data.byteOffset` as free for
+ * {@linkcode encodeOutputFrame} to write a frame header into. The producer
+ * must not use them, nor put another chunk view on the same buffer.
+ */
+export function markHeadroom(data: Uint8Array): Uint8Array {
+  withHeadroom.add(data.buffer);
+  return data;
+}
+
+/**
+ * Encodes an output frame. When `data` was marked with
+ * {@linkcode markHeadroom} and there is room for the header, the frame is
+ * built in place around `data` (which is not changed) instead of copied.
  *
  * @example
  * ```ts
@@ -47,15 +69,22 @@ export function encodeOutputFrame(
   data: Uint8Array,
 ): Uint8Array {
   const id = encoder.encode(processId);
-  const frame = new Uint8Array(HEADER + id.byteLength + data.byteLength);
-  const view = new DataView(frame.buffer);
+  const headerLen = HEADER + id.byteLength;
+  let frame: Uint8Array;
+  if (data.byteOffset >= headerLen && withHeadroom.has(data.buffer)) {
+    withHeadroom.delete(data.buffer); // one frame per chunk
+    frame = new Uint8Array(data.buffer, data.byteOffset - headerLen, headerLen + data.byteLength);
+  } else {
+    frame = new Uint8Array(headerLen + data.byteLength);
+    frame.set(data, headerLen);
+  }
+  const view = new DataView(frame.buffer, frame.byteOffset, HEADER);
   frame[0] = FRAME_OUTPUT;
   frame[1] = STREAMS.indexOf(stream);
   view.setUint16(2, id.byteLength);
   view.setUint32(4, Math.floor(seq / 2 ** 32));
   view.setUint32(8, seq >>> 0);
   frame.set(id, HEADER);
-  frame.set(data, HEADER + id.byteLength);
   return frame;
 }
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { FRAME_HEADROOM, markHeadroom } from "./binary_frame.ts";
 import {
   type Child,
   type ChildSink,
@@ -124,17 +125,40 @@ export function checkCwd(cwd: string): void {
   }
 }
 
+/** Bytes asked for per read: a Linux pipe holds 64 KiB by default. */
+const READ_SIZE = 64 * 1024;
+/** Reads shorter than this are copied out and the read buffer reused. */
+const COPY_BELOW = 16 * 1024;
+
+/**
+ * Reads `stream` into buffers that keep {@linkcode FRAME_HEADROOM} free bytes
+ * in front of the data, so a binary output frame is built around the chunk
+ * without copying it. A short read is copied out at its size (so a retained
+ * small chunk does not pin a 64 KiB buffer) and the read buffer is reused.
+ */
 async function pump(
   stream: ReadableStream<Uint8Array>,
   name: StreamName,
   sink: ChildSink,
 ): Promise<void> {
-  const reader = stream.getReader();
+  const reader = stream.getReader({ mode: "byob" });
   try {
+    let buffer: ArrayBuffer | null = null;
     for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      const wait = sink.output(name, value);
+      buffer ??= new ArrayBuffer(FRAME_HEADROOM + READ_SIZE);
+      const { value, done } = await reader.read(
+        new Uint8Array(buffer, FRAME_HEADROOM, READ_SIZE),
+      );
+      if (done || !value) break;
+      let data: Uint8Array;
+      if (value.byteLength < COPY_BELOW) {
+        data = value.slice();
+        buffer = value.buffer as ArrayBuffer;
+      } else {
+        data = markHeadroom(value);
+        buffer = null;
+      }
+      const wait = sink.output(name, data);
       if (wait) await wait;
     }
   } catch {
