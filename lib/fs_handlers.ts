@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { invalidRequest } from "./errors.ts";
 import type { FileSystemService } from "./fs.ts";
 import type { FsMethodName } from "./fs_protocol.ts";
 import { FsWatchSet } from "./fs_watch.ts";
@@ -15,6 +16,7 @@ const WATCHES = new WeakMap<Session, FsWatchSet>();
 
 /** The session's watch set, created on first use and closed with the session. */
 function watchesOf(session: Session): FsWatchSet {
+  if (session.closed) throw invalidRequest(`session ${session.id} is closed`);
   let set = WATCHES.get(session);
   if (!set) {
     const created = new FsWatchSet((n) => session.notify("fs/changed", n));

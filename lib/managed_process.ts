@@ -71,6 +71,9 @@ type Waiter = () => void;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Longest time after an exit that steady output may delay reporting it. */
+export const MAX_EXIT_DRAIN_MS = 2000;
+
 /** How many recent `writeId`s each process remembers (as codex does). */
 export const WRITE_IDS_KEPT = 4096;
 
@@ -98,6 +101,9 @@ export class ManagedProcess {
   #terminating = false;
   #stdinClosed: boolean;
   #waiters = new Set<Waiter>();
+  #outputTick = 0; // output chunks ever received
+  #paused = 0; // output promises not yet settled (backpressure)
+  #terminateRequested = false;
   #writes = new Map<string, Promise<WriteStatus>>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #disposed = false;
@@ -165,20 +171,36 @@ export class ManagedProcess {
     const timeout = this.spec.timeoutMs;
     if (timeout !== null && this.#exitStatus === null) {
       this.#setTimer(() => {
-        if (this.#exitStatus !== null) return;
-        this.#timedOut = true;
-        this.terminate();
+        // A leader that exited may have left descendants holding the pipes:
+        // the timeout ends the whole tree unless it is already closed.
+        if (this.#closedSeq !== null) return;
+        if (this.#exitStatus === null) this.#timedOut = true;
+        this.#quietly(() => this.terminate());
       }, timeout);
     }
+    if (this.#terminateRequested) this.#quietly(() => this.terminate());
     this.#scheduleExitReport();
+  }
+
+  /** Runs a signal delivery from a timer or teardown, where nobody can take an error. */
+  #quietly(deliver: () => unknown): void {
+    try {
+      deliver();
+    } catch {
+      // EPERM (the group changed uid) or similar: nothing more can be done.
+    }
   }
 
   #onOutput(stream: StreamName, data: Uint8Array): void | Promise<void> {
     if (data.byteLength === 0) return;
     const seq = this.#nextSeq++;
     this.#buffer.push(seq, stream, data);
+    this.#outputTick++;
     this.#wake();
-    return this.#observer.processOutput(this, seq, stream, data);
+    const wait = this.#observer.processOutput(this, seq, stream, data);
+    if (!wait) return;
+    this.#paused++;
+    return wait.finally(() => void this.#paused--);
   }
 
   #onEnd(stream: StreamName): void {
@@ -195,12 +217,27 @@ export class ManagedProcess {
 
   #scheduleExitReport(): void {
     if (!this.#child || !this.#exitStatus) return;
-    if (this.#openStreams.size > 0) {
-      // Give the pipes a moment to drain so the exit follows the last byte the
-      // process wrote; a background child holding them open must not stall it.
-      this.#setTimer(() => this.#reportExit(), this.#timings.exitGraceMs);
-    }
+    if (this.#openStreams.size > 0) this.#armExitGrace(0);
     this.#maybeFinish();
+  }
+
+  /**
+   * Gives the pipes a moment to drain so the exit follows the last byte the
+   * process wrote, while a background child holding them open must not stall
+   * it: the exit is reported once a grace period passes in which the reader
+   * was not paused by backpressure and no output came, or once output kept
+   * coming for {@linkcode MAX_EXIT_DRAIN_MS} of unpaused time.
+   */
+  #armExitGrace(spentMs: number): void {
+    const grace = this.#timings.exitGraceMs;
+    const tick = this.#outputTick;
+    this.#setTimer(() => {
+      if (this.#exitSeq !== null) return;
+      if (this.#paused > 0) return this.#armExitGrace(spentMs);
+      const spent = spentMs + grace;
+      if (this.#outputTick !== tick && spent < MAX_EXIT_DRAIN_MS) return this.#armExitGrace(spent);
+      this.#reportExit();
+    }, grace);
   }
 
   #maybeFinish(): void {
@@ -366,22 +403,26 @@ export class ManagedProcess {
    */
   terminate(): boolean {
     const child = this.#child;
-    if (!child || this.#exitStatus !== null && this.#openStreams.size === 0) {
-      return false;
+    if (!child) {
+      // Still starting: terminate as soon as the child is handed over.
+      if (this.#disposed) return false;
+      this.#terminateRequested = true;
+      return true;
     }
+    if (this.#exitStatus !== null && this.#openStreams.size === 0) return false;
     const wasRunning = this.#exitStatus === null;
     if (this.#terminating) return wasRunning;
     this.#terminating = true;
-    child.signal("SIGTERM");
     // SIGKILL the group even if the leader exits early: descendants that
     // ignore SIGTERM must not survive a terminate.
-    this.#setTimer(() => child.signal("SIGKILL"), this.#timings.killGraceMs);
+    this.#setTimer(() => this.#quietly(() => child.signal("SIGKILL")), this.#timings.killGraceMs);
+    child.signal("SIGTERM");
     return wasRunning;
   }
 
-  /** Kills the process group now (session teardown after the grace period). */
+  /** Kills the process group now (session teardown after the grace period); never throws. */
   kill(): void {
-    this.#child?.signal("SIGKILL");
+    this.#quietly(() => this.#child?.signal("SIGKILL"));
   }
 
   /** Changes the terminal size. */

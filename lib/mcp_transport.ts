@@ -97,17 +97,39 @@ export class ExecutorStdioTransport implements Transport {
       pipeStdin: true,
       arg0: null,
     });
-    this.#pump = this.#deliver(this.#handle);
+    this.#pump = this.#deliver(this.#handle).catch((err) => {
+      this.#report(err);
+      this.#finish();
+    });
+  }
+
+  /** Hands an error to `onerror`; an `onerror` that throws is not our failure. */
+  #report(err: unknown): void {
+    try {
+      this.onerror?.(err instanceof Error ? err : new Error(String(err)));
+    } catch {
+      // nothing sensible left to do
+    }
+  }
+
+  /** Runs a user callback; what it throws goes to `onerror`, not to the event loop. */
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#report(err);
+    }
   }
 
   async #deliver(handle: ProcessHandle): Promise<void> {
     for await (const ev of handle.events()) {
       if (ev.type === "output") {
         if (ev.stream === "stderr") {
-          this.#options.onStderr?.(this.#stderrDecoder.decode(ev.data, { stream: true }));
+          const text = this.#stderrDecoder.decode(ev.data, { stream: true });
+          this.#call(() => this.#options.onStderr?.(text));
         } else this.#feed(this.#decoder.decode(ev.data, { stream: true }));
       } else if (ev.type === "gap") {
-        this.onerror?.(
+        this.#report(
           new Error(
             `MCP server output was lost: ${
               ev.bytes ?? "some"
@@ -115,7 +137,7 @@ export class ExecutorStdioTransport implements Transport {
           ),
         );
       } else if (ev.type === "failed") {
-        this.onerror?.(new Error(ev.message));
+        this.#report(new Error(ev.message));
       }
     }
     // closed (or failed): flush a final partial line, then report the end.
@@ -146,20 +168,20 @@ export class ExecutorStdioTransport implements Transport {
       message = JSONRPCMessageSchema.parse(JSON.parse(line));
     } catch (err) {
       const shown = line.length > 200 ? `${line.slice(0, 200)}…` : line;
-      this.onerror?.(
+      this.#report(
         new Error(`MCP server wrote a line that is not a JSON-RPC message: ${shown}`, {
           cause: err,
         }),
       );
       return;
     }
-    this.onmessage?.(message);
+    this.#call(() => this.onmessage?.(message));
   }
 
   #finish(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.onclose?.();
+    this.#call(() => this.onclose?.());
   }
 
   /** Sends one message as one line on the server's stdin. */

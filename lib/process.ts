@@ -58,6 +58,20 @@ function findSetsid(): string | null {
   return null;
 }
 
+/** perl (essential on Debian) runs the program with a chosen argv[0]. */
+const PERL = "/usr/bin/perl";
+const EXEC_WITH_ARG0 = 'my $p = shift; exec { $p } @ARGV; die "cannot exec $p: $!\\n"';
+
+/** The perl interpreter, or a clear error when the server has none. */
+function perl(): string {
+  try {
+    Deno.statSync(PERL);
+  } catch {
+    throw new Error(`arg0 needs ${PERL} on the server, which is missing`);
+  }
+  return PERL;
+}
+
 /** Programs found recently: `${PATH}\0${cwd}\0${program}` → path, expiry. */
 const found = new Map<string, { path: string; until: number }>();
 
@@ -188,9 +202,12 @@ export async function spawnPiped(
   let program = options.argv[0]!;
   let args = options.argv.slice(1);
   if (options.arg0 !== null && options.arg0 !== program) {
-    // Deno.Command cannot set argv[0]; bash's `exec -a` can.
-    args = ["-c", 'exec -a "$0" "$@"', options.arg0, ...options.argv];
-    program = "/bin/bash";
+    // Deno.Command cannot set argv[0]; perl's `exec {PROGRAM} LIST` can, and
+    // unlike a shell it adds nothing to the environment. The program is
+    // resolved first, so a missing one still fails the start.
+    const path = findProgram(program, options.cwd, options.env);
+    args = ["-e", EXEC_WITH_ARG0, "--", path, options.arg0, ...args];
+    program = perl();
   }
   if (SETSID) {
     const path = findProgram(program, options.cwd, options.env);

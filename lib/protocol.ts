@@ -17,7 +17,10 @@ export const RequestIdSchema = z.union([z.int(), z.string()]);
 /** A JSON-RPC request id. */
 export type RequestId = z.infer<typeof RequestIdSchema>;
 
-const processId = z.string().min(1, "processId must not be empty");
+const processId = z.string().min(1, "processId must not be empty").max(
+  1024,
+  "processId must be at most 1024 characters",
+);
 const seq = z.int().nonnegative();
 const u64 = z.int().nonnegative();
 

@@ -305,9 +305,14 @@ export class ExecServer implements AsyncDisposable {
         ));
       sockets.add(socket);
       socket.onmessage = (e) => {
-        conn.receive(
-          typeof e.data === "string" ? e.data : new Uint8Array(e.data),
-        ).catch((err) => log.error(`${label}: unexpected error: ${errorText(err)}`));
+        try {
+          conn.receive(
+            typeof e.data === "string" ? e.data : new Uint8Array(e.data),
+          ).catch((err) => log.error(`${label}: unexpected error: ${errorText(err)}`));
+        } catch (err) {
+          // Nothing a client sends may take the server down.
+          log.error(`${label}: unexpected error: ${errorText(err)}`);
+        }
       };
       socket.onclose = () => {
         // Deno may fire close twice (keepalive timeout, then the read loop).

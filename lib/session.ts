@@ -119,6 +119,11 @@ export class Session implements ProcessObserver {
 
   /** Registers a resource to close with the session. */
   own(resource: SessionResource): void {
+    if (this.#closed) {
+      // Too late to belong to the session: release it at once.
+      void resource.close();
+      return;
+    }
     this.#resources.add(resource);
   }
 
@@ -239,7 +244,13 @@ export class Session implements ProcessObserver {
     this.#attachment = null;
     this.#detachedFrom = null;
     const procs = this.processes();
-    for (const p of procs) p.terminate();
+    for (const p of procs) {
+      try {
+        p.terminate();
+      } catch {
+        // The group could not be signalled (EPERM); the SIGKILL below retries.
+      }
+    }
     const grace = AbortSignal.timeout(
       this.#registry.timings.killGraceMs ?? 2000,
     );

@@ -8,6 +8,24 @@
  */
 import type { Peer } from "./connection.ts";
 
+/**
+ * A WebSocket close reason cut to the protocol's 123 UTF-8 bytes (longer
+ * ones make `WebSocket.close` throw), without splitting a character.
+ *
+ * @example
+ * ```ts
+ * import { closeReason } from "./ws_peer.ts";
+ * console.assert(new TextEncoder().encode(closeReason("é".repeat(100))).length <= 123);
+ * ```
+ */
+export function closeReason(reason: string): string {
+  const bytes = new TextEncoder().encode(reason);
+  if (bytes.length <= 123) return reason;
+  let end = 120; // room for "…" (3 bytes)
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return new TextDecoder().decode(bytes.subarray(0, end)) + "…";
+}
+
 /** Compares two strings in time that depends only on their lengths. */
 export function constantTimeEqual(a: string, b: string): boolean {
   const x = new TextEncoder().encode(a);
@@ -62,7 +80,7 @@ export function socketPeer(
       if (admit(data.byteLength)) socket.send(data);
     },
     close(code, reason) {
-      if (socket.readyState <= WebSocket.OPEN) socket.close(code, reason);
+      if (socket.readyState <= WebSocket.OPEN) socket.close(code, closeReason(reason));
     },
     bufferedAmount: () => socket.bufferedAmount,
   };

@@ -110,3 +110,97 @@ Deno.test("ManagedProcess.write() with a repeated writeId does not write again",
   child.finish(0);
   proc.dispose();
 });
+
+Deno.test("ManagedProcess holds the exit while output is paused by backpressure", async () => {
+  const events: string[] = [];
+  let release = () => {};
+  let congested = true;
+  const observer: ProcessObserver = {
+    processOutput: (_p, seq) => {
+      events.push(`output:${seq}`);
+      if (!congested) return;
+      return new Promise<void>((r) => (release = r));
+    },
+    processExited: (_p, n) => void events.push(`exited:${n.seq}`),
+    processClosed: (_p, n) => void events.push(`closed:${n.seq}`),
+    processExpired: () => {},
+  };
+  const proc = new ManagedProcess(
+    { processId: "p", argv: ["x"], tty: false, pipeStdin: false, timeoutMs: null },
+    observer,
+    { exitGraceMs: 10, killGraceMs: 10, retentionMs: 10_000 },
+  );
+  const child = new FakeChild(1, {
+    argv: ["x"],
+    arg0: null,
+    cwd: "/",
+    env: {},
+    tty: false,
+    pipeStdin: false,
+    size: { rows: 24, cols: 80 },
+  }, proc.sink);
+  proc.attach(child);
+  const paused = child.out("first");
+  child.sink.end("stderr");
+  child.sink.exit({ code: 0, signal: null });
+  // Several grace periods pass while the reader is paused: no exit yet.
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(events, ["output:1"]);
+  congested = false;
+  release();
+  await paused;
+  child.out("drained after the pause"); // bytes that were still in the pipe
+  await proc.read(2, Infinity, 5000);
+  child.sink.end("stdout");
+  assert.deepEqual(events, ["output:1", "output:2", "exited:3", "closed:4"]);
+  proc.dispose();
+});
+
+Deno.test("ManagedProcess.terminate() while starting applies once the child is attached", () => {
+  const proc = new ManagedProcess(
+    { processId: "p", argv: ["x"], tty: false, pipeStdin: false, timeoutMs: null },
+    { processOutput() {}, processExited() {}, processClosed() {}, processExpired() {} },
+    { killGraceMs: 10 },
+  );
+  assert.equal(proc.terminate(), true);
+  const child = new FakeChild(1, {
+    argv: ["x"],
+    arg0: null,
+    cwd: "/",
+    env: {},
+    tty: false,
+    pipeStdin: false,
+    size: { rows: 24, cols: 80 },
+  }, proc.sink);
+  proc.attach(child);
+  assert.deepEqual(child.signals, ["SIGTERM"]);
+  child.finish(143, "SIGTERM");
+  proc.dispose();
+});
+
+Deno.test("ManagedProcess survives a group that cannot be signalled (EPERM) in timers", async () => {
+  const proc = new ManagedProcess(
+    { processId: "p", argv: ["x"], tty: false, pipeStdin: false, timeoutMs: 5 },
+    { processOutput() {}, processExited() {}, processClosed() {}, processExpired() {} },
+    { killGraceMs: 5 },
+  );
+  const child = new FakeChild(1, {
+    argv: ["x"],
+    arg0: null,
+    cwd: "/",
+    env: {},
+    tty: false,
+    pipeStdin: false,
+    size: { rows: 24, cols: 80 },
+  }, proc.sink);
+  let attempts = 0;
+  child.signal = () => {
+    attempts++;
+    throw new Deno.errors.PermissionDenied("Operation not permitted (os error 1)");
+  };
+  proc.attach(child);
+  await waitUntil(() => attempts >= 1, { timeoutMs: 5000, message: "the timeout to fire" });
+  assert.doesNotThrow(() => proc.kill());
+  child.finish(0);
+  proc.dispose();
+});

@@ -89,7 +89,13 @@ Deno.test("ExecutorStdioTransport reports garbage lines and flushes a final part
   const messages: JSONRPCMessage[] = [];
   const errors: Error[] = [];
   let closed = false;
-  transport.onmessage = (m) => messages.push(m);
+  transport.onmessage = (m) => {
+    messages.push(m);
+    // A consumer bug must reach onerror, not crash the host or stop the stream.
+    if ((m as { method?: string }).method === "notifications/first") {
+      throw new Error("consumer bug");
+    }
+  };
   transport.onerror = (e) => errors.push(e);
   transport.onclose = () => (closed = true);
   await transport.start();
@@ -98,8 +104,9 @@ Deno.test("ExecutorStdioTransport reports garbage lines and flushes a final part
     "notifications/first",
     "notifications/last",
   ]);
-  assert.equal(errors.length, 1);
+  assert.equal(errors.length, 2);
   assert.match(errors[0]!.message, /not a JSON-RPC message: this is not json$/);
+  assert.equal(errors[1]!.message, "consumer bug");
   await transport.close();
 });
 

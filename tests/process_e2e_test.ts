@@ -218,6 +218,25 @@ Deno.test("process/* over a real socket", async (t) => {
     await c.start("arg0", ["sh", "-c", "echo $0"], { arg0: "custom-name" });
     await c.untilClosed("arg0");
     assert.equal(text(c.outputOf("arg0")), "custom-name\n");
+    await c.request("process/start", {
+      processId: "arg0-env",
+      argv: ["/usr/bin/env"],
+      cwd: "/tmp",
+      env: { ONLY: "this" },
+      tty: false,
+      arg0: "renamed",
+    });
+    await c.untilClosed("arg0-env");
+    assert.equal(text(c.outputOf("arg0-env")), "ONLY=this\n", "the environment stays exactly env");
+    const missing = await c.call("process/start", {
+      processId: "arg0-missing",
+      argv: ["no-such-program"],
+      cwd: "/tmp",
+      env: {},
+      tty: false,
+      arg0: "x",
+    });
+    assert.equal(missing.error.code, -32603);
   });
 
   await t.step("death by signal: exitCode 128+N and the signal name", async () => {
@@ -280,6 +299,20 @@ Deno.test("process/* over a real socket", async (t) => {
     const exited = events.find((e) => e.method === "process/exited")!;
     assert.equal(exited.params.timedOut, true);
     assert.equal(exited.params.signal, "SIGTERM");
+  });
+
+  await t.step("timeoutMs ends descendants that outlive their leader", async () => {
+    await c.start("orphans", ["sh", "-c", "sleep 30 & echo $!"], { timeoutMs: 300 });
+    const pid = await c.waitUntil(
+      () => {
+        const s = text(c.outputOf("orphans")).trim();
+        return s ? Number(s) : undefined;
+      },
+      5000,
+      "pid",
+    );
+    await c.untilClosed("orphans", 10_000);
+    await assertAllGone([pid]);
   });
 
   await t.step("the error class is ResponseError for failed requests", async () => {

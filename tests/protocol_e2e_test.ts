@@ -89,6 +89,23 @@ Deno.test("lifecycle and envelope rules", async (t) => {
     assert.match(closed.reason, /unexpected notification/);
   });
 
+  await t.step("a long multi-byte notification name closes only that connection", async () => {
+    const c = await TestClient.connect(server.url);
+    c.notify("é".repeat(100), {});
+    const closed = await c.closed;
+    assert.equal(closed.code, 1008);
+    assert.ok(new TextEncoder().encode(closed.reason).length <= 123);
+    await using fresh = await TestClient.connect(server.url);
+    assert.deepEqual(await fresh.request("process/list"), { processes: [] });
+  });
+
+  await t.step("a processId over 1024 characters is -32602", async () => {
+    await using c = await TestClient.connect(server.url);
+    const r = await c.call("process/start", { ...START, processId: "x".repeat(1025) });
+    assert.equal(r.error.code, -32602);
+    assert.match(r.error.message, /processId must be at most 1024 characters/);
+  });
+
   await t.step("initialized before initialize closes the connection", async () => {
     await using c = await TestClient.connect(server.url, { initialize: false });
     c.notify("initialized", {});

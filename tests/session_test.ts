@@ -235,3 +235,12 @@ Deno.test("a long-poll read pending at shutdown fails saying the session was clo
   assert.equal(r.error.code, -32600);
   assert.equal(r.error.message, `session ${sessionId} was closed: the server is shutting down`);
 });
+
+Deno.test("Session.own() after teardown releases the resource at once", async () => {
+  const { registry } = setup();
+  const session = registry.create(attachment());
+  await registry.remove(session);
+  let closed = false;
+  session.own({ close: () => void (closed = true) });
+  assert.equal(closed, true);
+});
