@@ -32,7 +32,7 @@ import {
   webSocketConnector,
 } from "./client_transport.ts";
 import { inboundRouter } from "./client_inbound.ts";
-import { delay, messageOf } from "./client_util.ts";
+import { delay, messageOf, unrefTimer } from "./client_util.ts";
 import type { FsChangedNotification } from "./fs_protocol.ts";
 import type { MethodName, ParamsOf, ResultOf } from "./methods.ts";
 import type { ProcessInfo } from "./protocol.ts";
@@ -80,6 +80,10 @@ export class ExecServerClient implements AsyncDisposable {
   #failure: string | null = null;
   #recovering: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
+  readonly #keepaliveMs: number;
+  #lastInbound = Date.now();
+  #probing = false;
+  #keepalive: ReturnType<typeof setInterval> | null = null;
 
   private constructor(options: ExecServerClientOptions) {
     if (options.transport) {
@@ -101,6 +105,7 @@ export class ExecServerClient implements AsyncDisposable {
     this.#wantBinary = options.binaryOutput ?? true;
     this.#maxReorderGap = options.maxReorderGap ?? 256;
     this.#onStateChange = options.onStateChange;
+    this.#keepaliveMs = options.keepaliveMs ?? 15_000;
     this.#rpc = new RpcCalls(options.requestTimeoutMs ?? 60_000);
     this.fs = new ClientFiles(this.#host = this.#makeHost());
     this.#inbound = inboundRouter({
@@ -210,6 +215,7 @@ export class ExecServerClient implements AsyncDisposable {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#failure ??= `${DISCONNECTED}: client closed`;
+      this.#stopKeepalive();
       this.#setState("closed");
       this.#closing.abort(new ConnectionClosedError(this.#failure));
       this.#rpc.failAll(new ConnectionClosedError(this.#failure));
@@ -250,7 +256,10 @@ export class ExecServerClient implements AsyncDisposable {
       lost: null,
     };
     const handlers: TransportHandlers = {
-      message: (data) => this.#inbound(data),
+      message: (data) => {
+        this.#lastInbound = Date.now();
+        this.#inbound(data);
+      },
       close: (reason) => {
         const message = reason ? `${DISCONNECTED}: ${reason}` : DISCONNECTED;
         link.lost = message;
@@ -283,7 +292,9 @@ export class ExecServerClient implements AsyncDisposable {
         this.#binary = result.capabilities?.binaryOutput === true;
         this.#sessionId = result.sessionId;
         this.#transport = transport;
+        this.#lastInbound = Date.now();
         this.#setState("connected");
+        this.#startKeepalive();
         this.#rpc.flush(transport);
       } catch (err) {
         await transport.close();
@@ -292,6 +303,37 @@ export class ExecServerClient implements AsyncDisposable {
     } finally {
       clearTimeout(timer);
       this.#closing.signal.removeEventListener("abort", onClosing);
+    }
+  }
+
+  #startKeepalive(): void {
+    if (this.#keepaliveMs <= 0 || this.#keepalive !== null) return;
+    this.#keepalive = setInterval(() => this.#probe(), Math.max(50, this.#keepaliveMs / 3));
+    unrefTimer(this.#keepalive);
+  }
+
+  #stopKeepalive(): void {
+    if (this.#keepalive !== null) clearInterval(this.#keepalive);
+    this.#keepalive = null;
+  }
+
+  /** Sends a `ping` when the link has been quiet; drops it when no answer comes. */
+  async #probe(): Promise<void> {
+    const transport = this.#transport;
+    if (this.#state !== "connected" || !transport || this.#probing) return;
+    if (Date.now() - this.#lastInbound < this.#keepaliveMs) return;
+    this.#probing = true;
+    try {
+      // Any answer, even an error from a server without `ping`, proves the link.
+      await this.#rpc.call("ping", {}, { timeoutMs: this.#keepaliveMs }, transport, true)
+        .catch((err) => {
+          if (!(err instanceof RequestTimeoutError)) return;
+          const why = `no answer to a keepalive ping within ${this.#keepaliveMs} ms`;
+          this.#onTransportClose(transport, `${DISCONNECTED}: ${why}`);
+          void transport.close();
+        });
+    } finally {
+      this.#probing = false;
     }
   }
 
@@ -337,6 +379,7 @@ export class ExecServerClient implements AsyncDisposable {
 
   #fail(message: string): void {
     if (this.#failure !== null) return;
+    this.#stopKeepalive();
     this.#failure = message;
     this.#setState("failed");
     this.#rpc.failAll(new ConnectionClosedError(message));

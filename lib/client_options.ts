@@ -50,6 +50,13 @@ export interface ExecServerClientOptions {
   binaryOutput?: boolean;
   /** Forward gap in pushed events tolerated before reading to fill it. @default {256} */
   maxReorderGap?: number;
+  /**
+   * When nothing has arrived for this long, send a `ping`; no answer within
+   * the same time means the link is dead (a half-open TCP connection sends no
+   * FIN or RST), so the client drops it and resumes. 0 turns it off.
+   * @default {15000}
+   */
+  keepaliveMs?: number;
   /** Called on every state change. @default {undefined} */
   onStateChange?: (state: ClientState) => void;
 }

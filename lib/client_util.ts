@@ -149,3 +149,20 @@ export function deferred<T>(): {
   });
   return { promise, resolve, reject };
 }
+
+/**
+ * Lets a timer not keep the process alive (Deno and Node).
+ *
+ * @example
+ * ```ts
+ * import { unrefTimer } from "./client_util.ts";
+ * const id = setInterval(() => {}, 1000);
+ * unrefTimer(id);
+ * clearInterval(id);
+ * ```
+ */
+export function unrefTimer(id: ReturnType<typeof setInterval>): void {
+  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
+  if (typeof id === "number") deno?.unrefTimer?.(id);
+  else (id as { unref?: () => void }).unref?.();
+}

@@ -182,6 +182,11 @@ export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
   },
 
   // deno-lint-ignore require-await
+  async ping() {
+    return {};
+  },
+
+  // deno-lint-ignore require-await
   async "process/list"(_params, ctx) {
     return { processes: ctx.session.processes().map((p) => p.info()) };
   },

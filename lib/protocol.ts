@@ -291,6 +291,8 @@ export const PROCESS_METHODS = {
     params: EmptyParamsSchema,
     result: ProcessListResultSchema,
   },
+  /** Liveness probe for clients' keepalive; answers `{}`. */
+  ping: { params: EmptyParamsSchema, result: EmptyResultSchema },
 } as const;
 
 /** Notification methods the server sends. */

@@ -416,6 +416,7 @@ export class CuttableProxy implements AsyncDisposable {
   readonly #listener: Deno.TcpListener;
   readonly #target: { hostname: string; port: number };
   readonly #conns = new Set<Deno.Conn>();
+  readonly #frozen = new Set<Deno.Conn>();
   readonly #pipes = new Set<Promise<void>>();
   readonly #accepting: Promise<void>;
 
@@ -463,6 +464,8 @@ export class CuttableProxy implements AsyncDisposable {
       for (;;) {
         const n = await from.read(buf);
         if (n === null) break;
+        // A frozen link swallows everything, like a dead network path.
+        if (this.#frozen.has(from)) continue;
         let off = 0;
         while (off < n) off += await to.write(buf.subarray(off, n));
       }
@@ -474,6 +477,7 @@ export class CuttableProxy implements AsyncDisposable {
   }
 
   #closeConn(c: Deno.Conn): void {
+    this.#frozen.delete(c);
     if (this.#conns.delete(c)) {
       try {
         c.close();
@@ -481,6 +485,15 @@ export class CuttableProxy implements AsyncDisposable {
         // closed
       }
     }
+  }
+
+  /**
+   * Silently drops everything on the current connections from now on, in
+   * both directions, without closing them: a half-open link (no FIN, no RST).
+   * New connections are relayed normally.
+   */
+  freeze(): void {
+    for (const c of this.#conns) this.#frozen.add(c);
   }
 
   /** Drops every relayed connection at once, without any close handshake. */

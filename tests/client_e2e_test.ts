@@ -329,3 +329,27 @@ Deno.test("ExecServerClient with a token and over TLS", async (t) => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ExecServerClient notices a half-open link with its keepalive and resumes", async () => {
+  await using server = await ServerProcess.start(["--ping-interval", "1"]);
+  await using proxy = new CuttableProxy(server.url);
+  const states: string[] = [];
+  await using client = await ExecServerClient.connect({
+    url: proxy.url,
+    keepaliveMs: 300,
+    onStateChange: (s) => states.push(s),
+  });
+  const proc = await client.start({ argv: ["sh", "-c", "sleep 1; echo after the freeze"] });
+  const out = proc.output();
+  proxy.freeze(); // no FIN, no RST: only a keepalive can tell
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = await Promise.race([
+    out,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("no resume within 15 s")), 15_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  assert.equal(new TextDecoder().decode(result.stdout), "after the freeze\n");
+  assert.ok(states.includes("resuming"), `states: ${states.join(",")}`);
+  assert.equal(client.state, "connected");
+});
