@@ -187,6 +187,36 @@ async function waitForPort(port: number, timeoutMs: number, alive: () => boolean
   throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
+/**
+ * Starts a daemon that listens on `port`, registers its stop with `cleanup`,
+ * and resolves once the port accepts connections; returns the stop function.
+ */
+async function startDaemon(
+  name: string,
+  program: string,
+  args: string[],
+  port: number,
+  cleanup: Cleanup,
+): Promise<() => Promise<void>> {
+  const child = new Deno.Command(program, {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let exited = false;
+  child.status.then(() => exited = true);
+  const stderr = tail(child.stderr);
+  const stop = cleanup.add(`${name} ${child.pid}`, () => stopChild(child));
+  try {
+    await waitForPort(port, 5000, () => !exited);
+  } catch (err) {
+    await stop();
+    throw new Error(`${name} did not start: ${(err as Error).message}; ${stderr().trim()}`);
+  }
+  return stop;
+}
+
 /** Runs a command to completion with a time bound; returns status and output. */
 export async function run(
   program: string,
@@ -306,28 +336,19 @@ export async function startWebsocketd(cleanup: Cleanup, dir: string): Promise<We
   const version = await packageVersion("websocketd") ??
     (await run(bin, ["--version"], { timeoutMs: 5000 })).stdout.trim();
   const port = freePort();
-  const child = new Deno.Command(bin, {
-    args: [
+  await startDaemon(
+    "websocketd",
+    bin,
+    [
       "--address=127.0.0.1",
       `--port=${port}`,
       "--binary",
       "--loglevel=error",
       `--dir=${scripts}`,
     ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let exited = false;
-  child.status.then(() => exited = true);
-  const stderr = tail(child.stderr);
-  const stop = cleanup.add(`websocketd ${child.pid}`, () => stopChild(child));
-  try {
-    await waitForPort(port, 5000, () => !exited);
-  } catch (err) {
-    await stop();
-    throw new Error(`websocketd did not start: ${(err as Error).message}; ${stderr().trim()}`);
-  }
+    port,
+    cleanup,
+  );
   return { url: `ws://127.0.0.1:${port}`, version };
 }
 
@@ -389,22 +410,13 @@ export async function startSshd(cleanup: Cleanup, dir: string): Promise<SshHandl
   await Deno.writeTextFile(`${d}/sshd_config`, config);
   const check = await run(sshd, ["-t", "-f", `${d}/sshd_config`], { timeoutMs: 10_000 });
   if (check.code !== 0) throw new Error(`sshd -t rejected the config: ${check.stderr.trim()}`);
-  const child = new Deno.Command(sshd, {
-    args: ["-D", "-e", "-f", `${d}/sshd_config`],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let exited = false;
-  child.status.then(() => exited = true);
-  const stderr = tail(child.stderr);
-  const stopSshd = cleanup.add(`sshd ${child.pid}`, () => stopChild(child));
-  try {
-    await waitForPort(port, 5000, () => !exited);
-  } catch (err) {
-    await stopSshd();
-    throw new Error(`sshd did not start: ${(err as Error).message}; ${stderr().trim()}`);
-  }
+  await startDaemon(
+    "sshd",
+    sshd,
+    ["-D", "-e", "-f", `${d}/sshd_config`],
+    port,
+    cleanup,
+  );
   const user = (await run("id", ["-un"], { timeoutMs: 5000 })).stdout.trim() || "root";
   const control = `${d}/cm`;
   const common = [
