@@ -6,6 +6,19 @@ import { ManagedProcess, type ProcessObserver } from "../lib/managed_process.ts"
 import { FakeChild } from "./_fakes.ts";
 import { waitUntil } from "./_harness.ts";
 
+/** A fake child without stdin, wired to `proc`. */
+function childOf(proc: ManagedProcess): FakeChild {
+  return new FakeChild(1, {
+    argv: ["x"],
+    arg0: null,
+    cwd: "/",
+    env: {},
+    tty: false,
+    pipeStdin: false,
+    size: { rows: 24, cols: 80 },
+  }, proc.sink);
+}
+
 function make(timings = { exitGraceMs: 30, killGraceMs: 30, retentionMs: 10_000 }) {
   const events: string[] = [];
   const observer: ProcessObserver = {
@@ -130,15 +143,7 @@ Deno.test("ManagedProcess holds the exit while output is paused by backpressure"
     observer,
     { exitGraceMs: 10, killGraceMs: 10, retentionMs: 10_000 },
   );
-  const child = new FakeChild(1, {
-    argv: ["x"],
-    arg0: null,
-    cwd: "/",
-    env: {},
-    tty: false,
-    pipeStdin: false,
-    size: { rows: 24, cols: 80 },
-  }, proc.sink);
+  const child = childOf(proc);
   proc.attach(child);
   const paused = child.out("first");
   child.sink.end("stderr");
@@ -163,15 +168,7 @@ Deno.test("ManagedProcess.terminate() while starting applies once the child is a
     { killGraceMs: 10 },
   );
   assert.equal(proc.terminate(), true);
-  const child = new FakeChild(1, {
-    argv: ["x"],
-    arg0: null,
-    cwd: "/",
-    env: {},
-    tty: false,
-    pipeStdin: false,
-    size: { rows: 24, cols: 80 },
-  }, proc.sink);
+  const child = childOf(proc);
   proc.attach(child);
   assert.deepEqual(child.signals, ["SIGTERM"]);
   child.finish(143, "SIGTERM");
@@ -184,15 +181,7 @@ Deno.test("ManagedProcess survives a group that cannot be signalled (EPERM) in t
     { processOutput() {}, processExited() {}, processClosed() {}, processExpired() {} },
     { killGraceMs: 5 },
   );
-  const child = new FakeChild(1, {
-    argv: ["x"],
-    arg0: null,
-    cwd: "/",
-    env: {},
-    tty: false,
-    pipeStdin: false,
-    size: { rows: 24, cols: 80 },
-  }, proc.sink);
+  const child = childOf(proc);
   let attempts = 0;
   child.signal = () => {
     attempts++;
