@@ -14,6 +14,48 @@ import type { Session } from "./session.ts";
 
 const WATCHES = new WeakMap<Session, FsWatchSet>();
 
+/** Whole-file reads a session may have in memory at once; the rest wait their turn. */
+export const CONCURRENT_READS = 2;
+
+/** A counting semaphore. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
+
+const READ_SLOTS = new WeakMap<Session, Slots>();
+
+/**
+ * Runs an `fs/readFile` within the session's read slots, once the peer has
+ * taken what was already sent: each reply can be as big as the message limit,
+ * so a client that fires many at once must neither make the server hold them
+ * all in memory nor overflow its own send queue.
+ */
+function limitedRead<T>(session: Session, fn: () => Promise<T>): Promise<T> {
+  let slots = READ_SLOTS.get(session);
+  if (!slots) READ_SLOTS.set(session, slots = new Slots(CONCURRENT_READS));
+  return slots.run(async () => {
+    await session.attachment?.congested();
+    return await fn();
+  });
+}
+
 /** The session's watch set, created on first use and closed with the session. */
 function watchesOf(session: Session): FsWatchSet {
   if (session.closed) throw invalidRequest(`session ${session.id} is closed`);
@@ -35,7 +77,10 @@ export function fsHandlers(
   service: () => Promise<FileSystemService>,
 ): { [M in FsMethodName]: Handler<M> } {
   return {
-    "fs/readFile": async (p) => (await service()).readFile(p),
+    "fs/readFile": async (p, ctx) => {
+      const fs = await service();
+      return await limitedRead(ctx.session, () => fs.readFile(p));
+    },
     "fs/writeFile": async (p) => (await service()).writeFile(p),
     "fs/createDirectory": async (p) => (await service()).createDirectory(p),
     "fs/getMetadata": async (p) => (await service()).getMetadata(p),

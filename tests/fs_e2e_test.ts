@@ -58,6 +58,23 @@ Deno.test("fs/* over the wire", async (t) => {
   });
 
   await t.step(
+    "many concurrent whole-file reads do not all sit in server memory at once",
+    async () => {
+      const path = `${dir}/six-mb.bin`;
+      await Deno.writeFile(path, new Uint8Array(6 * 1024 * 1024).fill(7));
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, () => c.request("fs/readFile", { path })),
+      );
+      assert.ok(replies.every((r) => r.size === 6 * 1024 * 1024 && r.eof));
+      const status = await Deno.readTextFile(`/proc/${server.pid}/status`);
+      const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+      // Unbounded, 30 replies of 6 MB (plus base64 and JSON copies) would need well over 600 MB.
+      assert.ok(peakMb < 450, `server peak RSS ${peakMb.toFixed(0)} MB`);
+      await Deno.remove(path);
+    },
+  );
+
+  await t.step(
     "not found is -32004; a relative path is -32602; escapes are not permitted",
     async () => {
       const missing = await c.call("fs/getMetadata", { path: `${dir}/missing` });
