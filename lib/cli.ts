@@ -361,7 +361,11 @@ export async function main(args: string[]): Promise<number> {
       console.error(`exec-server: ${err.message}\nRun exec-server ${help} for usage.`);
       return 2;
     }
-    if (err instanceof ConnectionClosedError) {
+    if (
+      err instanceof ConnectionClosedError ||
+      (err instanceof Error && err.name === "ExecServerError")
+    ) {
+      // Like ssh: 255 when the remote side could not run the request at all.
       console.error(`exec-server: ${err.message}`);
       return 255;
     }

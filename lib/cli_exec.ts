@@ -79,6 +79,16 @@ const INHERIT: EnvPolicy = {
   includeOnly: [],
 };
 
+/** The local terminal's size, or null when unknown (not a terminal, or 0×0 as under `script`). */
+function terminalSize(): { rows: number; columns: number } | null {
+  try {
+    const s = Deno.consoleSize();
+    return s.rows > 0 && s.columns > 0 ? s : null;
+  } catch {
+    return null;
+  }
+}
+
 async function pumpStdin(
   write: (bytes: Uint8Array) => Promise<unknown>,
   closeStdin: () => Promise<unknown>,
@@ -124,7 +134,7 @@ export async function execMain(args: string[]): Promise<number> {
   const client = await connectFromFlags(v, Deno.env.toObject(), "exec-server-cli");
   const raw = tty && Deno.stdin.isTerminal();
   try {
-    const size = tty && Deno.stdout.isTerminal() ? Deno.consoleSize() : null;
+    const size = tty ? terminalSize() : null;
     const proc = await client.start({
       argv,
       cwd: v.cwd ?? "/",
@@ -139,8 +149,8 @@ export async function execMain(args: string[]): Promise<number> {
     if (raw) {
       Deno.stdin.setRaw(true);
       onWinch = () => {
-        const s = Deno.consoleSize();
-        proc.resize({ rows: s.rows, cols: s.columns }).catch(() => {});
+        const s = terminalSize();
+        if (s) proc.resize({ rows: s.rows, cols: s.columns }).catch(() => {});
       };
       Deno.addSignalListener("SIGWINCH", onWinch);
     }

@@ -232,3 +232,65 @@ Deno.test("over a real OpenSSH server: exec --ssh, the client over ssh, and resu
     await ssh.status;
   });
 });
+
+Deno.test("exec --tty from a real local terminal: raw keys, window size, Ctrl-C", async (t) => {
+  await using server = await ServerProcess.start();
+  const exec = `${RUN_BUNDLE.join(" ")} exec --tty --url ${server.url}`;
+
+  await t.step("the local window size is forwarded and typed keys arrive", async () => {
+    const out = await runTyped(
+      `stty rows 33 cols 101; ${exec} -- sh -c 'stty size; read x; echo "got $x"; exit 7'; echo "EXIT=$?"`,
+      "33 101",
+      ["hello\r"],
+    );
+    assert.match(out, /33 101\n/);
+    assert.match(out, /got hello\n/);
+    assert.match(out, /EXIT=7\n/);
+  });
+
+  await t.step("a local window size change is forwarded (SIGWINCH → process/resize)", async () => {
+    // The remote side polls its own terminal size until it changes.
+    const remote =
+      `stty size; while [ "$(stty size)" = "33 101" ]; do sleep 0.05; done; echo "now $(stty size)"`;
+    const out = await runTyped(
+      `stty rows 33 cols 101; (sleep 1; stty rows 44 cols 111 < /dev/tty) & ${exec} -- sh -c '${remote}'; echo "EXIT=$?"`,
+      "33 101",
+      [],
+    );
+    assert.match(out, /now 44 111\n/);
+    assert.match(out, /EXIT=0\n/);
+  });
+
+  await t.step("Ctrl-C reaches the remote process (exit 130)", async () => {
+    const out = await runTyped(
+      `${exec} -- sh -c 'echo ready; sleep 100'; echo "EXIT=$?"`,
+      "ready",
+      ["\x03"],
+    );
+    assert.match(out, /EXIT=130\n/);
+  });
+});
+
+/** Runs `command` under `script`, waits until `marker` is printed, then types `keys`. */
+async function runTyped(command: string, marker: string, keys: string[]): Promise<string> {
+  const child = new Deno.Command("script", {
+    args: ["-qfec", command, "/dev/null"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+    env: { NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+  }).spawn();
+  let output = "";
+  const reading = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) output += chunk;
+  })();
+  const w = child.stdin.getWriter();
+  await waitUntil(() => output.includes(marker), { timeoutMs: 15_000, message: `"${marker}"` });
+  for (const k of keys) await w.write(new TextEncoder().encode(k));
+  const status = child.status;
+  await waitUntil(() => /EXIT=\d+/.test(output), { timeoutMs: 15_000, message: "EXIT=" });
+  await w.close().catch(() => {});
+  await status;
+  await reading;
+  return output.replaceAll("\r", "");
+}
