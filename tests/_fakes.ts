@@ -123,7 +123,7 @@ export class ManualClock implements Clock {
   }
 
   /** Moves time forward without firing timers (a late timer). */
-  skip(ms: number): void {
+  advanceWithoutFiring(ms: number): void {
     this.#now += ms;
   }
 }

@@ -101,21 +101,10 @@ Deno.test("process/* over a real socket", async (t) => {
   });
 
   await t.step("of two concurrent starts with one id exactly one succeeds", async () => {
+    const params = { processId: "dup", argv: ["sleep", "0.2"], cwd: "/tmp", env: {}, tty: false };
     const results = await Promise.all([
-      c.call("process/start", {
-        processId: "dup",
-        argv: ["sleep", "0.2"],
-        cwd: "/tmp",
-        env: {},
-        tty: false,
-      }),
-      c.call("process/start", {
-        processId: "dup",
-        argv: ["sleep", "0.2"],
-        cwd: "/tmp",
-        env: {},
-        tty: false,
-      }),
+      c.call("process/start", params),
+      c.call("process/start", params),
     ]);
     const ok = results.filter((r) => r.result);
     const err = results.filter((r) => r.error);

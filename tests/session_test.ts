@@ -73,7 +73,7 @@ Deno.test("SessionRegistry.resume() at the expiry boundary: teardown wins even b
   const sessionId = (await initialize(conn)).result!.sessionId;
   await conn.receive(JSON.stringify({ id: 1, method: "process/start", params: START }));
   conn.transportClosed();
-  clock.skip(1000); // the timer is late
+  clock.advanceWithoutFiring(1000); // the timer is late
   const { conn: conn2 } = connect();
   const r = await initialize(conn2, sessionId);
   assert.equal(r.error?.code, -32600);
@@ -89,7 +89,7 @@ Deno.test("SessionRegistry.resume() just inside the TTL attaches and evicts the 
   const a = attachment();
   const session = registry.create(a);
   registry.detach(session, a);
-  clock.skip(999);
+  clock.advanceWithoutFiring(999);
   const b = attachment();
   assert.equal(registry.resume(session.id, b), session);
   assert.ok(session.isAttached(b));
