@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { main } from "./lib/cli.ts";
+import { main } from "./lib/cli/main.ts";
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

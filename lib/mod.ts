@@ -12,10 +12,6 @@
  *
  * @module
  */
-export * from "./errors.ts";
-export * from "./protocol.ts";
-export * from "./fs_protocol.ts";
-export * from "./methods.ts";
-export * from "./binary_frame.ts";
-export { ExecServer, type ExecServerOptions } from "./server.ts";
-export * from "./client_mod.ts";
+export * from "./protocol/mod.ts";
+export { ExecServer, type ExecServerOptions } from "./server/ws_server.ts";
+export * from "./client/mod.ts";

@@ -1,7 +1,7 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
  * Builds `dist/npm/`: the client library as one ESM bundle for Node 20+
- * (`client.mjs`, from `lib/client_mod.ts`), its type declarations
+ * (`client.mjs`, from `lib/client/mod.ts`), its type declarations
  * (`types/*.d.ts`), a `package.json` (dependencies `ws` and `zod`) and a
  * README: the "Using the client" section of the repository's README.
  *
@@ -63,7 +63,7 @@ export async function buildNpm(): Promise<string> {
     "--external=ws",
     "-o",
     `${OUT}/client.mjs`,
-    `${ROOT}lib/client_mod.ts`,
+    `${ROOT}lib/client/mod.ts`,
   ]);
 
   if (!(await exists(TSC)) || !(await exists(`${TSC_DIR}/node_modules/@types/node`))) {
@@ -80,7 +80,7 @@ export async function buildNpm(): Promise<string> {
     ]);
   }
   await run(TSC, [
-    `${ROOT}lib/client_mod.ts`,
+    `${ROOT}lib/client/mod.ts`,
     "--declaration",
     "--emitDeclarationOnly",
     "--outDir",
@@ -97,18 +97,14 @@ export async function buildNpm(): Promise<string> {
     "--strict",
     "--exactOptionalPropertyTypes",
     "--skipLibCheck",
-    // client_stdio.ts imports node:child_process.
+    // client/stdio.ts imports node:child_process.
     "--typeRoots",
     `${TSC_DIR}/node_modules/@types`,
     "--types",
     "node",
   ]);
   // The sources import "./x.ts"; published declarations must say "./x.js".
-  for await (const entry of Deno.readDir(`${OUT}/types`)) {
-    const path = `${OUT}/types/${entry.name}`;
-    const text = await Deno.readTextFile(path);
-    await Deno.writeTextFile(path, text.replace(/(["']\.\/[\w-]+)\.ts(["'])/g, "$1.js$2"));
-  }
+  await rewriteImports(`${OUT}/types`);
 
   const pkg = {
     name: "@exec-server/client",
@@ -118,9 +114,9 @@ export async function buildNpm(): Promise<string> {
     license: "MIT",
     type: "module",
     main: "./client.mjs",
-    types: "./types/client_mod.d.ts",
+    types: "./types/client/mod.d.ts",
     exports: {
-      ".": { types: "./types/client_mod.d.ts", default: "./client.mjs" },
+      ".": { types: "./types/client/mod.d.ts", default: "./client.mjs" },
     },
     files: ["client.mjs", "types/", "README.md"],
     engines: { node: ">=20" },
@@ -144,4 +140,17 @@ export async function buildNpm(): Promise<string> {
 if (import.meta.main) {
   const out = await buildNpm();
   console.log(`built ${out}`);
+}
+
+/** Rewrites `./x.ts` and `../y/x.ts` specifiers to `.js` in every declaration under `dir`. */
+async function rewriteImports(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) {
+      await rewriteImports(path);
+      continue;
+    }
+    const text = await Deno.readTextFile(path);
+    await Deno.writeTextFile(path, text.replace(/(["']\.\.?\/[\w./-]+)\.ts(["'])/g, "$1.js$2"));
+  }
 }

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Child, ChildSink, PosixSignal, Spawner, SpawnOptions } from "../lib/child.ts";
-import { StdinClosedError } from "../lib/child.ts";
-import type { Peer } from "../lib/connection.ts";
-import type { Clock } from "../lib/session.ts";
+import type { Child, ChildSink, PosixSignal, Spawner, SpawnOptions } from "../lib/process/child.ts";
+import { StdinClosedError } from "../lib/process/child.ts";
+import type { Peer } from "../lib/server/connection.ts";
+import type { Clock } from "../lib/server/session.ts";
 
 /** A child whose output, EOF and exit the test triggers. */
 export class FakeChild implements Child {

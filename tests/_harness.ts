@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { decodeOutputFrame, type OutputFrame } from "../lib/binary_frame.ts";
-import { concatBytes } from "../lib/client_util.ts";
+import { decodeOutputFrame, type OutputFrame } from "../lib/protocol/binary_frame.ts";
+import { concatBytes } from "../lib/util/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;

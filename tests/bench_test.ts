@@ -1,12 +1,12 @@
 // Copyright 2026 the exec-server authors. MIT license.
-// Keeps `deno task bench` from rotting: runs `scripts/bench.ts --quick --json`
+// Keeps `deno task bench` from rotting: runs `bench/bench.ts --quick --json`
 // (a real server, real peers when installed) and checks the report's shape.
 // Missing peers (websocketd, sshd, script) must be skipped with a note, not fail.
 import assert from "node:assert/strict";
-import { type BenchReport, FIGURES, formatReport, parseOnly, summarize } from "../scripts/bench.ts";
-import { QUICK } from "../scripts/bench_figures.ts";
+import { type BenchReport, FIGURES, formatReport, parseOnly, summarize } from "../bench/bench.ts";
+import { QUICK } from "../bench/figures.ts";
 
-const BENCH = new URL("../scripts/bench.ts", import.meta.url).pathname;
+const BENCH = new URL("../bench/bench.ts", import.meta.url).pathname;
 const TIMEOUT_MS = 55_000;
 
 async function runQuick(...extra: string[]): Promise<{ report: BenchReport; stderr: string }> {

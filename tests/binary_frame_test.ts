@@ -5,7 +5,7 @@ import {
   encodeOutputFrame,
   FRAME_HEADROOM,
   markHeadroom,
-} from "../lib/binary_frame.ts";
+} from "../lib/protocol/binary_frame.ts";
 
 Deno.test("a frame built in the headroom equals a copied frame and leaves the chunk intact", () => {
   const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);

@@ -13,7 +13,7 @@ import {
   type TransferProgress,
   type TransportConnector,
   webSocketConnector,
-} from "../lib/client_mod.ts";
+} from "../lib/client/mod.ts";
 import { CuttableProxy, isGone, ServerProcess, waitUntil } from "./_harness.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

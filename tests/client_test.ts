@@ -2,7 +2,7 @@
 // The client against an in-memory transport: ordering, errors, failure and
 // resume semantics, scripted message by message.
 import assert from "node:assert/strict";
-import { encodeOutputFrame } from "../lib/binary_frame.ts";
+import { encodeOutputFrame } from "../lib/protocol/binary_frame.ts";
 import {
   CallInterruptedError,
   type ClientTransport,
@@ -15,8 +15,8 @@ import {
   RequestTimeoutError,
   type TransportConnector,
   type TransportHandlers,
-} from "../lib/client_mod.ts";
-import { ReorderBuffer } from "../lib/reorder_buffer.ts";
+} from "../lib/client/mod.ts";
+import { ReorderBuffer } from "../lib/client/reorder_buffer.ts";
 
 // deno-lint-ignore no-explicit-any
 type Msg = Record<string, any>;

@@ -1,7 +1,7 @@
 // Copyright 2026 the exec-server authors. MIT license.
 import assert from "node:assert/strict";
-import { applyEnvPolicy, childEnv, globToRegExp } from "../lib/env_policy.ts";
-import type { EnvPolicy } from "../lib/protocol.ts";
+import { applyEnvPolicy, childEnv, globToRegExp } from "../lib/server/env_policy.ts";
+import type { EnvPolicy } from "../lib/protocol/process.ts";
 
 const BASE = {
   PATH: "/bin",

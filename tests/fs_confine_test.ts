@@ -1,8 +1,8 @@
 // Copyright 2026 the exec-server authors. MIT license.
 // Path resolution and confinement under --fs-root (codex's escape cases).
 import assert from "node:assert/strict";
-import { FileSystemService } from "../lib/fs.ts";
-import { resolvePath, toNativePath } from "../lib/fs_confine.ts";
+import { FileSystemService } from "../lib/fs/service.ts";
+import { resolvePath, toNativePath } from "../lib/fs/confine.ts";
 import { dec, rejectsWith, withTemp } from "./_fs_helpers.ts";
 
 // -- Paths and the resolver --

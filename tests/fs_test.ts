@@ -1,7 +1,7 @@
 // Copyright 2026 the exec-server authors. MIT license.
 import assert from "node:assert/strict";
-import { FileSystemService } from "../lib/fs.ts";
-import { FS_METHODS, FsRemoveParamsSchema } from "../lib/fs_protocol.ts";
+import { FileSystemService } from "../lib/fs/service.ts";
+import { FS_METHODS, FsRemoveParamsSchema } from "../lib/protocol/fs.ts";
 import { dec, enc, mkfifo, rejectsWith, withTemp } from "./_fs_helpers.ts";
 
 // -- Protocol --

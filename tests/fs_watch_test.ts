@@ -1,8 +1,8 @@
 // Copyright 2026 the exec-server authors. MIT license.
 import assert from "node:assert/strict";
-import { FileSystemService } from "../lib/fs.ts";
-import type { FsChangedNotification } from "../lib/fs_protocol.ts";
-import { FsWatchSet } from "../lib/fs_watch.ts";
+import { FileSystemService } from "../lib/fs/service.ts";
+import type { FsChangedNotification } from "../lib/protocol/fs.ts";
+import { FsWatchSet } from "../lib/fs/watch.ts";
 
 type Predicate = (n: FsChangedNotification) => boolean;
 

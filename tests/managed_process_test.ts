@@ -1,8 +1,8 @@
 // Copyright 2026 the exec-server authors. MIT license.
 // The process state machine without I/O.
 import assert from "node:assert/strict";
-import { decodeOutputFrame, encodeOutputFrame } from "../lib/binary_frame.ts";
-import { ManagedProcess, type ProcessObserver } from "../lib/managed_process.ts";
+import { decodeOutputFrame, encodeOutputFrame } from "../lib/protocol/binary_frame.ts";
+import { ManagedProcess, type ProcessObserver } from "../lib/server/managed_process.ts";
 import { FakeChild } from "./_fakes.ts";
 import { waitUntil } from "./_harness.ts";
 

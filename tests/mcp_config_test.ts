@@ -1,7 +1,7 @@
 // Copyright 2026 the exec-server authors. MIT license.
 import assert from "node:assert/strict";
-import { applyEnvPolicy } from "../lib/env_policy.ts";
-import { mcpStartParams } from "../lib/mcp_config.ts";
+import { applyEnvPolicy } from "../lib/server/env_policy.ts";
+import { mcpStartParams } from "../lib/mcp/config.ts";
 
 Deno.test("mcpStartParams() starts with tty false and a piped stdin", () => {
   const p = mcpStartParams(

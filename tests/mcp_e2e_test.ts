@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { ExecServerClient } from "../lib/client.ts";
-import { ExecutorStdioTransport } from "../lib/mcp_transport.ts";
+import { ExecServerClient } from "../lib/client/client.ts";
+import { ExecutorStdioTransport } from "../lib/mcp/transport.ts";
 import { CuttableProxy, ServerProcess, waitUntil } from "./_harness.ts";
 import { everythingServer } from "./_mcp.ts";
 

@@ -1,6 +1,6 @@
 // Copyright 2026 the exec-server authors. MIT license.
 import assert from "node:assert/strict";
-import { OutputBuffer } from "../lib/output_buffer.ts";
+import { OutputBuffer } from "../lib/server/output_buffer.ts";
 
 const bytes = (n: number) => new Uint8Array(n);
 

@@ -6,8 +6,8 @@ import {
   type SpawnOptions,
   StdinClosedError,
   type StreamName,
-} from "../lib/child.ts";
-import { ptySupport, spawnPty } from "../lib/pty.ts";
+} from "../lib/process/child.ts";
+import { ptySupport, spawnPty } from "../lib/process/pty.ts";
 
 const PATH = "/usr/bin:/bin";
 const decoder = new TextDecoder();
@@ -414,7 +414,7 @@ Deno.test("spawnPty() stops reading while the sink applies backpressure", async 
 });
 
 Deno.test("spawnPty() explains a missing --allow-ffi permission", async () => {
-  const url = new URL("../lib/pty.ts", import.meta.url).href;
+  const url = new URL("../lib/process/pty.ts", import.meta.url).href;
   const script = `
     import { ptySupport, spawnPty } from ${JSON.stringify(url)};
     let message = "";

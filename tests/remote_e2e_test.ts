@@ -2,8 +2,8 @@
 // Remote hosts: the stdio transport, the exec/call CLI (run from the offline
 // bundle), a real OpenSSH server, and resume through an ssh -L tunnel.
 import assert from "node:assert/strict";
-import { ExecServerClient } from "../lib/client.ts";
-import { connectStdio } from "../lib/client_stdio.ts";
+import { ExecServerClient } from "../lib/client/client.ts";
+import { connectStdio } from "../lib/client/stdio.ts";
 import { assertAllGone, ServerProcess, waitUntil } from "./_harness.ts";
 import { buildBundle, freePort, Sshd, waitForPort } from "./_sshd.ts";
 

@@ -2,11 +2,11 @@
 // Session registry and RPC core, without I/O: fake children, a recording
 // peer and a manual clock (no sleeping through a TTL).
 import assert from "node:assert/strict";
-import { Connection } from "../lib/connection.ts";
-import { PROCESS_HANDLERS, type ServerContext } from "../lib/handlers.ts";
-import { NULL_LOGGER } from "../lib/logger.ts";
-import { type Attachment, SessionRegistry } from "../lib/session.ts";
-import { RpcError } from "../lib/errors.ts";
+import { Connection } from "../lib/server/connection.ts";
+import { PROCESS_HANDLERS, type ServerContext } from "../lib/server/process_handlers.ts";
+import { NULL_LOGGER } from "../lib/util/logger.ts";
+import { type Attachment, SessionRegistry } from "../lib/server/session.ts";
+import { RpcError } from "../lib/protocol/errors.ts";
 import { FakeSpawner, ManualClock, RecordingPeer } from "./_fakes.ts";
 
 const TIMINGS = { killGraceMs: 20, exitGraceMs: 10, retentionMs: 50 };

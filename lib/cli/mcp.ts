@@ -1,0 +1,136 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * `exec-server mcp-bridge`: a local stdio MCP server that forwards every
+ * message to an MCP server running on the exec-server's host, so any MCP host
+ * that can only start local commands can use a remote server.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ClientUsageError, CONNECT_HELP, CONNECT_OPTIONS, connectFromFlags } from "./connect.ts";
+import type { McpServerConfig } from "../mcp/config.ts";
+import { ExecutorStdioTransport } from "../mcp/transport.ts";
+import { readLines } from "../server/stdio_server.ts";
+
+/** `mcp-bridge --help`. */
+export const MCP_BRIDGE_HELP = `Usage: exec-server mcp-bridge [flags] --cwd DIR -- CMD [ARG...]
+
+Acts as a local stdio MCP server: every JSON-RPC line on stdin goes to CMD, started on the
+exec-server's host (stdin piped, no terminal), and every line CMD writes comes back on stdout.
+CMD's stderr is copied to stderr. Configure an MCP host to run this command instead of CMD.
+
+${CONNECT_HELP}
+
+MCP server
+  --cwd DIR                working directory on the server (required)
+  --env K=V                set a variable to a literal value (repeatable)
+  --env-var NAME[:remote]  pass a variable (repeatable): by default its value is read here and
+                           sent; NAME:remote takes it from the server's environment instead
+  -h, --help               this text
+`;
+
+/** Builds the MCP server config from the bridge's flags. */
+export function bridgeConfig(
+  argv: string[],
+  cwd: string | undefined,
+  env: string[],
+  envVars: string[],
+): McpServerConfig {
+  if (argv.length === 0) throw new ClientUsageError("mcp-bridge needs a command: -- CMD [ARG...]");
+  if (!cwd) {
+    throw new ClientUsageError("mcp-bridge needs --cwd DIR (the server's working directory)");
+  }
+  const literal: Record<string, string> = {};
+  for (const entry of env) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0) throw new ClientUsageError(`--env expects K=V, got ${JSON.stringify(entry)}`);
+    literal[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  const vars = envVars.map((spec) => {
+    const [name, source, ...rest] = spec.split(":");
+    if (
+      !name || rest.length > 0 ||
+      (source !== undefined && source !== "remote" && source !== "local")
+    ) {
+      throw new ClientUsageError(
+        `--env-var expects NAME or NAME:remote, got ${JSON.stringify(spec)}`,
+      );
+    }
+    return { name, source: source ?? "local" };
+  });
+  return { command: argv[0]!, args: argv.slice(1), cwd, env: literal, envVars: vars };
+}
+
+/** Runs `mcp-bridge`; resolves to the exit code. */
+export async function mcpBridgeMain(args: string[]): Promise<number> {
+  const dash = args.indexOf("--");
+  const flagArgs = dash === -1 ? args : args.slice(0, dash);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: flagArgs,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        ...CONNECT_OPTIONS,
+        cwd: { type: "string" },
+        env: { type: "string", multiple: true },
+        "env-var": { type: "string", multiple: true },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    throw new ClientUsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(MCP_BRIDGE_HELP);
+    return 0;
+  }
+  const argv = dash === -1 ? parsed.positionals : [...parsed.positionals, ...args.slice(dash + 1)];
+  const config = bridgeConfig(argv, v.cwd, v.env ?? [], v["env-var"] ?? []);
+  const client = await connectFromFlags(v, Deno.env.toObject(), "exec-server-mcp-bridge");
+  const encoder = new TextEncoder();
+  const stdout = Deno.stdout.writable.getWriter();
+  let writes = Promise.resolve();
+  const transport = new ExecutorStdioTransport(client, config, {
+    onStderr: (text) => void Deno.stderr.write(encoder.encode(text)).catch(() => {}),
+  });
+  const ended = Promise.withResolvers<void>();
+  transport.onmessage = (message) => {
+    const line = encoder.encode(JSON.stringify(message) + "\n");
+    writes = writes.then(() => stdout.write(line)).catch(() => {});
+  };
+  transport.onerror = (err) => console.error(`exec-server mcp-bridge: ${err.message}`);
+  transport.onclose = () => ended.resolve();
+  try {
+    await transport.start();
+    const reader = Deno.stdin.readable.getReader();
+    const pump = (async () => {
+      for await (const line of readLines(reader, 64 * 1024 * 1024)) {
+        if (!(line instanceof Uint8Array)) {
+          console.error("exec-server mcp-bridge: dropped an input line over 64 MiB");
+          continue;
+        }
+        let message;
+        try {
+          message = JSON.parse(new TextDecoder().decode(line));
+        } catch {
+          console.error("exec-server mcp-bridge: dropped an input line that is not JSON");
+          continue;
+        }
+        await transport.send(message);
+      }
+    })();
+    // Ends when the host closes our stdin, or when the remote server exits.
+    await Promise.race([
+      pump.catch((err) => console.error(`exec-server mcp-bridge: ${err.message}`)),
+      ended.promise,
+    ]);
+    await transport.close();
+    await writes;
+    return 0;
+  } finally {
+    await client.close();
+  }
+}

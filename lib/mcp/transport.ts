@@ -1,0 +1,206 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * An MCP TypeScript SDK `Transport` that runs an MCP stdio server through an
+ * exec-server: the server is started with `process/start` (tty false, stdin
+ * piped), each JSON-RPC message goes out as one line through `process/write`,
+ * and stdout lines come back from the process's pushed events. It inherits
+ * the client's auto-resume, so a dropped connection loses and repeats no
+ * message.
+ *
+ * @module
+ */
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { ExecServerClient } from "../client/client.ts";
+import type { ProcessHandle } from "../client/process.ts";
+import { type McpServerConfig, mcpStartParams } from "./config.ts";
+
+/** Options for {@linkcode ExecutorStdioTransport}. */
+export interface ExecutorStdioTransportOptions {
+  /** The process id to use. @default {`mcp-stdio-<uuid>`} */
+  processId?: string;
+  /** Where `local` envVars are read. @default {Deno.env.toObject() or process.env} */
+  localEnv?: Record<string, string | undefined>;
+  /** Receives the server's stderr, decoded, as it arrives. @default {ignored} */
+  onStderr?: (text: string) => void;
+}
+
+function defaultLocalEnv(): Record<string, string | undefined> {
+  const g = globalThis as { Deno?: { env: { toObject(): Record<string, string> } } };
+  if (g.Deno) return g.Deno.env.toObject();
+  const p = (globalThis as { process?: { env: Record<string, string | undefined> } }).process;
+  return p?.env ?? {};
+}
+
+/**
+ * Runs an MCP stdio server on the exec-server's host.
+ *
+ * @example
+ * ```ts ignore
+ * import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+ * const exec = await ExecServerClient.connect({ url });
+ * const transport = new ExecutorStdioTransport(exec, { command: "node", args: ["server.js"], cwd: "/srv" });
+ * const mcp = new Client({ name: "me", version: "1.0.0" });
+ * await mcp.connect(transport);
+ * console.log(await mcp.listTools());
+ * ```
+ */
+export class ExecutorStdioTransport implements Transport {
+  /** Called when the server process is gone or the transport was closed. */
+  onclose?: () => void;
+  /** Called for unparseable lines, lost output and transport failures. */
+  onerror?: (error: Error) => void;
+  /** Called for every JSON-RPC message the server writes. */
+  onmessage?: (message: JSONRPCMessage) => void;
+  readonly #client: ExecServerClient;
+  readonly #config: McpServerConfig;
+  readonly #options: ExecutorStdioTransportOptions;
+  readonly #decoder = new TextDecoder();
+  readonly #stderrDecoder = new TextDecoder();
+  #handle: ProcessHandle | null = null;
+  #pending = "";
+  #pump: Promise<void> | null = null;
+  #closed = false;
+
+  /** Prepares the transport; {@linkcode start} launches the server. */
+  constructor(
+    client: ExecServerClient,
+    config: McpServerConfig,
+    options: ExecutorStdioTransportOptions = {},
+  ) {
+    this.#client = client;
+    this.#config = config;
+    this.#options = options;
+  }
+
+  /** The process handle once started. */
+  get process(): ProcessHandle | null {
+    return this.#handle;
+  }
+
+  /** Starts the MCP server process and begins delivering its messages. */
+  async start(): Promise<void> {
+    if (this.#handle) throw new Error("Cannot start transport: it is already started");
+    const processId = this.#options.processId ?? `mcp-stdio-${crypto.randomUUID()}`;
+    const params = mcpStartParams(
+      processId,
+      this.#config,
+      this.#options.localEnv ?? defaultLocalEnv(),
+    );
+    this.#handle = await this.#client.start({
+      processId: params.processId,
+      argv: params.argv,
+      cwd: params.cwd,
+      env: params.env,
+      envPolicy: params.envPolicy,
+      tty: false,
+      pipeStdin: true,
+      arg0: null,
+    });
+    this.#pump = this.#deliver(this.#handle).catch((err) => {
+      this.#report(err);
+      this.#finish();
+    });
+  }
+
+  /** Hands an error to `onerror`; an `onerror` that throws is not our failure. */
+  #report(err: unknown): void {
+    try {
+      this.onerror?.(err instanceof Error ? err : new Error(String(err)));
+    } catch {
+      // nothing sensible left to do
+    }
+  }
+
+  /** Runs a user callback; what it throws goes to `onerror`, not to the event loop. */
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#report(err);
+    }
+  }
+
+  async #deliver(handle: ProcessHandle): Promise<void> {
+    for await (const ev of handle.events()) {
+      if (ev.type === "output") {
+        if (ev.stream === "stderr") {
+          const text = this.#stderrDecoder.decode(ev.data, { stream: true });
+          this.#call(() => this.#options.onStderr?.(text));
+        } else this.#feed(this.#decoder.decode(ev.data, { stream: true }));
+      } else if (ev.type === "gap") {
+        this.#report(
+          new Error(
+            `MCP server output was lost: ${
+              ev.bytes ?? "some"
+            } bytes after seq ${ev.afterSeq} were evicted`,
+          ),
+        );
+      } else if (ev.type === "failed") {
+        this.#report(new Error(ev.message));
+      }
+    }
+    // closed (or failed): flush a final partial line, then report the end.
+    this.#feed(this.#decoder.decode());
+    if (this.#pending !== "") {
+      const last = this.#pending;
+      this.#pending = "";
+      this.#line(last);
+    }
+    this.#finish();
+  }
+
+  #feed(text: string): void {
+    this.#pending += text;
+    let nl: number;
+    while ((nl = this.#pending.indexOf("\n")) !== -1) {
+      const line = this.#pending.slice(0, nl);
+      this.#pending = this.#pending.slice(nl + 1);
+      this.#line(line);
+    }
+  }
+
+  #line(raw: string): void {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (line.trim() === "") return;
+    let message: JSONRPCMessage;
+    try {
+      message = JSONRPCMessageSchema.parse(JSON.parse(line));
+    } catch (err) {
+      const shown = line.length > 200 ? `${line.slice(0, 200)}…` : line;
+      this.#report(
+        new Error(`MCP server wrote a line that is not a JSON-RPC message: ${shown}`, {
+          cause: err,
+        }),
+      );
+      return;
+    }
+    this.#call(() => this.onmessage?.(message));
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#call(() => this.onclose?.());
+  }
+
+  /** Sends one message as one line on the server's stdin. */
+  async send(message: JSONRPCMessage): Promise<void> {
+    const handle = this.#handle;
+    if (!handle || this.#closed) throw new Error("Cannot send: the MCP transport is not open");
+    const status = await handle.write(JSON.stringify(message) + "\n");
+    if (status === "accepted") return;
+    if (status === "starting") throw new Error("Cannot send: the MCP server is still starting");
+    throw new Error(`Cannot send: the MCP server's stdin is closed (${status}): broken pipe`);
+  }
+
+  /** Terminates the server process and ends the transport. Idempotent. */
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    if (handle && !handle.finished) {
+      await handle.terminate().catch(() => false);
+      await this.#pump;
+    }
+    this.#finish();
+  }
+}

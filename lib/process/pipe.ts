@@ -1,0 +1,282 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * Starts non-terminal children with `Deno.Command`: its own process group
+ * (setsid), stdout and stderr piped and streamed with backpressure, stdin
+ * piped or null.
+ *
+ * @module
+ */
+import { FRAME_HEADROOM, markHeadroom } from "../protocol/binary_frame.ts";
+import {
+  type Child,
+  type ChildSink,
+  type PosixSignal,
+  type SpawnOptions,
+  StdinClosedError,
+  type StreamName,
+} from "./child.ts";
+
+function isNoSuchProcess(err: unknown): boolean {
+  return err instanceof Deno.errors.NotFound || /ESRCH|No such process/i.test(String(err));
+}
+
+/** Sends `signal` to process group `pgid`; a group that is gone is not an error. */
+export function killGroup(pgid: number, signal: PosixSignal): void {
+  try {
+    Deno.kill(-pgid, signal);
+  } catch (err) {
+    if (isNoSuchProcess(err)) return;
+    throw err;
+  }
+}
+
+/**
+ * util-linux `setsid`, when installed and permitted. `Deno.Command`'s
+ * `detached: true` calls setsid(2) in a pre-exec hook, which forces a full
+ * fork() of the server: it blocks the event loop for 2–7 ms, growing with the
+ * server's memory (measured with 60–170 MB servers). Without pre-exec hooks
+ * Deno uses posix_spawn (about 0.25 ms), and the `setsid` program puts the
+ * command in its own session and process group and execs it in place (same
+ * pid: a child that is not a group leader never forks).
+ */
+const SETSID: string | null = findSetsid();
+
+function findSetsid(): string | null {
+  if (Deno.build.os !== "linux") return null;
+  for (const path of ["/usr/bin/setsid", "/bin/setsid"]) {
+    try {
+      const info = Deno.statSync(path);
+      if (!info.isFile || ((info.mode ?? 0) & 0o111) === 0) continue;
+      if (Deno.permissions.querySync({ name: "run", command: path }).state !== "granted") {
+        return null;
+      }
+      return path;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** perl (essential on Debian) runs the program with a chosen argv[0]. */
+const PERL = "/usr/bin/perl";
+const EXEC_WITH_ARG0 = 'my $p = shift; exec { $p } @ARGV; die "cannot exec $p: $!\\n"';
+
+/** The perl interpreter, or a clear error when the server has none. */
+function perl(): string {
+  try {
+    Deno.statSync(PERL);
+  } catch {
+    throw new Error(`arg0 needs ${PERL} on the server, which is missing`);
+  }
+  return PERL;
+}
+
+/** Programs found recently: `${PATH}\0${cwd}\0${program}` → path, expiry. */
+const found = new Map<string, { path: string; until: number }>();
+
+/**
+ * Finds `program` as execvp would, so that a missing or non-executable
+ * program fails the start (as a direct spawn does) rather than becoming an
+ * exit code of `setsid`. PATH is the child's, or the server's when the child
+ * has none (as `Deno.Command` does). Hits are cached for a second.
+ */
+function findProgram(program: string, cwd: string, env: Record<string, string>): string {
+  const searchPath = env.PATH ?? Deno.env.get("PATH") ?? "/usr/bin:/bin";
+  const key = `${searchPath}\0${cwd}\0${program}`;
+  const now = Date.now();
+  const hit = found.get(key);
+  if (hit && hit.until > now) return hit.path;
+  const absolute = (p: string) => p.startsWith("/") ? p : `${cwd}/${p}`;
+  const candidates = program.includes("/")
+    ? [absolute(program)]
+    : searchPath.split(":").map((dir) => absolute(`${dir || "."}/${program}`));
+  let denied = false;
+  for (const path of candidates) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(path);
+    } catch (err) {
+      if (err instanceof Deno.errors.PermissionDenied) denied = true;
+      continue;
+    }
+    if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) {
+      if (found.size >= 256) found.clear();
+      found.set(key, { path, until: now + 1000 });
+      return path;
+    }
+    denied = true;
+  }
+  if (denied) {
+    throw new Deno.errors.PermissionDenied(
+      `Failed to spawn '${program}': Permission denied (os error 13)`,
+    );
+  }
+  throw new Deno.errors.NotFound(
+    `Failed to spawn '${program}': No such file or directory (os error 2)`,
+  );
+}
+
+/**
+ * Checks that `cwd` is an existing directory, with a clear error otherwise.
+ * Synchronous on purpose: one stat(2) takes microseconds, while an async stat
+ * waits for a thread of the blocking pool, which took 4–6 ms per call with
+ * many processes starting at once (and the spawn that follows blocks the event
+ * loop on the same directory anyway).
+ */
+export function checkCwd(cwd: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(cwd);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error(`cwd ${cwd} does not exist (os error 2)`);
+    }
+    throw new Error(`cwd ${cwd} is not accessible: ${(err as Error).message}`);
+  }
+  if (!info.isDirectory) {
+    throw new Error(`cwd ${cwd} is not a directory (os error 20)`);
+  }
+}
+
+/** Bytes asked for per read: a Linux pipe holds 64 KiB by default. */
+const READ_SIZE = 64 * 1024;
+/** Reads shorter than this are copied out and the read buffer reused. */
+const COPY_BELOW = 16 * 1024;
+
+/**
+ * Reads `stream` into buffers that keep {@linkcode FRAME_HEADROOM} free bytes
+ * in front of the data, so a binary output frame is built around the chunk
+ * without copying it. A short read is copied out at its size (so a retained
+ * small chunk does not pin a 64 KiB buffer) and the read buffer is reused.
+ */
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  name: StreamName,
+  sink: ChildSink,
+): Promise<void> {
+  const reader = stream.getReader({ mode: "byob" });
+  try {
+    let buffer: ArrayBuffer | null = null;
+    for (;;) {
+      buffer ??= new ArrayBuffer(FRAME_HEADROOM + READ_SIZE);
+      const { value, done } = await reader.read(
+        new Uint8Array(buffer, FRAME_HEADROOM, READ_SIZE),
+      );
+      if (done || !value) break;
+      let data: Uint8Array;
+      if (value.byteLength < COPY_BELOW) {
+        data = value.slice();
+        buffer = value.buffer as ArrayBuffer;
+      } else {
+        data = markHeadroom(value);
+        buffer = null;
+      }
+      const wait = sink.output(name, data);
+      if (wait) await wait;
+    }
+  } catch {
+    // A read error ends the stream like EOF.
+  } finally {
+    reader.releaseLock();
+    sink.end(name);
+  }
+}
+
+/**
+ * Spawns a piped child. Rejects with the OS reason when the program or the
+ * cwd is missing.
+ *
+ * @example
+ * ```ts ignore
+ * const child = await spawnPiped(options, sink);
+ * child.signal("SIGTERM");
+ * ```
+ */
+// deno-lint-ignore require-await -- async so that every failure is a rejection
+export async function spawnPiped(
+  options: SpawnOptions,
+  sink: ChildSink,
+): Promise<Child> {
+  checkCwd(options.cwd);
+  let program = options.argv[0]!;
+  let args = options.argv.slice(1);
+  if (options.arg0 !== null && options.arg0 !== program) {
+    // Deno.Command cannot set argv[0]; perl's `exec {PROGRAM} LIST` can, and
+    // unlike a shell it adds nothing to the environment. The program is
+    // resolved first, so a missing one still fails the start.
+    const path = findProgram(program, options.cwd, options.env);
+    args = ["-e", EXEC_WITH_ARG0, "--", path, options.arg0, ...args];
+    program = perl();
+  }
+  if (SETSID) {
+    const path = findProgram(program, options.cwd, options.env);
+    // setsid execvp()s with the child's PATH; without one, pass what we found.
+    args = ["--", options.env.PATH === undefined ? path : program, ...args];
+    program = SETSID;
+  }
+  const command = new Deno.Command(program, {
+    args,
+    cwd: options.cwd,
+    env: options.env,
+    clearEnv: true,
+    stdin: options.pipeStdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached: SETSID === null,
+  });
+  const child = command.spawn();
+  const pid = child.pid;
+  let reaped = false;
+  void pump(child.stdout, "stdout", sink);
+  void pump(child.stderr, "stderr", sink);
+  child.status.then(
+    (s) => {
+      reaped = true;
+      sink.exit({ code: s.code, signal: s.signal });
+    },
+    () => {
+      reaped = true;
+      sink.exit({ code: -1, signal: null });
+    },
+  );
+  const writer = options.pipeStdin ? child.stdin.getWriter() : null;
+  let stdinClosed = writer === null;
+  return {
+    pid,
+    streams: ["stdout", "stderr"],
+    async write(data) {
+      if (stdinClosed || !writer) throw new StdinClosedError();
+      await writer.write(data);
+    },
+    async closeStdin() {
+      if (stdinClosed || !writer) return;
+      stdinClosed = true;
+      try {
+        await writer.close();
+      } catch {
+        // Already broken (the child exited): EOF is moot.
+      }
+    },
+    signal(signal) {
+      try {
+        Deno.kill(-pid, signal);
+      } catch (err) {
+        if (!isNoSuchProcess(err)) throw err;
+        // No group yet: the child has not run setsid(2), so it has not
+        // started the command either, and signalling the child is enough.
+        if (!SETSID || reaped) return;
+        try {
+          Deno.kill(pid, signal);
+        } catch (err2) {
+          if (!isNoSuchProcess(err2)) throw err2;
+        }
+      }
+    },
+    resize() {
+      throw new TypeError(
+        "Cannot resize: the process is not running on a terminal",
+      );
+    },
+  };
+}

@@ -1,0 +1,44 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * The single method table of the whole API: every request method with its
+ * params and result schemas. The server dispatches from it and the client
+ * types its calls with it.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import { FS_METHODS } from "./fs.ts";
+import { InitializeParamsSchema, InitializeResultSchema, PROCESS_METHODS } from "./process.ts";
+
+/** Every request method: `{params, result}` schemas. */
+export const METHODS = {
+  initialize: {
+    params: InitializeParamsSchema,
+    result: InitializeResultSchema,
+  },
+  ...PROCESS_METHODS,
+  ...FS_METHODS,
+} as const;
+
+/** A request method name. */
+export type MethodName = keyof typeof METHODS;
+
+/** Params a caller passes for method `M` (defaults not yet applied). */
+export type ParamsOf<M extends MethodName> = z.input<
+  (typeof METHODS)[M]["params"]
+>;
+
+/** Params a handler receives for method `M` (validated). */
+export type ParsedParamsOf<M extends MethodName> = z.output<
+  (typeof METHODS)[M]["params"]
+>;
+
+/** Result of method `M`. */
+export type ResultOf<M extends MethodName> = z.output<
+  (typeof METHODS)[M]["result"]
+>;
+
+/** Whether `name` is a known method. */
+export function isMethodName(name: string): name is MethodName {
+  return Object.hasOwn(METHODS, name);
+}

@@ -1,0 +1,458 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * The RPC core of one connection: frame parsing, the initialize/initialized
+ * lifecycle, dispatch through the method table, concurrent request handling,
+ * and the attachment a session pushes notifications through. Runtime-neutral:
+ * the transport is a {@linkcode Peer}.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import { encodeOutputFrame } from "../protocol/binary_frame.ts";
+import type { StreamName } from "../process/child.ts";
+import { ErrorCode, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
+import type { CallContext, HandlerTable, ServerContext } from "./process_handlers.ts";
+import { messageOf } from "../util/errors.ts";
+import { isMethodName, type MethodName, METHODS } from "../protocol/methods.ts";
+import type { InitializeParams, InitializeResult, RequestId } from "../protocol/process.ts";
+import type { Attachment, Session } from "./session.ts";
+
+/** The transport under a connection (a WebSocket, or stdio lines). */
+export interface Peer {
+  /** Sends one text message. */
+  sendText(text: string): void;
+  /** Sends one binary message; absent on transports without binary frames. */
+  sendBinary?: (data: Uint8Array) => void;
+  /** Closes the transport with a WebSocket-style code and reason. */
+  close(code: number, reason: string): void;
+  /** Bytes queued but not yet sent. */
+  bufferedAmount(): number;
+}
+
+/** Options for {@linkcode Connection}. */
+export interface ConnectionOptions {
+  /** Pause producers while more than this many bytes are queued. @default {8388608} */
+  highWaterBytes?: number;
+  /** Label for logs, such as the peer address. */
+  label?: string;
+}
+
+/** WebSocket close codes used by the server. */
+export const CloseCode = {
+  /** Normal. */
+  Normal: 1000,
+  /** Server going away (shutdown). */
+  GoingAway: 1001,
+  /** Protocol violation (unexpected notification or response). */
+  PolicyViolation: 1008,
+  /** Message too big. */
+  TooBig: 1009,
+} as const;
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** A response the connection produced. */
+export type Response =
+  | { id: RequestId; result: unknown }
+  | { id: RequestId; error: ReturnType<RpcError["toJson"]> };
+
+type Outcome = { id: RequestId; result: unknown } | {
+  id: RequestId;
+  error: RpcError;
+};
+
+/**
+ * One client connection.
+ *
+ * @example Feeding it frames in a unit test
+ * ```ts ignore
+ * const conn = new Connection(peer, context, handlers);
+ * await conn.receive('{"id":1,"method":"initialize","params":{"clientName":"t"}}');
+ * ```
+ */
+export class Connection implements Attachment {
+  /** Connection id (UUIDv4). */
+  readonly id: string = crypto.randomUUID();
+  readonly #peer: Peer;
+  readonly #server: ServerContext;
+  readonly #handlers: HandlerTable;
+  readonly #highWater: number;
+  readonly #label: string;
+  readonly #evicted = new AbortController();
+  #initializeRequested = false;
+  #initialized = false;
+  #session: Session | null = null;
+  #binaryOutput = false;
+  #open = true;
+  #drain: Promise<void> | null = null;
+
+  /** Creates a connection over `peer`. */
+  constructor(
+    peer: Peer,
+    server: ServerContext,
+    handlers: HandlerTable,
+    options: ConnectionOptions = {},
+  ) {
+    this.#peer = peer;
+    this.#server = server;
+    this.#handlers = handlers;
+    this.#highWater = options.highWaterBytes ?? 8 * 1024 * 1024;
+    this.#label = options.label ?? "peer";
+  }
+
+  /** The attached session, once initialized. */
+  get session(): Session | null {
+    return this.#session;
+  }
+
+  /** Whether the transport is still open. */
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /**
+   * Handles one inbound message. Resolves when it has been fully handled
+   * (the server does not wait: requests run concurrently) with the response
+   * it produced, or null; a response is dropped if the transport closed.
+   */
+  receive(frame: string | Uint8Array): Promise<Response | null> {
+    if (!this.#open) return Promise.resolve(null);
+    const size = typeof frame === "string"
+      ? utf8Length(frame, this.#server.maxMessageBytes)
+      : frame.byteLength;
+    if (size > this.#server.maxMessageBytes) {
+      this.#server.log.warn(
+        `${this.#label}: closing: message of ${size} bytes is too big`,
+      );
+      this.close(
+        CloseCode.TooBig,
+        `message too big: ${size} bytes exceeds the limit of ${this.#server.maxMessageBytes}`,
+      );
+      return Promise.resolve(null);
+    }
+    let message: unknown;
+    try {
+      const text = typeof frame === "string" ? frame : decoder.decode(frame);
+      message = JSON.parse(text);
+    } catch (err) {
+      this.#sendError(
+        -1,
+        invalidRequest(
+          `failed to parse JSON-RPC message from ${this.#label}: ${messageOf(err)}`,
+        ),
+      );
+      return Promise.resolve(null);
+    }
+    return this.#route(message);
+  }
+
+  #route(message: unknown): Promise<Response | null> {
+    if (
+      typeof message !== "object" || message === null || Array.isArray(message)
+    ) {
+      const what = Array.isArray(message)
+        ? "a batch (array); batches are not supported"
+        : typeof message;
+      this.#sendError(
+        -1,
+        invalidRequest(
+          `invalid JSON-RPC message: expected an object, got ${what}`,
+        ),
+      );
+      return Promise.resolve(null);
+    }
+    const msg = message as Record<string, unknown>;
+    const hasId = Object.hasOwn(msg, "id");
+    if (Object.hasOwn(msg, "method")) {
+      if (typeof msg.method !== "string") {
+        this.#sendError(
+          validId(msg.id) ? msg.id : -1,
+          invalidRequest("invalid JSON-RPC message: method must be a string"),
+        );
+        return Promise.resolve(null);
+      }
+      if (!hasId) {
+        this.#notification(msg.method);
+        return Promise.resolve(null);
+      }
+      if (!validId(msg.id)) {
+        this.#sendError(
+          -1,
+          invalidRequest(
+            "invalid JSON-RPC request: id must be an integer or a string",
+          ),
+        );
+        return Promise.resolve(null);
+      }
+      return this.#request(msg.id, msg.method, msg.params);
+    }
+    if (
+      hasId && (Object.hasOwn(msg, "result") || Object.hasOwn(msg, "error"))
+    ) {
+      this.#server.log.warn(
+        `${this.#label}: closing: client sent a JSON-RPC response`,
+      );
+      this.close(
+        CloseCode.PolicyViolation,
+        "unexpected JSON-RPC response from client",
+      );
+      return Promise.resolve(null);
+    }
+    this.#sendError(
+      validId(msg.id) ? msg.id : -1,
+      invalidRequest(
+        "invalid JSON-RPC message: expected a request or a notification",
+      ),
+    );
+    return Promise.resolve(null);
+  }
+
+  #notification(method: string): void {
+    if (method === "initialized") {
+      if (this.#initializeRequested && this.#session) {
+        this.#initialized = true;
+        return;
+      }
+      this.#server.log.warn(
+        `${this.#label}: closing: initialized sent before initialize`,
+      );
+      this.close(
+        CloseCode.PolicyViolation,
+        "initialized notification sent before initialize",
+      );
+      return;
+    }
+    this.#server.log.warn(
+      `${this.#label}: closing: unexpected notification ${JSON.stringify(clip(method))}`,
+    );
+    this.close(
+      CloseCode.PolicyViolation,
+      `unexpected notification ${clip(method)}`,
+    );
+  }
+
+  async #request(
+    id: RequestId,
+    method: string,
+    rawParams: unknown,
+  ): Promise<Response> {
+    let outcome: Outcome;
+    try {
+      outcome = { id, result: await this.#dispatch(method, rawParams) };
+    } catch (err) {
+      outcome = { id, error: toRpcError(err, method, this.#server) };
+    }
+    const response: Response = "error" in outcome
+      ? { id, error: outcome.error.toJson() }
+      : { id, result: outcome.result };
+    this.#send(response);
+    return response;
+  }
+
+  async #dispatch(method: string, rawParams: unknown): Promise<unknown> {
+    if (!isMethodName(method)) {
+      throw new RpcError(
+        ErrorCode.MethodNotFound,
+        `exec-server does not implement \`${clip(method)}\``,
+      );
+    }
+    if (method === "initialize") {
+      return this.#initialize(
+        parseParams(method, rawParams) as InitializeParams,
+      );
+    }
+    const session = this.#requireReady(method);
+    const params = parseParams(method, rawParams);
+    const ctx: CallContext = {
+      session,
+      signal: this.#evicted.signal,
+      server: this.#server,
+    };
+    const handler = this.#handlers[method] as (
+      p: unknown,
+      c: CallContext,
+    ) => Promise<unknown>;
+    const result = await handler(params, ctx);
+    if (!session.isAttached(this) && this.#evicted.signal.aborted) {
+      throw invalidRequest(this.#evictedReason());
+    }
+    return result;
+  }
+
+  #requireReady(method: MethodName): Session {
+    const kind = method.startsWith("fs/") ? "filesystem" : "exec";
+    if (!this.#initializeRequested || !this.#session) {
+      throw invalidRequest(
+        `client must call initialize before using ${kind} methods`,
+      );
+    }
+    if (!this.#initialized) {
+      throw invalidRequest(
+        `client must send initialized before using ${kind} methods`,
+      );
+    }
+    if (this.#evicted.signal.aborted || !this.#session.isAttached(this)) {
+      throw invalidRequest(this.#evictedReason());
+    }
+    return this.#session;
+  }
+
+  #evictedReason(): string {
+    const reason = this.#evicted.signal.reason;
+    return typeof reason === "string" ? reason : "session has been resumed by another connection";
+  }
+
+  #initialize(params: InitializeParams): InitializeResult {
+    if (this.#initializeRequested) {
+      throw invalidRequest("initialize may only be sent once per connection");
+    }
+    this.#initializeRequested = true;
+    try {
+      const registry = this.#server.registry;
+      this.#session = params.resumeSessionId
+        ? registry.resume(params.resumeSessionId, this)
+        : registry.create(this);
+    } catch (err) {
+      // Let the client retry initialize on this connection.
+      this.#initializeRequested = false;
+      throw err;
+    }
+    const result: InitializeResult = { sessionId: this.#session.id };
+    if (params.capabilities) {
+      this.#binaryOutput = Boolean(
+        params.capabilities.binaryOutput && this.#peer.sendBinary,
+      );
+      result.capabilities = { binaryOutput: this.#binaryOutput };
+    }
+    this.#server.log.info(
+      `${this.#label}: ${
+        params.resumeSessionId ? "resumed" : "created"
+      } session ${this.#session.id}`,
+    );
+    return result;
+  }
+
+  // -- Attachment --
+
+  /** @internal Attachment */
+  notify(method: string, params: unknown): void {
+    this.#send({ method, params });
+  }
+
+  /** @internal Attachment */
+  output(
+    processId: string,
+    seq: number,
+    stream: StreamName,
+    data: Uint8Array,
+  ): void {
+    if (!this.#open) return;
+    if (this.#binaryOutput) {
+      this.#peer.sendBinary!(encodeOutputFrame(processId, seq, stream, data));
+    } else {
+      // The same text as JSON.stringify of the notification object, built
+      // without scanning the base64 (which never needs escaping) again.
+      this.#peer.sendText(
+        '{"method":"process/output","params":{"processId":' +
+          JSON.stringify(processId) + ',"seq":' + seq + ',"stream":"' + stream +
+          '","chunk":"' + data.toBase64() + '"}}',
+      );
+    }
+  }
+
+  /** @internal Attachment */
+  congested(): Promise<void> | undefined {
+    if (!this.#open || this.#peer.bufferedAmount() <= this.#highWater) {
+      return undefined;
+    }
+    this.#drain ??= new Promise<void>((resolve) => {
+      const poll = () => {
+        if (!this.#open || this.#peer.bufferedAmount() <= this.#highWater / 2) {
+          this.#drain = null;
+          resolve();
+        } else setTimeout(poll, 2);
+      };
+      setTimeout(poll, 2);
+    });
+    return this.#drain;
+  }
+
+  /** @internal Attachment */
+  evict(reason: string): void {
+    this.#evicted.abort(reason);
+  }
+
+  // -- Transport --
+
+  /** The transport is gone: detach the session (its processes keep running). */
+  transportClosed(): void {
+    if (!this.#open && !this.#session) return;
+    this.#open = false;
+    const session = this.#session;
+    if (session) this.#server.registry.detach(session, this);
+  }
+
+  /** Closes the transport (the session detaches). */
+  close(code: number, reason: string): void {
+    if (!this.#open) return;
+    try {
+      this.#peer.close(code, reason);
+    } finally {
+      this.transportClosed();
+    }
+  }
+
+  #send(message: unknown): void {
+    if (!this.#open) return;
+    this.#peer.sendText(JSON.stringify(message));
+  }
+
+  #sendError(id: RequestId, error: RpcError): void {
+    this.#send({ id, error: error.toJson() });
+  }
+}
+
+function validId(id: unknown): id is RequestId {
+  return typeof id === "string" ||
+    (typeof id === "number" && Number.isInteger(id));
+}
+
+/** UTF-8 byte length of `text`, computed only when it could exceed `limit`. */
+function utf8Length(text: string, limit: number): number {
+  // A UTF-16 code unit encodes to at most 3 bytes.
+  return text.length * 3 <= limit ? text.length : new TextEncoder().encode(text).byteLength;
+}
+
+function clip(s: string): string {
+  return s.length > 100 ? `${s.slice(0, 100)}…` : s;
+}
+
+function parseParams(method: MethodName, raw: unknown): unknown {
+  const input = raw === undefined || raw === null ? {} : raw;
+  if (typeof input !== "object" || Array.isArray(input)) {
+    throw invalidParams(
+      `invalid params for ${method}: params must be an object`,
+    );
+  }
+  const schema: z.ZodType = METHODS[method].params;
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = issue && issue.path.length > 0 ? issue.path.join(".") : "params";
+  throw invalidParams(
+    `invalid params for ${method}: ${path}: ${issue?.message ?? "invalid"}`,
+  );
+}
+
+function toRpcError(
+  err: unknown,
+  method: string,
+  server: ServerContext,
+): RpcError {
+  if (err instanceof RpcError) return err;
+  server.log.error(`unexpected error in ${clip(method)}: ${messageOf(err)}`);
+  return new RpcError(
+    ErrorCode.Internal,
+    `internal error in ${clip(method)}: ${messageOf(err)}`,
+  );
+}

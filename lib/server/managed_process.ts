@@ -1,0 +1,472 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * The state machine of one process as the protocol sees it: sequence numbers,
+ * retained output, exit and close ordering, long-poll reads, terminate with a
+ * grace period, timeouts. Runtime-neutral: the OS side is a {@linkcode Child}.
+ *
+ * @module
+ */
+import { messageOf } from "../util/errors.ts";
+import {
+  type Child,
+  type ChildSink,
+  type ExitStatus,
+  type PosixSignal,
+  StdinClosedError,
+  type StreamName,
+} from "../process/child.ts";
+import { internalError } from "../protocol/errors.ts";
+import { OutputBuffer } from "./output_buffer.ts";
+import type {
+  ClosedNotification,
+  ExitedNotification,
+  ProcessInfo,
+  ProcessReadResult,
+  WriteStatus,
+} from "../protocol/process.ts";
+
+/** Where a process reports what it produces (its session). */
+export interface ProcessObserver {
+  /** New output; a returned promise pauses the producer until it settles. */
+  processOutput(
+    process: ManagedProcess,
+    seq: number,
+    stream: StreamName,
+    data: Uint8Array,
+  ): void | Promise<void>;
+  /** The process exited. */
+  processExited(process: ManagedProcess, params: ExitedNotification): void;
+  /** Both streams ended after the exit. */
+  processClosed(process: ManagedProcess, params: ClosedNotification): void;
+  /** The finished process's retention ran out; its id may be reused. */
+  processExpired(process: ManagedProcess): void;
+}
+
+/** Timing knobs; tests shrink them. */
+export interface ProcessTimings {
+  /** How long after exit to wait for the streams to end before reporting the exit. @default {100} */
+  exitGraceMs?: number;
+  /** SIGTERM → SIGKILL grace for terminate. @default {2000} */
+  killGraceMs?: number;
+  /** How long a closed process stays readable. @default {30000} */
+  retentionMs?: number;
+  /** Bytes of output retained. @default {1048576} */
+  retainedBytes?: number;
+}
+
+/** Static facts about a process. */
+export interface ProcessSpec {
+  /** Client-chosen id. */
+  processId: string;
+  /** The argv as requested. */
+  argv: string[];
+  /** Whether it runs on a terminal. */
+  tty: boolean;
+  /** Whether stdin is writable. */
+  pipeStdin: boolean;
+  /** Per-process timeout, or null. */
+  timeoutMs: number | null;
+}
+
+type Waiter = () => void;
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Longest time after an exit that steady output may delay reporting it. */
+export const MAX_EXIT_DRAIN_MS = 2000;
+
+/** How many recent `writeId`s each process remembers (as codex does). */
+export const WRITE_IDS_KEPT = 4096;
+
+/**
+ * One process. Created in state `starting`; {@linkcode ManagedProcess.attach}
+ * hands it the started child; {@linkcode ManagedProcess.sink} receives the
+ * child's events.
+ */
+export class ManagedProcess {
+  /** Static facts. */
+  readonly spec: ProcessSpec;
+  /** Wall-clock ms at creation. */
+  readonly startedAt: number;
+  readonly #observer: ProcessObserver;
+  readonly #timings: Required<ProcessTimings>;
+  readonly #buffer: OutputBuffer;
+  #child: Child | null = null;
+  #nextSeq = 1;
+  #openStreams = new Set<StreamName>();
+  #endedStreams = new Set<StreamName>();
+  #exitStatus: ExitStatus | null = null; // known from the OS
+  #exitSeq: number | null = null; // reported on the wire
+  #closedSeq: number | null = null;
+  #timedOut = false;
+  #terminating = false;
+  #stdinClosed: boolean;
+  #waiters = new Set<Waiter>();
+  #outputTick = 0; // output chunks ever received
+  #paused = 0; // output promises not yet settled (backpressure)
+  #terminateRequested = false;
+  #writes = new Map<string, Promise<WriteStatus>>();
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #disposed = false;
+
+  /** Creates a process in state `starting`. */
+  constructor(
+    spec: ProcessSpec,
+    observer: ProcessObserver,
+    timings: ProcessTimings = {},
+    now: number = Date.now(),
+  ) {
+    this.spec = spec;
+    this.startedAt = now;
+    this.#observer = observer;
+    this.#timings = {
+      exitGraceMs: timings.exitGraceMs ?? 100,
+      killGraceMs: timings.killGraceMs ?? 2000,
+      retentionMs: timings.retentionMs ?? 30_000,
+      retainedBytes: timings.retainedBytes ?? 1024 * 1024,
+    };
+    this.#buffer = new OutputBuffer({ maxBytes: this.#timings.retainedBytes });
+    this.#stdinClosed = !spec.pipeStdin && !spec.tty;
+  }
+
+  /** Client-chosen id. */
+  get id(): string {
+    return this.spec.processId;
+  }
+
+  /** OS pid once started. */
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
+  /** Lifecycle state as `process/list` reports it. */
+  get state(): ProcessInfo["state"] {
+    if (this.#closedSeq !== null) return "closed";
+    if (this.#exitSeq !== null) return "exited";
+    return this.#child ? "running" : "starting";
+  }
+
+  /** True until the child is handed over. */
+  get starting(): boolean {
+    return this.#child === null;
+  }
+
+  /** True while the OS process has not been reaped. */
+  get running(): boolean {
+    return this.#child !== null && this.#exitStatus === null;
+  }
+
+  /** The sink a spawner feeds. Must be passed to the spawner before {@linkcode attach}. */
+  readonly sink: ChildSink = {
+    output: (stream, data) => this.#onOutput(stream, data),
+    end: (stream) => this.#onEnd(stream),
+    exit: (status) => this.#onExit(status),
+  };
+
+  /** Hands over the started child and starts the timeout clock. */
+  attach(child: Child): void {
+    this.#child = child;
+    for (const s of child.streams) {
+      if (!this.#endedStreams.has(s)) this.#openStreams.add(s);
+    }
+    const timeout = this.spec.timeoutMs;
+    if (timeout !== null && this.#exitStatus === null) {
+      this.#setTimer(() => {
+        // A leader that exited may have left descendants holding the pipes:
+        // the timeout ends the whole tree unless it is already closed.
+        if (this.#closedSeq !== null) return;
+        if (this.#exitStatus === null) this.#timedOut = true;
+        this.#quietly(() => this.terminate());
+      }, timeout);
+    }
+    if (this.#terminateRequested) this.#quietly(() => this.terminate());
+    this.#scheduleExitReport();
+  }
+
+  /** Runs a signal delivery from a timer or teardown, where nobody can take an error. */
+  #quietly(deliver: () => unknown): void {
+    try {
+      deliver();
+    } catch {
+      // EPERM (the group changed uid) or similar: nothing more can be done.
+    }
+  }
+
+  #onOutput(stream: StreamName, data: Uint8Array): void | Promise<void> {
+    if (data.byteLength === 0) return;
+    const seq = this.#nextSeq++;
+    this.#buffer.push(seq, stream, data);
+    this.#outputTick++;
+    this.#wake();
+    const wait = this.#observer.processOutput(this, seq, stream, data);
+    if (!wait) return;
+    this.#paused++;
+    return wait.finally(() => void this.#paused--);
+  }
+
+  #onEnd(stream: StreamName): void {
+    this.#endedStreams.add(stream);
+    this.#openStreams.delete(stream);
+    this.#maybeFinish();
+  }
+
+  #onExit(status: ExitStatus): void {
+    if (this.#exitStatus) return;
+    this.#exitStatus = status;
+    this.#scheduleExitReport();
+  }
+
+  #scheduleExitReport(): void {
+    if (!this.#child || !this.#exitStatus) return;
+    if (this.#openStreams.size > 0) this.#armExitGrace(0);
+    this.#maybeFinish();
+  }
+
+  /**
+   * Gives the pipes a moment to drain so the exit follows the last byte the
+   * process wrote, while a background child holding them open must not stall
+   * it: the exit is reported once a grace period passes in which the reader
+   * was not paused by backpressure and no output came, or once output kept
+   * coming for {@linkcode MAX_EXIT_DRAIN_MS} of unpaused time.
+   */
+  #armExitGrace(spentMs: number): void {
+    const grace = this.#timings.exitGraceMs;
+    const tick = this.#outputTick;
+    this.#setTimer(() => {
+      if (this.#exitSeq !== null) return;
+      if (this.#paused > 0) return this.#armExitGrace(spentMs);
+      const spent = spentMs + grace;
+      if (this.#outputTick !== tick && spent < MAX_EXIT_DRAIN_MS) return this.#armExitGrace(spent);
+      this.#reportExit();
+    }, grace);
+  }
+
+  #maybeFinish(): void {
+    if (!this.#child || !this.#exitStatus || this.#openStreams.size > 0) return;
+    this.#reportExit();
+    if (this.#closedSeq !== null) return;
+    this.#closedSeq = this.#nextSeq++;
+    this.#wake();
+    this.#observer.processClosed(this, {
+      processId: this.id,
+      seq: this.#closedSeq,
+    });
+    this.#setTimer(() => this.#expire(), this.#timings.retentionMs);
+  }
+
+  #reportExit(): void {
+    const status = this.#exitStatus;
+    if (this.#exitSeq !== null || !status) return;
+    this.#exitSeq = this.#nextSeq++;
+    this.#stdinClosed = true;
+    this.#wake();
+    const params: ExitedNotification = {
+      processId: this.id,
+      seq: this.#exitSeq,
+      exitCode: status.code,
+    };
+    if (status.signal) params.signal = status.signal;
+    if (this.#timedOut) params.timedOut = true;
+    this.#observer.processExited(this, params);
+  }
+
+  #expire(): void {
+    this.dispose();
+    this.#observer.processExpired(this);
+  }
+
+  /** The snapshot `process/read` returns now. */
+  snapshot(afterSeq: number, maxBytes: number): ProcessReadResult {
+    const slice = this.#buffer.read(afterSeq, maxBytes);
+    const last = slice.chunks.at(-1);
+    const result: ProcessReadResult = {
+      chunks: slice.chunks.map((c) => ({
+        seq: c.seq,
+        stream: c.stream,
+        chunk: c.data.toBase64(),
+      })),
+      nextSeq: last ? last.seq + 1 : this.#nextSeq,
+      exited: this.#exitSeq !== null,
+      exitCode: this.#exitSeq !== null ? this.#exitStatus!.code : null,
+      closed: this.#closedSeq !== null,
+      failure: null,
+    };
+    if (slice.gap) result.gap = slice.gap;
+    if (this.#exitSeq !== null) {
+      result.signal = this.#exitStatus!.signal;
+      if (this.#timedOut) result.timedOut = true;
+    }
+    return result;
+  }
+
+  /**
+   * Long-poll read: returns at once when there is something the reader has
+   * not seen, else waits up to `waitMs` (or until `signal` aborts).
+   */
+  async read(
+    afterSeq: number,
+    maxBytes: number,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<ProcessReadResult> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const result = this.snapshot(afterSeq, maxBytes);
+      const remaining = deadline - Date.now();
+      if (
+        result.chunks.length > 0 || result.closed || result.gap ||
+        (result.exited && afterSeq < this.#nextSeq - 1) || remaining <= 0 ||
+        signal?.aborted || this.#disposed
+      ) {
+        return result;
+      }
+      await this.#waitForChange(Math.min(remaining, MAX_TIMER_MS), signal);
+    }
+  }
+
+  #waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#waiters.add(done);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  #wake(): void {
+    for (const w of [...this.#waiters]) w();
+  }
+
+  /**
+   * Writes to stdin, reporting the codex write status. With a `writeId`, a
+   * repeat of a recent id (the last {@linkcode WRITE_IDS_KEPT}) gets the first
+   * write's result without writing again, so clients can retry a write whose
+   * response a dropped connection swallowed.
+   */
+  write(data: Uint8Array, writeId?: string | null): Promise<WriteStatus> {
+    if (writeId === undefined || writeId === null) return this.#write(data);
+    const known = this.#writes.get(writeId);
+    if (known) return known;
+    const result = this.#write(data);
+    this.#writes.set(writeId, result);
+    if (this.#writes.size > WRITE_IDS_KEPT) {
+      this.#writes.delete(this.#writes.keys().next().value!);
+    }
+    // A write that failed may be retried for real.
+    result.catch(() => this.#writes.delete(writeId));
+    return result;
+  }
+
+  async #write(data: Uint8Array): Promise<WriteStatus> {
+    const child = this.#child;
+    if (!child) return "starting";
+    if (this.#stdinClosed) return "stdinClosed";
+    try {
+      await child.write(data);
+      return "accepted";
+    } catch (err) {
+      if (err instanceof StdinClosedError) return "stdinClosed";
+      throw internalError(
+        `failed to write to process stdin: ${messageOf(err)}`,
+      );
+    }
+  }
+
+  /** Delivers end-of-file to stdin. */
+  async closeStdin(): Promise<WriteStatus> {
+    const child = this.#child;
+    if (!child) return "starting";
+    if (this.#stdinClosed) return "stdinClosed";
+    this.#stdinClosed = true;
+    try {
+      await child.closeStdin();
+    } catch (err) {
+      throw internalError(
+        `failed to close process stdin: ${messageOf(err)}`,
+      );
+    }
+    return "accepted";
+  }
+
+  /** Sends a signal to the process group if the process still runs. */
+  signal(signal: PosixSignal): void {
+    if (this.running) this.#child!.signal(signal);
+  }
+
+  /**
+   * SIGTERM to the process group, SIGKILL after the grace period. Returns
+   * whether the process was still running.
+   */
+  terminate(): boolean {
+    const child = this.#child;
+    if (!child) {
+      // Still starting: terminate as soon as the child is handed over.
+      if (this.#disposed) return false;
+      this.#terminateRequested = true;
+      return true;
+    }
+    if (this.#exitStatus !== null && this.#openStreams.size === 0) return false;
+    const wasRunning = this.#exitStatus === null;
+    if (this.#terminating) return wasRunning;
+    this.#terminating = true;
+    // SIGKILL the group even if the leader exits early: descendants that
+    // ignore SIGTERM must not survive a terminate.
+    this.#setTimer(() => this.#quietly(() => child.signal("SIGKILL")), this.#timings.killGraceMs);
+    child.signal("SIGTERM");
+    return wasRunning;
+  }
+
+  /** Kills the process group now (session teardown after the grace period); never throws. */
+  kill(): void {
+    this.#quietly(() => this.#child?.signal("SIGKILL"));
+  }
+
+  /** Changes the terminal size. */
+  resize(rows: number, cols: number): void {
+    this.#child?.resize({ rows, cols });
+  }
+
+  /** The `process/list` entry. */
+  info(): ProcessInfo {
+    return {
+      processId: this.id,
+      argv: this.spec.argv,
+      pid: this.pid,
+      tty: this.spec.tty,
+      state: this.state,
+      exitCode: this.#exitSeq !== null ? this.#exitStatus!.code : null,
+      signal: this.#exitSeq !== null ? this.#exitStatus!.signal : null,
+      timedOut: this.#timedOut,
+      startedAt: this.startedAt,
+      lastSeq: this.#nextSeq - 1,
+    };
+  }
+
+  /** Resolves once the process is closed (exit known and streams ended). */
+  async whenClosed(signal?: AbortSignal): Promise<void> {
+    while (this.#closedSeq === null && !this.#disposed && !signal?.aborted) {
+      await this.#waitForChange(MAX_TIMER_MS, signal);
+    }
+  }
+
+  #setTimer(fn: () => void, ms: number): void {
+    const id = setTimeout(() => {
+      this.#timers.delete(id);
+      fn();
+    }, Math.min(ms, MAX_TIMER_MS));
+    this.#timers.add(id);
+  }
+
+  /** Stops every timer and wakes every reader; the process keeps no clock alive. */
+  dispose(): void {
+    this.#disposed = true;
+    for (const id of this.#timers) clearTimeout(id);
+    this.#timers.clear();
+    this.#wake();
+  }
+}

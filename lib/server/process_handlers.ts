@@ -1,0 +1,193 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * Request handlers for every method after `initialize`, keyed by the method
+ * table. Runtime-neutral: spawning and the base environment are injected.
+ *
+ * @module
+ */
+import { SIGNALS, type Spawner } from "../process/child.ts";
+import { childEnv } from "./env_policy.ts";
+import { messageOf } from "../util/errors.ts";
+import { internalError, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
+import type { Logger } from "../util/logger.ts";
+import type { MethodName, ParsedParamsOf, ResultOf } from "../protocol/methods.ts";
+import { toNativePath } from "../fs/paths.ts";
+import type { Session, SessionRegistry } from "./session.ts";
+import type { PROCESS_METHODS } from "../protocol/process.ts";
+import type { ManagedProcess } from "./managed_process.ts";
+
+/** Everything handlers need from the server. */
+export interface ServerContext {
+  /** All sessions. */
+  registry: SessionRegistry;
+  /** Starts a child (pipes or terminal, by `options.tty`). */
+  spawn: Spawner;
+  /** The server's own environment (for `envPolicy`). */
+  baseEnv: () => Record<string, string>;
+  /** Largest message either side may send, in bytes. */
+  maxMessageBytes: number;
+  /** Logger (never given env values, tokens or file contents). */
+  log: Logger;
+}
+
+/** Per-call context. */
+export interface CallContext {
+  /** The caller's session. */
+  session: Session;
+  /** Aborts when the caller's connection is evicted by a resume. */
+  signal: AbortSignal;
+  /** Server-wide services. */
+  server: ServerContext;
+}
+
+/** A handler for method `M`. */
+export type Handler<M extends MethodName> = (
+  params: ParsedParamsOf<M>,
+  ctx: CallContext,
+) => Promise<ResultOf<M>>;
+
+/** Process method names. */
+export type ProcessMethodName = keyof typeof PROCESS_METHODS;
+
+/** Handlers for every method but `initialize` (which the connection owns). */
+export type HandlerTable = {
+  [M in Exclude<MethodName, "initialize">]: Handler<M>;
+};
+
+function requireProcess(session: Session, id: string): ManagedProcess {
+  const proc = session.process(id);
+  if (!proc) throw invalidRequest(`unknown process id ${id}`);
+  return proc;
+}
+
+function decodeBase64(field: string, value: string): Uint8Array {
+  try {
+    return Uint8Array.fromBase64(value);
+  } catch {
+    throw invalidParams(`${field} must be valid base64`);
+  }
+}
+
+/** Read responses stay well inside the message limit (base64 grows 4/3). */
+function readBudget(
+  ctx: CallContext,
+  requested: number | null | undefined,
+): number {
+  const cap = Math.max(
+    64 * 1024,
+    Math.floor((ctx.server.maxMessageBytes * 3) / 4) - 64 * 1024,
+  );
+  return Math.min(requested ?? Infinity, cap);
+}
+
+/** The process method handlers. */
+export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
+  async "process/start"(params, ctx) {
+    const cwd = toNativePath(params.cwd, "cwd");
+    const { session, server } = ctx;
+    const proc = session.reserve({
+      processId: params.processId,
+      argv: params.argv,
+      tty: params.tty,
+      pipeStdin: params.pipeStdin ?? false,
+      timeoutMs: params.timeoutMs ?? null,
+    });
+    try {
+      const child = await server.spawn({
+        argv: params.argv,
+        arg0: params.arg0 ?? null,
+        cwd,
+        env: childEnv(
+          params.env,
+          params.envPolicy,
+          params.envPolicy ? server.baseEnv() : {},
+        ),
+        tty: params.tty,
+        pipeStdin: params.pipeStdin ?? false,
+        size: params.size ?? { rows: 24, cols: 80 },
+      }, proc.sink);
+      if (session.closed) {
+        child.signal("SIGKILL");
+        throw invalidRequest(
+          "session was closed while the process was starting",
+        );
+      }
+      proc.attach(child);
+    } catch (err) {
+      session.release(proc);
+      if (err instanceof RpcError) throw err;
+      throw internalError(
+        `failed to start process ${params.argv[0]}: ${messageOf(err)}`,
+      );
+    }
+    server.log.debug(
+      `session ${session.id}: started process ${params.processId}`,
+    );
+    return { processId: params.processId };
+  },
+
+  async "process/read"(params, ctx) {
+    const proc = requireProcess(ctx.session, params.processId);
+    if (proc.starting) {
+      throw invalidRequest(`process id ${params.processId} is starting`);
+    }
+    return await proc.read(
+      params.afterSeq ?? 0,
+      readBudget(ctx, params.maxBytes),
+      params.waitMs ?? 0,
+      ctx.signal,
+    );
+  },
+
+  async "process/write"(params, ctx) {
+    const data = decodeBase64("chunk", params.chunk);
+    const proc = ctx.session.process(params.processId);
+    if (!proc) return { status: "unknownProcess" };
+    return { status: await proc.write(data, params.writeId) };
+  },
+
+  async "process/closeStdin"(params, ctx) {
+    const proc = ctx.session.process(params.processId);
+    if (!proc) return { status: "unknownProcess" };
+    return { status: await proc.closeStdin() };
+  },
+
+  // deno-lint-ignore require-await
+  async "process/terminate"(params, ctx) {
+    const proc = ctx.session.process(params.processId);
+    return { running: proc ? proc.terminate() : false };
+  },
+
+  // deno-lint-ignore require-await
+  async "process/resize"(params, ctx) {
+    const proc = requireProcess(ctx.session, params.processId);
+    if (!proc.spec.tty) {
+      throw invalidRequest(
+        `process ${params.processId} is not a terminal: resize needs a process started with tty:true`,
+      );
+    }
+    if (proc.running) proc.resize(params.rows, params.cols);
+    return {};
+  },
+
+  // deno-lint-ignore require-await
+  async "process/signal"(params, ctx) {
+    const proc = ctx.session.process(params.processId);
+    try {
+      proc?.signal(SIGNALS[params.signal]);
+    } catch (err) {
+      throw internalError(`failed to signal process: ${messageOf(err)}`);
+    }
+    return {};
+  },
+
+  // deno-lint-ignore require-await
+  async ping() {
+    return {};
+  },
+
+  // deno-lint-ignore require-await
+  async "process/list"(_params, ctx) {
+    return { processes: ctx.session.processes().map((p) => p.info()) };
+  },
+};

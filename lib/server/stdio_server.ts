@@ -1,0 +1,121 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * The stdio transport (`serve --listen stdio`): newline-delimited JSON-RPC on
+ * stdin/stdout, one message per line, blank lines skipped, logs on stderr. One
+ * connection, one session; it ends when stdin closes, terminating its
+ * processes. Meant to be started over ssh: `ssh host exec-server serve --listen stdio`.
+ *
+ * @module
+ */
+import { concatBytes } from "../util/mod.ts";
+import { CloseCode, Connection, type Peer } from "./connection.ts";
+import type { HandlerTable, ServerContext } from "./process_handlers.ts";
+
+const NEWLINE = 0x0a;
+const encoder = new TextEncoder();
+
+/** Splits a byte stream into lines without the trailing `\n` (or `\r\n`). */
+export async function* readLines(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  maxLineBytes: number,
+): AsyncGenerator<Uint8Array | { tooLong: number }> {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let skipping = false;
+  for (;;) {
+    const { value: chunk, done } = await reader.read();
+    if (done) break;
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(NEWLINE, start);
+      const end = nl === -1 ? chunk.byteLength : nl;
+      const piece = chunk.subarray(start, end);
+      if (!skipping) {
+        pendingBytes += piece.byteLength;
+        if (pendingBytes > maxLineBytes) {
+          skipping = true;
+          pending = [];
+        } else if (piece.byteLength > 0) pending.push(piece.slice());
+      }
+      if (nl === -1) break;
+      if (skipping) yield { tooLong: pendingBytes };
+      else {
+        let line = concatBytes(pending);
+        if (line.at(-1) === 0x0d) line = line.subarray(0, -1);
+        if (line.byteLength > 0) yield line;
+      }
+      pending = [];
+      pendingBytes = 0;
+      skipping = false;
+      start = nl + 1;
+    }
+  }
+  if (!skipping && pendingBytes > 0) yield concatBytes(pending);
+}
+
+/** Options for {@linkcode serveStdio}. */
+export interface StdioServeOptions {
+  /** Where messages come from. @default {Deno.stdin.readable} */
+  input?: ReadableStream<Uint8Array>;
+  /** Where messages go. @default {Deno.stdout.writable} */
+  output?: WritableStream<Uint8Array>;
+  /** Stops serving (as if the input ended). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Serves one connection over stdio until the input ends; then tears the
+ * session down (terminating its processes) and resolves.
+ */
+export async function serveStdio(
+  server: ServerContext,
+  handlers: HandlerTable,
+  options: StdioServeOptions = {},
+): Promise<void> {
+  const reader = (options.input ?? Deno.stdin.readable).getReader();
+  const stop = () => void reader.cancel().catch(() => {});
+  options.signal?.addEventListener("abort", stop, { once: true });
+  const writer = (options.output ?? Deno.stdout.writable).getWriter();
+  let queued = 0;
+  let open = true;
+  const peer: Peer = {
+    sendText(text) {
+      if (!open) return;
+      const bytes = encoder.encode(text + "\n");
+      queued += bytes.byteLength;
+      writer.write(bytes).then(
+        () => (queued -= bytes.byteLength),
+        () => (open = false),
+      );
+    },
+    close(_code, reason) {
+      if (!open) return;
+      server.log.warn(`stdio: closing: ${reason}`);
+      open = false;
+    },
+    bufferedAmount: () => queued,
+  };
+  const conn = new Connection(peer, server, handlers, { label: "stdio" });
+  const inflight = new Set<Promise<unknown>>();
+  for await (const line of readLines(reader, server.maxMessageBytes)) {
+    if (!conn.open) break;
+    if (line instanceof Uint8Array) {
+      const p = conn.receive(line);
+      inflight.add(p);
+      p.finally(() => inflight.delete(p));
+    } else {
+      conn.close(
+        CloseCode.TooBig,
+        `message too big: ${line.tooLong} bytes exceeds the limit of ${server.maxMessageBytes}`,
+      );
+      break;
+    }
+  }
+  options.signal?.removeEventListener("abort", stop);
+  const session = conn.session;
+  conn.transportClosed();
+  if (session) await server.registry.remove(session);
+  await Promise.allSettled([...inflight]);
+  open = false;
+  await writer.close().catch(() => {});
+}

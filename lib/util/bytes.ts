@@ -1,0 +1,90 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * Bytes: base64 that works on Deno and on Node 20 (which lacks
+ * `Uint8Array.fromBase64`), and concatenation.
+ *
+ * @module
+ */
+
+interface Base64Bytes {
+  toBase64?: () => string;
+}
+interface Base64Ctor {
+  fromBase64?: (s: string) => Uint8Array;
+}
+interface NodeBuffer {
+  from(data: ArrayBufferLike, offset: number, length: number): { toString(enc: string): string };
+  from(data: string, enc: string): Uint8Array;
+}
+
+function nodeBuffer(): NodeBuffer | undefined {
+  return (globalThis as { Buffer?: NodeBuffer }).Buffer;
+}
+
+/**
+ * Encodes bytes as standard base64.
+ *
+ * @example
+ * ```ts
+ * import { encodeBase64 } from "./bytes.ts";
+ * console.assert(encodeBase64(new TextEncoder().encode("hi")) === "aGk=");
+ * ```
+ */
+export function encodeBase64(bytes: Uint8Array): string {
+  const native = (bytes as Base64Bytes).toBase64;
+  if (typeof native === "function") return native.call(bytes);
+  const buffer = nodeBuffer();
+  if (buffer) {
+    return buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+  }
+  let binary = "";
+  for (let i = 0; i < bytes.byteLength; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/**
+ * Decodes standard base64.
+ *
+ * @example
+ * ```ts
+ * import { decodeBase64 } from "./bytes.ts";
+ * console.assert(new TextDecoder().decode(decodeBase64("aGk=")) === "hi");
+ * ```
+ */
+export function decodeBase64(text: string): Uint8Array {
+  const native = (Uint8Array as Base64Ctor).fromBase64;
+  if (typeof native === "function") return native(text);
+  const buffer = nodeBuffer();
+  if (buffer) {
+    const b = buffer.from(text, "base64");
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/**
+ * Concatenates byte arrays.
+ *
+ * @example
+ * ```ts
+ * import { concatBytes } from "./bytes.ts";
+ * console.assert(concatBytes([new Uint8Array([1]), new Uint8Array([2])]).length === 2);
+ * ```
+ */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,19 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * The one helper that turns any thrown value into a readable message.
+ *
+ * @module
+ */
+
+/**
+ * A readable message for any thrown value.
+ *
+ * @example
+ * ```ts
+ * import { messageOf } from "./errors.ts";
+ * console.assert(messageOf(new Error("x")) === "x" && messageOf(3) === "3");
+ * ```
+ */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
