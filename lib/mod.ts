@@ -13,5 +13,5 @@
  * @module
  */
 export * from "./protocol/mod.ts";
-export { ExecServer, type ExecServerOptions } from "./server/ws_server.ts";
+export { ExecServer, type ExecServerOptions } from "./server/mod.ts";
 export * from "./client/mod.ts";

@@ -7,14 +7,11 @@
 import { parseArgs } from "node:util";
 import { ConnectionClosedError } from "../client/errors.ts";
 import { createLogger, type LogLevel } from "../util/logger.ts";
-import {
-  createServerCore,
-  ExecServer,
-  type ExecServerOptions,
-  isLoopback,
-  parseListenUrl,
-} from "../server/ws_server.ts";
+import { createServerCore } from "../server/core.ts";
+import { isLoopback, parseListenUrl } from "../server/listen.ts";
 import { serveStdio } from "../server/stdio_server.ts";
+// The WebSocket server loads only for a WebSocket --listen: the stdio path never pulls it in.
+import type { ExecServer, ExecServerOptions } from "../server/ws_server.ts";
 
 const VERSION = "0.1.0";
 
@@ -291,6 +288,7 @@ async function serve(args: string[]): Promise<number> {
   if (parsed.options.listen === "stdio") return await serveOverStdio(parsed.options);
   let server: ExecServer;
   try {
+    const { ExecServer } = await import("../server/ws_server.ts");
     server = await ExecServer.start(parsed.options);
   } catch (err) {
     console.error(`exec-server: cannot start the server: ${(err as Error).message}`);
@@ -319,7 +317,7 @@ async function serveOverStdio(options: ExecServerOptions): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    await serveStdio(core.context, core.handlers, { signal: stop.signal });
+    await serveStdio(core, { signal: stop.signal });
   } finally {
     Deno.removeSignalListener("SIGTERM", onSignal);
     Deno.removeSignalListener("SIGINT", onSignal);

@@ -22,3 +22,6 @@ export const defaultSpawner: Spawner = async (options, sink) => {
   if (!support.ok) throw internalError(support.reason);
   return await spawnPty(options, sink);
 };
+
+/** The server's own environment, which an `envPolicy` inherits from. */
+export const hostEnv = (): Record<string, string> => Deno.env.toObject();

@@ -16,8 +16,9 @@
  *
  * @module
  */
-export { ExecServer, type ExecServerOptions } from "./ws_server.ts";
-export { createServerCore, type ServerCore } from "./ws_server.ts";
+export { ExecServer, type ExecServerOptions, type WebSocketServerOptions } from "./ws_server.ts";
+export { createServerCore, type ServerCore, type ServerCoreOptions } from "./core.ts";
+export { DEFAULT_LISTEN, isLoopback, parseListenUrl } from "./listen.ts";
 export { serveStdio, type StdioServeOptions } from "./stdio_server.ts";
 export { CloseCode, Connection, type ConnectionOptions, type Peer } from "./connection.ts";
 export { SessionRegistry, type SessionRegistryOptions } from "./session.ts";

@@ -8,8 +8,8 @@
  * @module
  */
 import { concatBytes } from "../util/mod.ts";
-import { CloseCode, Connection, type Peer } from "./connection.ts";
-import type { HandlerTable, ServerContext } from "./process_handlers.ts";
+import { CloseCode, type Peer } from "./connection.ts";
+import type { ServerCore } from "./core.ts";
 
 const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
@@ -64,14 +64,31 @@ export interface StdioServeOptions {
 }
 
 /**
- * Serves one connection over stdio until the input ends; then tears the
- * session down (terminating its processes) and resolves.
+ * Serves one connection of `core` over stdio until the input ends; then
+ * tears the session down (terminating its processes) and resolves.
+ *
+ * @example Two requests in, two replies out
+ * ```ts
+ * import { createServerCore, serveStdio } from "./mod.ts";
+ * import { NULL_LOGGER } from "../util/mod.ts";
+ * import assert from "node:assert/strict";
+ * const core = createServerCore({ logger: NULL_LOGGER });
+ * const lines = '{"id":1,"method":"initialize","params":{"clientName":"doc"}}\n' +
+ *   '{"method":"initialized"}\n{"id":2,"method":"process/list"}\n';
+ * const out: string[] = [];
+ * await serveStdio(core, {
+ *   input: ReadableStream.from([new TextEncoder().encode(lines)]),
+ *   output: new WritableStream({ write: (b) => void out.push(new TextDecoder().decode(b)) }),
+ * });
+ * assert.deepEqual(JSON.parse(out[1]!), { id: 2, result: { processes: [] } });
+ * assert.equal(core.registry.size, 0, "the session ended with the input");
+ * ```
  */
 export async function serveStdio(
-  server: ServerContext,
-  handlers: HandlerTable,
+  core: ServerCore,
   options: StdioServeOptions = {},
 ): Promise<void> {
+  const server = core.context;
   const reader = (options.input ?? Deno.stdin.readable).getReader();
   const stop = () => void reader.cancel().catch(() => {});
   options.signal?.addEventListener("abort", stop, { once: true });
@@ -95,7 +112,7 @@ export async function serveStdio(
     },
     bufferedAmount: () => queued,
   };
-  const conn = new Connection(peer, server, handlers, { label: "stdio" });
+  const conn = core.connect(peer, { label: "stdio" });
   const inflight = new Set<Promise<unknown>>();
   for await (const line of readLines(reader, server.maxMessageBytes)) {
     if (!conn.open) break;

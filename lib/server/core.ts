@@ -1,0 +1,128 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * The transport-neutral server: sessions, the method handlers and the
+ * services behind them, built from options. The WebSocket server and the
+ * stdio server are edges over one {@linkcode ServerCore}; each hands it a
+ * {@linkcode Peer} per connection.
+ *
+ * @example Driving a core with an in-memory peer
+ * ```ts
+ * import { createServerCore } from "./core.ts";
+ * import { NULL_LOGGER } from "../util/mod.ts";
+ * import assert from "node:assert/strict";
+ * const core = createServerCore({ logger: NULL_LOGGER });
+ * const sent: string[] = [];
+ * const conn = core.connect({ sendText: (t) => void sent.push(t), close() {}, bufferedAmount: () => 0 });
+ * await conn.receive('{"id":1,"method":"initialize","params":{"clientName":"doc"}}');
+ * assert.equal(core.registry.size, 1);
+ * assert.match(sent[0]!, /"sessionId":"[0-9a-f-]{36}"/);
+ * await core.registry.shutdown();
+ * ```
+ *
+ * @module
+ */
+import type { Spawner } from "../process/child.ts";
+import { defaultSpawner, hostEnv } from "../process/spawner.ts";
+import type { FileSystemService } from "../fs/service.ts";
+import { PathConfinement } from "../fs/confine.ts";
+import { createLogger, type Logger } from "../util/logger.ts";
+import { Connection, type ConnectionOptions, type Peer } from "./connection.ts";
+import { fsHandlers } from "./fs_handlers.ts";
+import { type HandlerTable, PROCESS_HANDLERS, type ServerContext } from "./process_handlers.ts";
+import { SessionRegistry } from "./session.ts";
+
+/** Options of the core, whatever the transport; every field has a default. */
+export interface ServerCoreOptions {
+  /** Largest inbound message in bytes. @default {16777216} */
+  maxMessageBytes?: number;
+  /** Live sessions. @default {1024} */
+  maxSessions?: number;
+  /** Processes per session (finished ones count until their retention ends). @default {1024} */
+  maxProcesses?: number;
+  /** How long a detached session keeps its processes, in ms. @default {30000} */
+  sessionTtlMs?: number;
+  /** Output bytes retained per process. @default {1048576} */
+  retainedBytes?: number;
+  /** SIGTERM → SIGKILL grace in ms. @default {2000} */
+  killGraceMs?: number;
+  /** How long a closed process stays readable, in ms. @default {30000} */
+  exitedRetentionMs?: number;
+  /** Logger. @default {a stderr logger at "info"} */
+  logger?: Logger;
+  /** Directories every fs/* call is confined to; empty = whole filesystem. @default {[]} */
+  fsRoots?: string[];
+  /** Starts children. @default {defaultSpawner: pipes, and terminals when FFI is allowed} */
+  spawn?: Spawner;
+  /** The environment an `envPolicy` inherits from. @default {hostEnv: the server's own environment} */
+  baseEnv?: () => Record<string, string>;
+}
+
+/** What both transports share: sessions, handlers and services. */
+export interface ServerCore {
+  /** Handler context. */
+  readonly context: ServerContext;
+  /** Every method's handler. */
+  readonly handlers: HandlerTable;
+  /** The logger. */
+  readonly log: Logger;
+  /** All sessions. */
+  readonly registry: SessionRegistry;
+  /** Serves one connection over `peer`; the edge feeds it messages and reports the close. */
+  connect(peer: Peer, options?: ConnectionOptions): Connection;
+}
+
+/** Builds the transport-independent part of a server; throws on a bad `fsRoots` entry. */
+export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
+  const log = options.logger ?? createLogger("info", (l) => console.error(l));
+  const registry = new SessionRegistry({
+    ttlMs: options.sessionTtlMs ?? 30_000,
+    maxSessions: options.maxSessions ?? 1024,
+    maxProcesses: options.maxProcesses ?? 1024,
+    timings: {
+      killGraceMs: options.killGraceMs ?? 2000,
+      retentionMs: options.exitedRetentionMs ?? 30_000,
+      retainedBytes: options.retainedBytes ?? 1024 * 1024,
+    },
+    onExpire: (id) => log.info(`session ${id} expired`),
+  });
+  const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
+  const context: ServerContext = {
+    registry,
+    spawn: options.spawn ?? defaultSpawner,
+    baseEnv: options.baseEnv ?? hostEnv,
+    maxMessageBytes,
+    log,
+  };
+  const handlers: HandlerTable = {
+    ...PROCESS_HANDLERS,
+    ...fsHandlers(lazyFileSystem(options.fsRoots ?? [], maxMessageBytes)),
+  };
+  return {
+    context,
+    handlers,
+    log,
+    registry,
+    connect: (peer, connectionOptions) =>
+      new Connection(peer, context, handlers, connectionOptions),
+  };
+}
+
+/**
+ * Checks the roots now (a bad `--fs-root` fails at startup) and loads the fs
+ * module, and Node's fs layer with it, on the first fs/* call.
+ */
+function lazyFileSystem(
+  fsRoots: string[],
+  maxMessageBytes: number,
+): () => Promise<FileSystemService> {
+  const roots = [...new PathConfinement(fsRoots).roots];
+  let fs: Promise<FileSystemService> | null = null;
+  return () =>
+    fs ??= import("../fs/service.ts").then(({ FileSystemService }) =>
+      new FileSystemService({
+        roots,
+        // base64 inflates by 4/3; leave room for the JSON envelope.
+        maxReadBytes: Math.max(1024, Math.floor((maxMessageBytes - 4096) * 3 / 4)),
+      })
+    );
+}

@@ -1,0 +1,89 @@
+// Copyright 2026 the exec-server authors. MIT license.
+// The WebSocket edge in-process: start fails asynchronously, and the upgrade
+// checks are plain functions of a request.
+import assert from "node:assert/strict";
+import { ExecServer } from "../lib/server/ws_server.ts";
+import { refuseOrigin, refuseOverLimit, refuseRoute, refuseToken } from "../lib/server/upgrade.ts";
+import { NULL_LOGGER } from "../lib/util/logger.ts";
+
+/** Calls `start` and proves it returned a promise instead of throwing. */
+function startAsync(options: Parameters<typeof ExecServer.start>[0]): Promise<ExecServer> {
+  let result: Promise<ExecServer> | undefined;
+  assert.doesNotThrow(() => (result = ExecServer.start({ logger: NULL_LOGGER, ...options })));
+  assert.ok(result instanceof Promise);
+  return result;
+}
+
+Deno.test("ExecServer.start() rejects a bad listen URL instead of throwing", async () => {
+  await assert.rejects(startAsync({ listen: "nonsense" }), {
+    name: "TypeError",
+    message: "unsupported --listen URL nonsense; expected `ws://IP:PORT` or `stdio`",
+  });
+  await assert.rejects(startAsync({ listen: "ws://127.0.0.1:99999" }), /invalid websocket/);
+});
+
+Deno.test("ExecServer.start() rejects a port in use, and the first server keeps serving", async () => {
+  await using first = await ExecServer.start({ logger: NULL_LOGGER });
+  await assert.rejects(startAsync({ listen: first.url }), Deno.errors.AddrInUse);
+  const ready = await fetch(first.url.replace("ws:", "http:") + "/readyz");
+  assert.equal(await ready.text(), "ok\n");
+});
+
+Deno.test("ExecServer.start() rejects an fs root that does not exist", async () => {
+  await assert.rejects(startAsync({ fsRoots: ["/nonexistent/exec-server-root"] }));
+});
+
+const REMOTE = { transport: "tcp", hostname: "10.0.0.7", port: 5555 } as const;
+
+function upgradeRequest(headers: Record<string, string>, path = "/"): Request {
+  return new Request(`http://127.0.0.1:1${path}`, {
+    headers: { upgrade: "websocket", ...headers },
+  });
+}
+
+Deno.test("refuseRoute(): 426 without an upgrade, 404 off the root path", () => {
+  const plain = new Request("http://127.0.0.1:1/");
+  assert.equal(refuseRoute(plain, new URL(plain.url))?.status, 426);
+  const off = upgradeRequest({}, "/x");
+  assert.equal(refuseRoute(off, new URL(off.url))?.status, 404);
+  const ok = upgradeRequest({});
+  assert.equal(refuseRoute(ok, new URL(ok.url)), null);
+});
+
+Deno.test("refuseOrigin(): no Origin or a listed one passes, any other gets 403", () => {
+  const allowed = new Set(["https://ok.example"]);
+  assert.equal(refuseOrigin(upgradeRequest({}), allowed, NULL_LOGGER), null);
+  assert.equal(
+    refuseOrigin(upgradeRequest({ origin: "https://ok.example" }), allowed, NULL_LOGGER),
+    null,
+  );
+  assert.equal(
+    refuseOrigin(upgradeRequest({ origin: "https://evil.example" }), allowed, NULL_LOGGER)?.status,
+    403,
+  );
+});
+
+Deno.test("refuseToken(): a header or a bearer subprotocol with the token passes, else 401", () => {
+  const token = "0123456789abcdef";
+  const check = (headers: Record<string, string>, offered: string[] = []) =>
+    refuseToken(upgradeRequest(headers), offered, token, REMOTE, NULL_LOGGER)?.status ?? null;
+  assert.equal(check({ authorization: `Bearer ${token}` }), null);
+  assert.equal(check({}, ["exec-server", `bearer.${token}`]), null);
+  assert.equal(check({ authorization: "Bearer wrong" }), 401);
+  assert.equal(check({}), 401);
+  assert.equal(
+    refuseToken(upgradeRequest({}), [], null, REMOTE, NULL_LOGGER),
+    null,
+    "no token, no check",
+  );
+});
+
+Deno.test("refuseOverLimit(): 503 at the limit and while shutting down", () => {
+  const table = { sockets: new Set<WebSocket>(), closing: false };
+  assert.equal(refuseOverLimit(table, 1, NULL_LOGGER), null);
+  table.sockets.add({} as WebSocket);
+  assert.equal(refuseOverLimit(table, 1, NULL_LOGGER)?.status, 503);
+  table.sockets.clear();
+  table.closing = true;
+  assert.equal(refuseOverLimit(table, 1, NULL_LOGGER)?.status, 503);
+});
