@@ -24,6 +24,7 @@ import {
   garbageStreamCase,
   runFuzz,
 } from "../tests/_fuzz.ts";
+import { messageOf } from "../lib/util/mod.ts";
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -67,7 +68,7 @@ async function main(args: string[]): Promise<number> {
       console.log(`fuzz: unexpected exceptions:\n${report.internalErrors.join("\n")}`);
     } else ok = true;
   } catch (err) {
-    console.error(`fuzz: FAILED (seed ${seed}):\n${err instanceof Error ? err.message : err}`);
+    console.error(`fuzz: FAILED (seed ${seed}):\n${messageOf(err)}`);
   } finally {
     const stderr = await server.stderr();
     if (!ok && stderr.trim() !== "") console.error(`fuzz: server log:\n${stderr.slice(-20_000)}`);

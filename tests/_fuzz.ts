@@ -20,6 +20,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { isGone, type ServerProcess, TestClient } from "./_harness.ts";
 import { Opcode, RawSocket } from "./_wire.ts";
+import { messageOf } from "../lib/util/mod.ts";
 
 /** What the fuzzer talks to. */
 export interface FuzzTarget {
@@ -729,7 +730,7 @@ export async function runFuzz(t: FuzzTarget, options: FuzzOptions): Promise<Fuzz
           }
         } catch (err) {
           throw new Error(
-            `${(err as Error).message}\nframes:\n${frames.map(describe).join("\n")}`,
+            `${messageOf(err)}\nframes:\n${frames.map(describe).join("\n")}`,
           );
         }
         report.batches++;

@@ -7,7 +7,7 @@
  * @module
  */
 import { decodeOutputFrame, type OutputFrame } from "../lib/protocol/binary_frame.ts";
-import { concatBytes } from "../lib/util/mod.ts";
+import { concatBytes, messageOf } from "../lib/util/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -118,7 +118,7 @@ export class ServerProcess implements AsyncDisposable {
       await child.status;
       reader.releaseLock();
       await child.stdout.cancel().catch(() => {});
-      throw new Error(`${(err as Error).message}; stderr: ${await stderr}`);
+      throw new Error(`${messageOf(err)}; stderr: ${await stderr}`);
     }
     const line = buffered.split("\n")[0]!;
     if (!/^wss?:\/\//.test(line)) {

@@ -7,6 +7,7 @@
  */
 import { ExecServerClient } from "../client/client.ts";
 import { connectStdio } from "../client/stdio.ts";
+import { messageOf } from "../util/mod.ts";
 
 /** Usage text of the connection flags. */
 export const CONNECT_HELP =
@@ -98,7 +99,7 @@ export async function connectFromFlags(
     try {
       token = (await Deno.readTextFile(flags["token-file"])).split(/\r?\n/)[0]!.trim();
     } catch (err) {
-      throw new ClientUsageError(`cannot read --token-file: ${(err as Error).message}`);
+      throw new ClientUsageError(`cannot read --token-file: ${messageOf(err)}`);
     }
   }
   if (flags.ssh) {
@@ -112,7 +113,7 @@ export async function connectFromFlags(
     try {
       caCert = await Deno.readTextFile(flags["ca-file"]);
     } catch (err) {
-      throw new ClientUsageError(`cannot read --ca-file: ${(err as Error).message}`);
+      throw new ClientUsageError(`cannot read --ca-file: ${messageOf(err)}`);
     }
   }
   return await ExecServerClient.connect({

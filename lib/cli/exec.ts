@@ -11,6 +11,7 @@ import { ExecServerError } from "../client/errors.ts";
 import { ClientUsageError, CONNECT_HELP, CONNECT_OPTIONS, connectFromFlags } from "./connect.ts";
 import { isMethodName, METHODS } from "../protocol/methods.ts";
 import type { EnvPolicy } from "../protocol/process.ts";
+import { messageOf } from "../util/mod.ts";
 
 /** `exec --help`. */
 export const EXEC_HELP = `Usage: exec-server exec [flags] -- CMD [ARG...]
@@ -52,7 +53,7 @@ function parse(args: string[], options: Record<string, unknown>) {
       options: { ...CONNECT_OPTIONS, ...options, help: { type: "boolean", short: "h" } } as never,
     });
   } catch (err) {
-    throw new ClientUsageError((err as Error).message);
+    throw new ClientUsageError(messageOf(err));
   }
 }
 
@@ -197,7 +198,7 @@ export async function callMain(args: string[]): Promise<number> {
     try {
       params = JSON.parse(json);
     } catch (err) {
-      throw new ClientUsageError(`JSON-PARAMS is not valid JSON: ${(err as Error).message}`);
+      throw new ClientUsageError(`JSON-PARAMS is not valid JSON: ${messageOf(err)}`);
     }
   }
   const client: ExecServerClient = await connectFromFlags(

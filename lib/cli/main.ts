@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConnectionClosedError } from "../client/errors.ts";
-import { createLogger, type LogLevel } from "../util/logger.ts";
+import { createLogger, type LogLevel, messageOf } from "../util/mod.ts";
 import { createServerCore } from "../server/core.ts";
 import { isLoopback, parseListenUrl } from "../server/listen.ts";
 import { serveStdio } from "../server/stdio_server.ts";
@@ -154,7 +154,7 @@ export async function parseServeArgs(
       },
     });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(messageOf(err));
   }
   const v = parsed.values;
   if (v.help) return { help: true };
@@ -176,7 +176,7 @@ export async function parseServeArgs(
     try {
       hostname = parseListenUrl(listen).hostname;
     } catch (err) {
-      throw new UsageError((err as Error).message);
+      throw new UsageError(messageOf(err));
     }
   }
   let token: string | null = null;
@@ -186,7 +186,7 @@ export async function parseServeArgs(
         .trim();
     } catch (err) {
       throw new UsageError(
-        `cannot read --token-file ${v["token-file"]}: ${(err as Error).message}`,
+        `cannot read --token-file ${v["token-file"]}: ${messageOf(err)}`,
       );
     }
     if (token === "") {
@@ -230,7 +230,7 @@ export async function parseServeArgs(
         key: await Deno.readTextFile(v["tls-key"]),
       };
     } catch (err) {
-      throw new UsageError(`cannot read TLS files: ${(err as Error).message}`);
+      throw new UsageError(`cannot read TLS files: ${messageOf(err)}`);
     }
   }
   // Over stdio (usually ssh) logs reach the user's terminal: only warnings by default.
@@ -291,7 +291,7 @@ async function serve(args: string[]): Promise<number> {
     const { ExecServer } = await import("../server/ws_server.ts");
     server = await ExecServer.start(parsed.options);
   } catch (err) {
-    console.error(`exec-server: cannot start the server: ${(err as Error).message}`);
+    console.error(`exec-server: cannot start the server: ${messageOf(err)}`);
     return 1;
   }
   console.log(server.url);

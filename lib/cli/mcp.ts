@@ -11,6 +11,7 @@ import { ClientUsageError, CONNECT_HELP, CONNECT_OPTIONS, connectFromFlags } fro
 import type { McpServerConfig } from "../mcp/config.ts";
 import { ExecutorStdioTransport } from "../mcp/transport.ts";
 import { readLines } from "../server/stdio_server.ts";
+import { messageOf } from "../util/mod.ts";
 
 /** `mcp-bridge --help`. */
 export const MCP_BRIDGE_HELP = `Usage: exec-server mcp-bridge [flags] --cwd DIR -- CMD [ARG...]
@@ -80,7 +81,7 @@ export async function mcpBridgeMain(args: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    throw new ClientUsageError((err as Error).message);
+    throw new ClientUsageError(messageOf(err));
   }
   const v = parsed.values;
   if (v.help) {
@@ -124,7 +125,7 @@ export async function mcpBridgeMain(args: string[]): Promise<number> {
     })();
     // Ends when the host closes our stdin, or when the remote server exits.
     await Promise.race([
-      pump.catch((err) => console.error(`exec-server mcp-bridge: ${err.message}`)),
+      pump.catch((err) => console.error(`exec-server mcp-bridge: ${messageOf(err)}`)),
       ended.promise,
     ]);
     await transport.close();

@@ -40,6 +40,7 @@
 import { toNativePath } from "./paths.ts";
 import { ErrorCode, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
 import type { FsSandbox } from "../protocol/fs.ts";
+import { messageOf } from "../util/mod.ts";
 
 /** Most symlinks followed while resolving one path (Linux uses 40 too). */
 const MAX_SYMLINKS = 40;
@@ -59,7 +60,7 @@ const MAX_SYMLINKS = 40;
  */
 export function mapFsError(err: unknown): RpcError {
   if (err instanceof RpcError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   if (isNotFound(err)) return new RpcError(ErrorCode.NotFound, message);
   const code = errorCode(err);
   if (
@@ -288,7 +289,7 @@ export class PathConfinement {
       try {
         canonical.add(Deno.realPathSync(root));
       } catch (err) {
-        const detail = err instanceof Error ? err.message : String(err);
+        const detail = messageOf(err);
         throw new Error(`Cannot use fs root ${root}: ${detail}`);
       }
     }

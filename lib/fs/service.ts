@@ -20,6 +20,7 @@ import { ErrorCode, invalidRequest, RpcError } from "../protocol/errors.ts";
 import { isWithin, mapFsError, PathConfinement } from "./confine.ts";
 import type * as P from "../protocol/fs.ts";
 import type { FsWatchSet } from "./watch.ts";
+import { messageOf } from "../util/mod.ts";
 
 /** Default for {@linkcode FileSystemOptions.maxReadBytes}: 12 MiB. */
 export const DEFAULT_MAX_READ_BYTES = 12 * 1024 * 1024;
@@ -142,7 +143,7 @@ export class FileSystemService {
     try {
       data = Uint8Array.fromBase64(params.dataBase64);
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
+      const detail = messageOf(err);
       throw invalidRequest(
         `fs/writeFile requires valid base64 dataBase64: ${detail}`,
       );

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { messageOf } from "../util/mod.ts";
 
 /** The FFI declarations of every libc function the terminal backend uses. */
 export const LIBC_SYMBOLS = {
@@ -153,7 +154,7 @@ function load(): { lib: Libc; errno: Deno.UnsafePointerView } {
     loaded = { lib, errno: new Deno.UnsafePointerView(where) };
     return loaded;
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = messageOf(error);
     loadError = `Cannot load libc.so.6 (glibc is required): ${detail}`;
     throw new Error(loadError);
   }

@@ -15,6 +15,7 @@ import {
   StdinClosedError,
   type StreamName,
 } from "./child.ts";
+import { messageOf } from "../util/mod.ts";
 
 function isNoSuchProcess(err: unknown): boolean {
   return err instanceof Deno.errors.NotFound || /ESRCH|No such process/i.test(String(err));
@@ -132,7 +133,7 @@ export function checkCwd(cwd: string): void {
     if (err instanceof Deno.errors.NotFound) {
       throw new Error(`cwd ${cwd} does not exist (os error 2)`);
     }
-    throw new Error(`cwd ${cwd} is not accessible: ${(err as Error).message}`);
+    throw new Error(`cwd ${cwd} is not accessible: ${messageOf(err)}`);
   }
   if (!info.isDirectory) {
     throw new Error(`cwd ${cwd} is not a directory (os error 20)`);

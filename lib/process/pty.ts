@@ -33,6 +33,7 @@ import {
   SIGNAL_NUMBERS,
 } from "./ffi_libc.ts";
 import { newPtyState, ptyReactor, type PtyState } from "./pty_reactor.ts";
+import { messageOf } from "../util/mod.ts";
 
 /** What execvp searches when the environment has no PATH. */
 const DEFAULT_PATH = "/bin:/usr/bin";
@@ -68,7 +69,7 @@ export function ptySupport(): PtySupport {
   try {
     libc();
   } catch (error) {
-    return { ok: false, reason: `${prefix}: ${(error as Error).message}` };
+    return { ok: false, reason: `${prefix}: ${messageOf(error)}` };
   }
   return { ok: true };
 }

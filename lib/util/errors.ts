@@ -6,12 +6,15 @@
  */
 
 /**
- * A readable message for any thrown value.
+ * A readable message for any thrown value: an `Error`'s message, anything
+ * else as `String(value)`.
  *
  * @example
  * ```ts
  * import { messageOf } from "./errors.ts";
- * console.assert(messageOf(new Error("x")) === "x" && messageOf(3) === "3");
+ * import assert from "node:assert/strict";
+ * assert.equal(messageOf(new Error("x")), "x");
+ * assert.equal(messageOf(3), "3");
  * ```
  */
 export function messageOf(err: unknown): string {
