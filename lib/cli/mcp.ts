@@ -10,8 +10,7 @@ import { parseArgs } from "node:util";
 import { ClientUsageError, CONNECT_HELP, CONNECT_OPTIONS, connectFromFlags } from "./connect.ts";
 import type { McpServerConfig } from "../mcp/config.ts";
 import { ExecutorStdioTransport } from "../mcp/transport.ts";
-import { readLines } from "../server/stdio_server.ts";
-import { messageOf } from "../util/mod.ts";
+import { messageOf, readLines } from "../util/mod.ts";
 
 /** `mcp-bridge --help`. */
 export const MCP_BRIDGE_HELP = `Usage: exec-server mcp-bridge [flags] --cwd DIR -- CMD [ARG...]
@@ -108,7 +107,7 @@ export async function mcpBridgeMain(args: string[]): Promise<number> {
     await transport.start();
     const reader = Deno.stdin.readable.getReader();
     const pump = (async () => {
-      for await (const line of readLines(reader, 64 * 1024 * 1024)) {
+      for await (const line of readLines(reader, { maxLineBytes: 64 * 1024 * 1024 })) {
         if (!(line instanceof Uint8Array)) {
           console.error("exec-server mcp-bridge: dropped an input line over 64 MiB");
           continue;

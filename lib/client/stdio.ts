@@ -11,6 +11,7 @@ import { ConnectionClosedError } from "./errors.ts";
 import { ExecServerClient } from "./client.ts";
 import type { ExecServerClientOptions } from "./options.ts";
 import type { ClientTransport, TransportConnector } from "./transport.ts";
+import { type Line, LineSplitter } from "../util/mod.ts";
 
 /** Options for {@linkcode stdioConnector}. */
 export interface StdioConnectorOptions {
@@ -64,16 +65,15 @@ export function stdioConnector(
         finish(`${program} exited (${sig ?? `code ${code}`})`);
       });
       const decoder = new TextDecoder();
-      let pending = "";
-      child.stdout!.on("data", (chunk: Uint8Array) => {
-        pending += decoder.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = pending.indexOf("\n")) !== -1) {
-          const line = pending.slice(0, nl).replace(/\r$/, "");
-          pending = pending.slice(nl + 1);
-          if (line.trim() !== "") handlers.message(line);
+      const splitter = new LineSplitter();
+      const deliver = (lines: Line[]) => {
+        for (const line of lines) {
+          const text = decoder.decode(line as Uint8Array); // no limit: never too long
+          if (text.trim() !== "") handlers.message(text);
         }
-      });
+      };
+      child.stdout!.on("data", (chunk: Uint8Array) => deliver(splitter.push(chunk)));
+      child.stdout!.once("end", () => deliver(splitter.end()));
       child.stdin!.on("error", () => {}); // EPIPE after the command died; close reports it
       child.once("spawn", () => {
         started = true;

@@ -14,6 +14,7 @@ import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol
 import type { ExecServerClient } from "../client/client.ts";
 import type { ProcessHandle } from "../client/process.ts";
 import { type McpServerConfig, mcpStartParams } from "./config.ts";
+import { type Line, LineSplitter } from "../util/mod.ts";
 
 /** Options for {@linkcode ExecutorStdioTransport}. */
 export interface ExecutorStdioTransportOptions {
@@ -57,8 +58,8 @@ export class ExecutorStdioTransport implements Transport {
   readonly #options: ExecutorStdioTransportOptions;
   readonly #decoder = new TextDecoder();
   readonly #stderrDecoder = new TextDecoder();
+  readonly #lines = new LineSplitter();
   #handle: ProcessHandle | null = null;
-  #pending = "";
   #pump: Promise<void> | null = null;
   #closed = false;
 
@@ -127,7 +128,7 @@ export class ExecutorStdioTransport implements Transport {
         if (ev.stream === "stderr") {
           const text = this.#stderrDecoder.decode(ev.data, { stream: true });
           this.#call(() => this.#options.onStderr?.(text));
-        } else this.#feed(this.#decoder.decode(ev.data, { stream: true }));
+        } else for (const line of this.#lines.push(ev.data)) this.#line(line);
       } else if (ev.type === "gap") {
         this.#report(
           new Error(
@@ -140,28 +141,13 @@ export class ExecutorStdioTransport implements Transport {
         this.#report(new Error(ev.message));
       }
     }
-    // closed (or failed): flush a final partial line, then report the end.
-    this.#feed(this.#decoder.decode());
-    if (this.#pending !== "") {
-      const last = this.#pending;
-      this.#pending = "";
-      this.#line(last);
-    }
+    // closed (or failed): deliver a final line without a newline, then report the end.
+    for (const line of this.#lines.end()) this.#line(line);
     this.#finish();
   }
 
-  #feed(text: string): void {
-    this.#pending += text;
-    let nl: number;
-    while ((nl = this.#pending.indexOf("\n")) !== -1) {
-      const line = this.#pending.slice(0, nl);
-      this.#pending = this.#pending.slice(nl + 1);
-      this.#line(line);
-    }
-  }
-
-  #line(raw: string): void {
-    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+  #line(bytes: Line): void {
+    const line = this.#decoder.decode(bytes as Uint8Array); // no limit: never too long
     if (line.trim() === "") return;
     let message: JSONRPCMessage;
     try {

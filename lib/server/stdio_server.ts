@@ -7,51 +7,11 @@
  *
  * @module
  */
-import { concatBytes } from "../util/mod.ts";
+import { readLines } from "../util/mod.ts";
 import { CloseCode, type Peer } from "./connection.ts";
 import type { ServerCore } from "./core.ts";
 
-const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
-
-/** Splits a byte stream into lines without the trailing `\n` (or `\r\n`). */
-export async function* readLines(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  maxLineBytes: number,
-): AsyncGenerator<Uint8Array | { tooLong: number }> {
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  let skipping = false;
-  for (;;) {
-    const { value: chunk, done } = await reader.read();
-    if (done) break;
-    let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(NEWLINE, start);
-      const end = nl === -1 ? chunk.byteLength : nl;
-      const piece = chunk.subarray(start, end);
-      if (!skipping) {
-        pendingBytes += piece.byteLength;
-        if (pendingBytes > maxLineBytes) {
-          skipping = true;
-          pending = [];
-        } else if (piece.byteLength > 0) pending.push(piece.slice());
-      }
-      if (nl === -1) break;
-      if (skipping) yield { tooLong: pendingBytes };
-      else {
-        let line = concatBytes(pending);
-        if (line.at(-1) === 0x0d) line = line.subarray(0, -1);
-        if (line.byteLength > 0) yield line;
-      }
-      pending = [];
-      pendingBytes = 0;
-      skipping = false;
-      start = nl + 1;
-    }
-  }
-  if (!skipping && pendingBytes > 0) yield concatBytes(pending);
-}
 
 /** Options for {@linkcode serveStdio}. */
 export interface StdioServeOptions {
@@ -114,7 +74,7 @@ export async function serveStdio(
   };
   const conn = core.connect(peer, { label: "stdio" });
   const inflight = new Set<Promise<unknown>>();
-  for await (const line of readLines(reader, server.maxMessageBytes)) {
+  for await (const line of readLines(reader, { maxLineBytes: server.maxMessageBytes })) {
     if (!conn.open) break;
     if (line instanceof Uint8Array) {
       const p = conn.receive(line);

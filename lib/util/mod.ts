@@ -1,7 +1,7 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
  * Small runtime-neutral helpers shared by every part: bytes and base64,
- * timing, error messages, logging. Nothing here touches `Deno.*` or
+ * timing, error messages, logging, line splitting. Nothing here touches `Deno.*` or
  * imports another part of `lib/`.
  *
  * @example
@@ -17,3 +17,4 @@ export * from "./bytes.ts";
 export * from "./async.ts";
 export * from "./errors.ts";
 export * from "./logger.ts";
+export * from "./lines.ts";
