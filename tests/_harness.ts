@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { decodeOutputFrame, type OutputFrame } from "../lib/protocol/binary_frame.ts";
+import {
+  type Message,
+  openWebSocket,
+  type OutputFrame,
+  RawClient,
+  startParams,
+} from "../bench/raw_client.ts";
 import { concatBytes, messageOf } from "../lib/util/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -170,21 +176,7 @@ export class ServerProcess implements AsyncDisposable {
   }
 }
 
-/** A JSON-RPC error response, as a thrown error. */
-export class ResponseError extends Error {
-  /** The error code. */
-  readonly code: number;
-  /** Creates it. */
-  constructor(code: number, message: string) {
-    super(message);
-    this.name = "ResponseError";
-    this.code = code;
-  }
-}
-
-/** A message received from the server. */
-// deno-lint-ignore no-explicit-any
-export type Message = Record<string, any>;
+export { type Message, ResponseError } from "../bench/raw_client.ts";
 
 /** Options for {@linkcode TestClient.connect}. */
 export interface ConnectOptions {
@@ -202,123 +194,55 @@ export interface ConnectOptions {
   client?: Deno.HttpClient;
 }
 
-/** A raw WebSocket JSON-RPC client for tests. */
-export class TestClient implements AsyncDisposable {
+/**
+ * The tests' raw client: {@linkcode RawClient} that records every
+ * notification, binary frame and stray response, and waits on them.
+ */
+export class TestClient extends RawClient {
   /** Every notification received, in order. */
   readonly notifications: Message[] = [];
   /** Every binary output frame received, in order. */
   readonly frames: OutputFrame[] = [];
-  /** Resolves with the close event. */
-  readonly closed: Promise<{ code: number; reason: string }>;
-  /** Session id after initialize. */
-  sessionId = "";
-  readonly #ws: WebSocket;
-  readonly #pending = new Map<number | string, (m: Message) => void>();
-  readonly #listeners = new Set<() => void>();
   /** Responses with an id nobody waits for (e.g. id -1). */
   readonly stray: Message[] = [];
-  #nextId = 1;
+  readonly #listeners = new Set<() => void>();
 
-  private constructor(ws: WebSocket) {
-    this.#ws = ws;
-    ws.binaryType = "arraybuffer";
-    this.closed = new Promise((resolve) => {
-      ws.addEventListener("close", (e) => {
-        resolve({ code: e.code, reason: e.reason });
-        this.#notify();
-      });
+  /** Connects, retrying only on connection refused, within a deadline. */
+  static async connect(url: string, options: ConnectOptions = {}): Promise<TestClient> {
+    const ws = await openWebSocket(url, {
+      ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.protocols ? { protocols: options.protocols } : {}),
+      ...(options.client ? { client: options.client } : {}),
+      retryRefused: true,
     });
-    ws.addEventListener("message", (e) => {
-      if (typeof e.data !== "string") {
-        this.frames.push(decodeOutputFrame(new Uint8Array(e.data as ArrayBuffer)));
-        this.#notify();
-        return;
-      }
-      const msg = JSON.parse(e.data) as Message;
-      if ("id" in msg && !("method" in msg)) {
-        const waiter = this.#pending.get(msg.id);
-        if (waiter) {
-          this.#pending.delete(msg.id);
-          waiter(msg);
-        } else this.stray.push(msg);
-      } else this.notifications.push(msg);
-      this.#notify();
-    });
+    const client = new TestClient(ws, "test");
+    if (options.initialize !== false) {
+      await client.initialize(options.resumeSessionId, options.binaryOutput);
+    }
+    return client;
+  }
+
+  protected override onNotification(msg: Message): void {
+    this.notifications.push(msg);
+    this.#notify();
+  }
+
+  protected override onOutput(frame: OutputFrame): void {
+    this.frames.push(frame);
+    this.#notify();
+  }
+
+  protected override onStray(msg: Message): void {
+    this.stray.push(msg);
+    this.#notify();
+  }
+
+  protected override onClose(): void {
+    this.#notify();
   }
 
   #notify(): void {
     for (const l of [...this.#listeners]) l();
-  }
-
-  /** Connects, retrying only on connection refused, within a deadline. */
-  static async connect(url: string, options: ConnectOptions = {}): Promise<TestClient> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      // deno-lint-ignore no-explicit-any
-      const init: any = { headers: options.headers, protocols: options.protocols };
-      if (options.client) init.client = options.client;
-      const ws = new WebSocket(url, init);
-      const opened = await new Promise<true | Error>((resolve) => {
-        ws.onopen = () => resolve(true);
-        ws.onerror = (e) => resolve(new Error((e as ErrorEvent).message ?? "error"));
-      });
-      if (opened === true) {
-        ws.onopen = null;
-        ws.onerror = null;
-        const client = new TestClient(ws);
-        if (options.initialize !== false) {
-          await client.initialize(options.resumeSessionId, options.binaryOutput);
-        }
-        return client;
-      }
-      await new Promise<void>((r) => {
-        ws.onclose = () => r();
-        if (ws.readyState === WebSocket.CLOSED) r();
-      });
-      if (!/refused/i.test(opened.message) || Date.now() > deadline) throw opened;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
-  /** `initialize` then `initialized`. */
-  async initialize(resumeSessionId?: string, binaryOutput?: boolean): Promise<Message> {
-    const params: Message = { clientName: "test" };
-    if (resumeSessionId) params.resumeSessionId = resumeSessionId;
-    if (binaryOutput !== undefined) params.capabilities = { binaryOutput };
-    const result = await this.request("initialize", params);
-    this.sessionId = result.sessionId;
-    this.notify("initialized", {});
-    return result;
-  }
-
-  /** Sends a request and returns the whole response message. */
-  call(method: string, params?: unknown, id?: number | string): Promise<Message> {
-    const reqId = id ?? this.#nextId++;
-    const done = new Promise<Message>((resolve, reject) => {
-      this.#pending.set(reqId, resolve);
-      this.closed.then(() => reject(new Error(`connection closed before response to ${method}`)));
-    });
-    this.sendRaw(
-      JSON.stringify(params === undefined ? { id: reqId, method } : { id: reqId, method, params }),
-    );
-    return done;
-  }
-
-  /** Sends a request; resolves with `result` or throws {@linkcode ResponseError}. */
-  async request(method: string, params?: unknown): Promise<Message> {
-    const msg = await this.call(method, params);
-    if (msg.error) throw new ResponseError(msg.error.code, msg.error.message);
-    return msg.result;
-  }
-
-  /** Sends a notification. */
-  notify(method: string, params?: unknown): void {
-    this.sendRaw(JSON.stringify({ method, params }));
-  }
-
-  /** Sends a raw frame. */
-  sendRaw(data: string | Uint8Array): void {
-    this.#ws.send(data as string);
   }
 
   /** Waits for a notification matching `predicate`. */
@@ -376,27 +300,9 @@ export class TestClient implements AsyncDisposable {
     return concat(parts);
   }
 
-  /** Starts a process with sensible defaults. */
+  /** Starts a process with sensible defaults (see {@linkcode startParams}). */
   start(processId: string, argv: string[], extra: Message = {}): Promise<Message> {
-    return this.request("process/start", {
-      processId,
-      argv,
-      cwd: "/tmp",
-      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-      tty: false,
-      ...extra,
-    });
-  }
-
-  /** Closes cleanly and waits for the close. */
-  async close(): Promise<void> {
-    if (this.#ws.readyState <= WebSocket.OPEN) this.#ws.close();
-    await this.closed;
-  }
-
-  /** Same as close. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+    return this.request("process/start", startParams(processId, argv, extra));
   }
 }
 
