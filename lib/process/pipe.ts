@@ -229,20 +229,27 @@ export async function spawnPiped(
   const child = command.spawn();
   const pid = child.pid;
   let reaped = false;
+  const writer = options.pipeStdin ? child.stdin.getWriter() : null;
+  let stdinClosed = writer === null;
+  /** Once the child is gone nothing can be written: release the pipe (its fd). */
+  const reap = () => {
+    reaped = true;
+    if (stdinClosed || !writer) return;
+    stdinClosed = true;
+    writer.abort(new StdinClosedError()).catch(() => {});
+  };
   void pump(child.stdout, "stdout", sink);
   void pump(child.stderr, "stderr", sink);
   child.status.then(
     (s) => {
-      reaped = true;
+      reap();
       sink.exit({ code: s.code, signal: s.signal });
     },
     () => {
-      reaped = true;
+      reap();
       sink.exit({ code: -1, signal: null });
     },
   );
-  const writer = options.pipeStdin ? child.stdin.getWriter() : null;
-  let stdinClosed = writer === null;
   return {
     pid,
     streams: ["stdout", "stderr"],
