@@ -15,3 +15,4 @@
 export * from "./protocol/mod.ts";
 export { ExecServer, type ExecServerOptions } from "./server/mod.ts";
 export * from "./client/mod.ts";
+export { type MemoryLinkOptions, MemoryServer, type MemoryServerOptions } from "./memory/mod.ts";

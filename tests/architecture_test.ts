@@ -18,8 +18,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   server: ["protocol", "util", "process", "fs"],
   client: ["protocol", "util"],
   mcp: ["protocol", "util", "client"],
+  memory: ["protocol", "util", "server", "client"],
   cli: ["protocol", "util", "server", "client", "mcp"],
-  ".": ["protocol", "util", "server", "client", "mcp"],
+  ".": ["protocol", "util", "server", "client", "mcp", "memory"],
 };
 
 /** npm packages a part may import; others may import any. */

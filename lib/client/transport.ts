@@ -209,7 +209,8 @@ function handshake(
   }).finally(() => signal.removeEventListener("abort", onAbort));
 }
 
-function describeClose(code: number, reason: string): string | undefined {
+/** How a WebSocket close reads in a disconnect message (nothing for a plain normal close). */
+export function describeClose(code: number, reason: string): string | undefined {
   if (reason) return `${reason} (close code ${code})`;
   return code === 1000 || code === 1005 ? undefined : `close code ${code}`;
 }
