@@ -1,0 +1,110 @@
+// Copyright 2026 the exec-server authors. MIT license.
+// The real MCP SDK Client and the real server-everything, run through an
+// in-process exec-server with ExecutorStdioTransport. The CLI's mcp-bridge,
+// which needs the server as a subprocess, is in mcp_e2e_test.ts.
+import assert from "node:assert/strict";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { ExecutorStdioTransport } from "../lib/mcp/transport.ts";
+import { waitUntil } from "./_harness.ts";
+import { everythingServer } from "./_mcp.ts";
+import { memoryServer } from "./_memory.ts";
+
+function textOf(result: unknown): string {
+  const content = (result as { content: { type: string; text?: string }[] }).content;
+  return content.filter((c) => c.type === "text").map((c) => c.text).join("");
+}
+
+Deno.test("MCP over exec-server: tools, resources, and a dropped link in the middle", async () => {
+  const everything = await everythingServer();
+  await using server = await memoryServer();
+  await using exec = await server.connect();
+  const stderr: string[] = [];
+  const errors: Error[] = [];
+  const transport = new ExecutorStdioTransport(exec, {
+    command: "node",
+    args: [everything, "stdio"],
+    cwd: "/tmp",
+  }, { onStderr: (t) => stderr.push(t) });
+  const mcp = new Client({ name: "exec-server-test", version: "1.0.0" });
+  mcp.onerror = (e: Error) => errors.push(e);
+  await mcp.connect(transport);
+  const tools = await mcp.listTools();
+  const names = tools.tools.map((t: { name: string }) => t.name);
+  assert.ok(names.includes("echo") && names.includes("get-sum"), names.join(","));
+  assert.equal(
+    textOf(await mcp.callTool({ name: "echo", arguments: { message: "hi" } })),
+    "Echo: hi",
+  );
+  assert.match(textOf(await mcp.callTool({ name: "get-sum", arguments: { a: 2, b: 3 } })), /\b5\b/);
+  const resources = await mcp.listResources();
+  assert.ok(resources.resources.length > 0);
+
+  // Drop the link abruptly; the client resumes and the MCP session goes on.
+  server.cut();
+  for (let i = 0; i < 5; i++) {
+    const r = await mcp.callTool({ name: "echo", arguments: { message: `after-${i}` } });
+    assert.equal(textOf(r), `Echo: after-${i}`);
+  }
+  assert.deepEqual(errors, [], "no MCP message lost or repeated");
+  assert.ok(stderr.join("").length > 0, "stderr reaches the callback");
+  await mcp.close();
+  assert.equal(transport.process?.finished, true, "closing the transport ends the process");
+});
+
+Deno.test("MCP envVars: local values are sent, remote ones come from the executor host", async () => {
+  const everything = await everythingServer();
+  await using server = await memoryServer({
+    baseEnv: () => ({ MCP_REMOTE_VAR: "from-host", PATH: Deno.env.get("PATH") ?? "" }),
+  });
+  await using exec = await server.connect();
+  const transport = new ExecutorStdioTransport(exec, {
+    command: "node",
+    args: [everything, "stdio"],
+    cwd: "/tmp",
+    envVars: ["MCP_LOCAL_VAR", { name: "MCP_REMOTE_VAR", source: "remote" }],
+  }, { localEnv: { MCP_LOCAL_VAR: "from-client", MCP_REMOTE_VAR: "client-value-must-not-win" } });
+  const mcp = new Client({ name: "t", version: "1.0.0" });
+  await mcp.connect(transport);
+  const env = JSON.parse(textOf(await mcp.callTool({ name: "get-env", arguments: {} })));
+  assert.equal(env.MCP_LOCAL_VAR, "from-client");
+  assert.equal(env.MCP_REMOTE_VAR, "from-host");
+  await mcp.close();
+});
+
+Deno.test("ExecutorStdioTransport reports garbage lines and flushes a final partial line", async () => {
+  await using server = await memoryServer();
+  await using exec = await server.connect();
+  const script = [
+    "printf 'this is not json\\r\\n'",
+    'printf \'{"jsonrpc":"2.0","method":"notifications/first"}\\r\\n\'',
+    'printf \'{"jsonrpc":"2.0","method":"notifications/last"}\'',
+  ].join("; ");
+  const transport = new ExecutorStdioTransport(exec, {
+    command: "sh",
+    args: ["-c", script],
+    cwd: "/",
+  });
+  const messages: JSONRPCMessage[] = [];
+  const errors: Error[] = [];
+  let closed = false;
+  transport.onmessage = (m) => {
+    messages.push(m);
+    // A consumer bug must reach onerror, not crash the host or stop the stream.
+    if ((m as { method?: string }).method === "notifications/first") {
+      throw new Error("consumer bug");
+    }
+  };
+  transport.onerror = (e) => errors.push(e);
+  transport.onclose = () => (closed = true);
+  await transport.start();
+  await waitUntil(() => closed, { timeoutMs: 10_000, message: "transport close" });
+  assert.deepEqual(messages.map((m) => (m as { method: string }).method), [
+    "notifications/first",
+    "notifications/last",
+  ]);
+  assert.equal(errors.length, 2);
+  assert.match(errors[0]!.message, /not a JSON-RPC message: this is not json$/);
+  assert.equal(errors[1]!.message, "consumer bug");
+  await transport.close();
+});
