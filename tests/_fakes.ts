@@ -8,7 +8,7 @@
 import type { Child, ChildSink, PosixSignal, Spawner, SpawnOptions } from "../lib/process/child.ts";
 import { StdinClosedError } from "../lib/process/child.ts";
 import type { Peer } from "../lib/server/connection.ts";
-import type { Clock } from "../lib/server/session.ts";
+import type { Clock } from "../lib/util/clock.ts";
 
 /** A child whose output, EOF and exit the test triggers. */
 export class FakeChild implements Child {
@@ -95,35 +95,75 @@ export class RecordingPeer implements Peer {
   }
 }
 
-/** A clock the test advances by hand. */
+/**
+ * The fake clock of every unit test: time moves only when the test advances
+ * it, and timers fire in time order at their own instant (a timer a callback
+ * sets is due relative to that instant, so repeating timers work).
+ */
 export class ManualClock implements Clock {
   #now = 1_000_000;
-  #timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+  #seq = 0; // keeps timers due at the same instant in the order they were set
+  #timers = new Set<{ at: number; seq: number; fn: () => void }>();
 
   now(): number {
     return this.#now;
   }
 
   setTimer(fn: () => void, ms: number): () => void {
-    const t = { at: this.#now + ms, fn, cancelled: false };
-    this.#timers.push(t);
-    return () => {
-      t.cancelled = true;
-    };
+    const t = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
+    this.#timers.add(t);
+    return () => void this.#timers.delete(t);
   }
 
-  /** Moves time forward, firing due timers in order. */
+  /** Timers set and neither fired nor cancelled. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way, in order. */
   advance(ms: number): void {
-    this.#now += ms;
-    const due = this.#timers.filter((t) => !t.cancelled && t.at <= this.#now).sort((a, b) =>
-      a.at - b.at
-    );
-    this.#timers = this.#timers.filter((t) => !due.includes(t));
-    for (const t of due) t.fn();
+    const until = this.#now + ms;
+    for (let t = this.#next(until); t; t = this.#next(until)) {
+      this.#timers.delete(t);
+      this.#now = t.at;
+      t.fn();
+    }
+    this.#now = until;
+  }
+
+  /**
+   * {@linkcode advance}, letting promise callbacks run after each timer, so
+   * code that awaits between timers (a teardown, a long poll) keeps up.
+   */
+  async advanceAsync(ms: number): Promise<void> {
+    const until = this.#now + ms;
+    await settle();
+    for (let t = this.#next(until); t; t = this.#next(until)) {
+      this.#timers.delete(t);
+      this.#now = t.at;
+      t.fn();
+      await settle();
+    }
+    this.#now = until;
   }
 
   /** Moves time forward without firing timers (a late timer). */
   advanceWithoutFiring(ms: number): void {
     this.#now += ms;
   }
+
+  #next(until: number): { at: number; seq: number; fn: () => void } | undefined {
+    let best: { at: number; seq: number; fn: () => void } | undefined;
+    for (const t of this.#timers) {
+      if (t.at <= until && (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq))) {
+        best = t;
+      }
+    }
+    return best;
+  }
+}
+
+/** Lets every pending promise callback run (a macrotask turn, no waiting for time). */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

@@ -1,12 +1,20 @@
 // Copyright 2026 the exec-server authors. MIT license.
-// The process state machine without I/O.
+// The process state machine without I/O: a fake child and a manual clock, so
+// timeouts, grace periods and retention run without waiting for real time.
 import assert from "node:assert/strict";
 import { decodeOutputFrame, encodeOutputFrame } from "../lib/protocol/binary_frame.ts";
-import { ManagedProcess, type ProcessObserver } from "../lib/server/managed_process.ts";
-import { FakeChild } from "./_fakes.ts";
-import { waitUntil } from "./_harness.ts";
+import {
+  ManagedProcess,
+  MAX_EXIT_DRAIN_MS,
+  type ProcessObserver,
+  type ProcessSpec,
+  type ProcessTimings,
+} from "../lib/server/managed_process.ts";
+import { FakeChild, ManualClock } from "./_fakes.ts";
 
-/** A fake child without stdin, wired to `proc`. */
+const TIMINGS = { exitGraceMs: 30, killGraceMs: 30, retentionMs: 10_000 };
+
+/** A fake child wired to `proc`. */
 function childOf(proc: ManagedProcess): FakeChild {
   return new FakeChild(1, {
     argv: ["x"],
@@ -14,35 +22,40 @@ function childOf(proc: ManagedProcess): FakeChild {
     cwd: "/",
     env: {},
     tty: false,
-    pipeStdin: false,
+    pipeStdin: proc.spec.pipeStdin,
     size: { rows: 24, cols: 80 },
   }, proc.sink);
 }
 
-function make(timings = { exitGraceMs: 30, killGraceMs: 30, retentionMs: 10_000 }) {
+/** An observer that records events as `kind:seq[:detail]` strings. */
+function recorder(): { events: string[]; observer: ProcessObserver } {
   const events: string[] = [];
-  const observer: ProcessObserver = {
-    processOutput: (_p, seq, stream) => void events.push(`output:${seq}:${stream}`),
-    processExited: (_p, n) => void events.push(`exited:${n.seq}:${n.exitCode}`),
-    processClosed: (_p, n) => void events.push(`closed:${n.seq}`),
-    processExpired: () => void events.push("expired"),
+  return {
+    events,
+    observer: {
+      processOutput: (_p, seq, stream) => void events.push(`output:${seq}:${stream}`),
+      processExited: (_p, n) =>
+        void events.push(`exited:${n.seq}:${n.exitCode}${n.timedOut ? ":timedOut" : ""}`),
+      processClosed: (_p, n) => void events.push(`closed:${n.seq}`),
+      processExpired: () => void events.push("expired"),
+    },
   };
+}
+
+function make(
+  { timings = TIMINGS as ProcessTimings, spec = {} as Partial<ProcessSpec>, attach = true } = {},
+) {
+  const clock = new ManualClock();
+  const { events, observer } = recorder();
   const proc = new ManagedProcess(
-    { processId: "p", argv: ["x"], tty: false, pipeStdin: true, timeoutMs: null },
+    { processId: "p", argv: ["x"], tty: false, pipeStdin: true, timeoutMs: null, ...spec },
     observer,
     timings,
+    clock,
   );
-  const child = new FakeChild(1, {
-    argv: ["x"],
-    arg0: null,
-    cwd: "/",
-    env: {},
-    tty: false,
-    pipeStdin: true,
-    size: { rows: 24, cols: 80 },
-  }, proc.sink);
-  proc.attach(child);
-  return { proc, child, events };
+  const child = childOf(proc);
+  if (attach) proc.attach(child);
+  return { proc, child, events, clock };
 }
 
 Deno.test("ManagedProcess shares one seq counter between output, exit and close", () => {
@@ -58,15 +71,33 @@ Deno.test("ManagedProcess shares one seq counter between output, exit and close"
 });
 
 Deno.test("ManagedProcess reports the exit after a grace when a stream stays open, then closes", async () => {
-  const { proc, child, events } = make();
+  const { proc, child, events, clock } = make();
   child.sink.end("stderr");
   child.sink.exit({ code: 0, signal: null });
+  const read = proc.read(0, Infinity, 5000);
+  clock.advance(TIMINGS.exitGraceMs - 1);
   assert.deepEqual(events, [], "waits for the pipes to drain");
-  await proc.read(0, Infinity, 5000);
+  clock.advance(1);
   assert.deepEqual(events, ["exited:1:0"]);
+  assert.equal((await read).exited, true, "the long poll wakes on the exit");
   child.out("late");
   child.sink.end("stdout");
   assert.deepEqual(events, ["exited:1:0", "output:2:stdout", "closed:3"]);
+  proc.dispose();
+});
+
+Deno.test("ManagedProcess caps the exit grace when output keeps coming", () => {
+  const { proc, child, events, clock } = make();
+  child.sink.end("stderr");
+  child.sink.exit({ code: 0, signal: null });
+  // A background child holds stdout open and writes steadily.
+  for (let t = 0; t < MAX_EXIT_DRAIN_MS; t += TIMINGS.exitGraceMs) {
+    assert.ok(!events.some((e) => e.startsWith("exited")), `no exit yet at ${t} ms`);
+    child.out(".");
+    clock.advance(TIMINGS.exitGraceMs);
+  }
+  assert.ok(events.at(-1)!.startsWith("exited:"), "reported after at most MAX_EXIT_DRAIN_MS");
+  child.sink.end("stdout");
   proc.dispose();
 });
 
@@ -83,6 +114,19 @@ Deno.test("ManagedProcess.read() waits for new data and returns early on it", as
   proc.dispose();
 });
 
+Deno.test("ManagedProcess.read() returns empty once waitMs passes on the clock", async () => {
+  const { proc, child, clock } = make();
+  let done = false;
+  const pending = proc.read(0, Infinity, 1000).finally(() => (done = true));
+  await clock.advanceAsync(999);
+  assert.equal(done, false, "still waiting just before waitMs");
+  await clock.advanceAsync(1);
+  assert.deepEqual((await pending).chunks, []);
+  assert.equal(clock.pending, 0, "the wait left no timer behind");
+  child.finish(0);
+  proc.dispose();
+});
+
 Deno.test("ManagedProcess.write() reports codex statuses", async () => {
   const { proc, child } = make();
   assert.equal(await proc.write(new Uint8Array([1])), "accepted");
@@ -93,15 +137,50 @@ Deno.test("ManagedProcess.write() reports codex statuses", async () => {
   proc.dispose();
 });
 
-Deno.test("ManagedProcess.terminate() sends SIGTERM then SIGKILL to the group", async () => {
-  const { proc, child } = make();
+Deno.test("ManagedProcess.terminate() sends SIGTERM, then SIGKILL to the group after the grace", () => {
+  const { proc, child, clock } = make();
   assert.equal(proc.terminate(), true);
   assert.deepEqual(child.signals, ["SIGTERM"]);
-  await waitUntil(() => child.signals.length === 2, { timeoutMs: 5000, message: "SIGKILL" });
+  clock.advance(TIMINGS.killGraceMs - 1);
+  assert.deepEqual(child.signals, ["SIGTERM"], "not before the grace ends");
+  clock.advance(1);
   assert.deepEqual(child.signals, ["SIGTERM", "SIGKILL"]);
   child.finish(137, "SIGKILL");
   assert.equal(proc.terminate(), false, "false once exited and closed");
   proc.dispose();
+});
+
+Deno.test("ManagedProcess timeoutMs terminates the process and reports timedOut", () => {
+  const { proc, child, events, clock } = make({ spec: { timeoutMs: 500 } });
+  clock.advance(499);
+  assert.deepEqual(child.signals, []);
+  clock.advance(1);
+  assert.deepEqual(child.signals, ["SIGTERM"]);
+  child.finish(143, "SIGTERM");
+  assert.deepEqual(events, ["exited:1:143:timedOut", "closed:2"]);
+  assert.equal(proc.snapshot(0, Infinity).timedOut, true);
+  proc.dispose();
+});
+
+Deno.test("ManagedProcess stays readable for retentionMs after closing, then expires", () => {
+  const { proc, child, events, clock } = make();
+  child.out("kept");
+  child.finish(0);
+  clock.advance(TIMINGS.retentionMs - 1);
+  assert.equal(proc.snapshot(0, Infinity).chunks.length, 1);
+  assert.ok(!events.includes("expired"));
+  clock.advance(1);
+  assert.equal(events.at(-1), "expired");
+  assert.equal(clock.pending, 0, "expiry leaves no timer behind");
+});
+
+Deno.test("ManagedProcess.dispose() cancels every pending timer", () => {
+  const { proc, child, clock } = make({ spec: { timeoutMs: 60_000 } });
+  proc.terminate(); // a pending SIGKILL
+  child.sink.exit({ code: 143, signal: "SIGTERM" }); // a pending exit grace
+  assert.ok(clock.pending >= 3);
+  proc.dispose();
+  assert.equal(clock.pending, 0);
 });
 
 Deno.test("binary output frames round-trip id, seq, stream and bytes", () => {
@@ -125,6 +204,7 @@ Deno.test("ManagedProcess.write() with a repeated writeId does not write again",
 });
 
 Deno.test("ManagedProcess holds the exit while output is paused by backpressure", async () => {
+  const clock = new ManualClock();
   const events: string[] = [];
   let release = () => {};
   let congested = true;
@@ -142,53 +222,53 @@ Deno.test("ManagedProcess holds the exit while output is paused by backpressure"
     { processId: "p", argv: ["x"], tty: false, pipeStdin: false, timeoutMs: null },
     observer,
     { exitGraceMs: 10, killGraceMs: 10, retentionMs: 10_000 },
+    clock,
   );
   const child = childOf(proc);
   proc.attach(child);
   const paused = child.out("first");
   child.sink.end("stderr");
   child.sink.exit({ code: 0, signal: null });
-  // Several grace periods pass while the reader is paused: no exit yet.
-  await new Promise((r) => setTimeout(r, 60));
+  // Many grace periods, past the drain cap, pass while the reader is paused: no exit yet.
+  clock.advance(MAX_EXIT_DRAIN_MS * 2);
   assert.deepEqual(events, ["output:1"]);
   congested = false;
   release();
   await paused;
   child.out("drained after the pause"); // bytes that were still in the pipe
-  await proc.read(2, Infinity, 5000);
+  clock.advance(10);
+  assert.deepEqual(events, ["output:1", "output:2"], "fresh output restarts the grace");
+  clock.advance(10);
   child.sink.end("stdout");
   assert.deepEqual(events, ["output:1", "output:2", "exited:3", "closed:4"]);
   proc.dispose();
 });
 
 Deno.test("ManagedProcess.terminate() while starting applies once the child is attached", () => {
-  const proc = new ManagedProcess(
-    { processId: "p", argv: ["x"], tty: false, pipeStdin: false, timeoutMs: null },
-    { processOutput() {}, processExited() {}, processClosed() {}, processExpired() {} },
-    { killGraceMs: 10 },
-  );
+  const { proc, child } = make({ attach: false, timings: { killGraceMs: 10 } });
   assert.equal(proc.terminate(), true);
-  const child = childOf(proc);
   proc.attach(child);
   assert.deepEqual(child.signals, ["SIGTERM"]);
   child.finish(143, "SIGTERM");
   proc.dispose();
 });
 
-Deno.test("ManagedProcess survives a group that cannot be signalled (EPERM) in timers", async () => {
-  const proc = new ManagedProcess(
-    { processId: "p", argv: ["x"], tty: false, pipeStdin: false, timeoutMs: 5 },
-    { processOutput() {}, processExited() {}, processClosed() {}, processExpired() {} },
-    { killGraceMs: 5 },
-  );
-  const child = childOf(proc);
+Deno.test("ManagedProcess survives a group that cannot be signalled (EPERM) in timers", () => {
+  const { proc, child, clock } = make({
+    attach: false,
+    spec: { timeoutMs: 5 },
+    timings: { killGraceMs: 5 },
+  });
   let attempts = 0;
   child.signal = () => {
     attempts++;
     throw new Deno.errors.PermissionDenied("Operation not permitted (os error 1)");
   };
   proc.attach(child);
-  await waitUntil(() => attempts >= 1, { timeoutMs: 5000, message: "the timeout to fire" });
+  assert.doesNotThrow(() => clock.advance(5), "the timeout's SIGTERM");
+  assert.equal(attempts, 1);
+  assert.doesNotThrow(() => clock.advance(5), "the grace's SIGKILL");
+  assert.equal(attempts, 2);
   assert.doesNotThrow(() => proc.kill());
   child.finish(0);
   proc.dispose();

@@ -7,7 +7,7 @@ import { PROCESS_HANDLERS, type ServerContext } from "../lib/server/process_hand
 import { NULL_LOGGER } from "../lib/util/logger.ts";
 import { type Attachment, SessionRegistry } from "../lib/server/session.ts";
 import { RpcError } from "../lib/protocol/errors.ts";
-import { FakeSpawner, ManualClock, RecordingPeer } from "./_fakes.ts";
+import { FakeSpawner, ManualClock, RecordingPeer, settle } from "./_fakes.ts";
 
 const TIMINGS = { killGraceMs: 20, exitGraceMs: 10, retentionMs: 50 };
 
@@ -146,14 +146,14 @@ Deno.test("Connection handles a pipelined initialize, initialized and start in o
   assert.deepEqual((peer.sent[1] as { result: unknown }).result, { processId: "p" });
   spawner.children[0]!.out("hi");
   spawner.children[0]!.finish(3);
-  await new Promise((r) => setTimeout(r, 0));
+  await settle();
   const methods = peer.sent.slice(2).map((m) => (m as { method: string }).method);
   assert.deepEqual(methods, ["process/output", "process/exited", "process/closed"]);
   await registry.shutdown();
 });
 
 Deno.test("Connection pauses producers while the peer is congested", async () => {
-  const { spawner, registry, connect } = setup();
+  const { clock, spawner, registry, connect } = setup();
   const { conn, peer } = connect();
   await initialize(conn);
   await conn.receive(JSON.stringify({ id: 1, method: "process/start", params: START }));
@@ -162,11 +162,18 @@ Deno.test("Connection pauses producers while the peer is congested", async () =>
   assert.ok(wait instanceof Promise, "producer must wait");
   let resumed = false;
   wait.then(() => (resumed = true));
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(resumed, false);
-  peer.buffered = 0;
-  await wait;
-  assert.equal(resumed, true);
+  clock.advance(1000);
+  await settle();
+  assert.equal(resumed, false, "still congested after many polls");
+  peer.buffered = 6 * 1024 * 1024;
+  clock.advance(1000);
+  await settle();
+  assert.equal(resumed, false, "below the high-water mark is not drained enough");
+  peer.buffered = 4 * 1024 * 1024;
+  clock.advance(2);
+  await settle();
+  assert.equal(resumed, true, "resumed at the next poll once at half the high-water mark");
+  assert.equal(clock.pending, 0, "no poll left behind");
   spawner.children[0]!.finish();
   await registry.shutdown();
 });
@@ -243,4 +250,63 @@ Deno.test("Session.own() after teardown releases the resource at once", async ()
   let closed = false;
   session.own({ close: () => void (closed = true) });
   assert.equal(closed, true);
+});
+
+Deno.test("session teardown SIGKILLs a process that ignores SIGTERM once the kill grace passes", async () => {
+  const { clock, registry, spawner, connect } = setup();
+  const { conn } = connect();
+  await initialize(conn);
+  await conn.receive(JSON.stringify({ id: 1, method: "process/start", params: START }));
+  const child = spawner.children[0]!;
+  let done = false;
+  const shutdown = registry.shutdown().then(() => (done = true));
+  await clock.advanceAsync(TIMINGS.killGraceMs - 1);
+  assert.deepEqual(child.signals, ["SIGTERM"]);
+  assert.equal(done, false, "teardown waits out the grace");
+  await clock.advanceAsync(1);
+  assert.deepEqual(child.signals.slice(0, 2), ["SIGTERM", "SIGKILL"]);
+  child.finish(137, "SIGKILL");
+  await shutdown;
+  assert.equal(clock.pending, 0, "teardown leaves no timer behind");
+});
+
+Deno.test("session teardown lets go of a process that survives SIGKILL after a bounded wait", async () => {
+  const { clock, registry, spawner, connect } = setup();
+  const { conn } = connect();
+  await initialize(conn);
+  await conn.receive(JSON.stringify({ id: 1, method: "process/start", params: START }));
+  let done = false;
+  const shutdown = registry.shutdown().then(() => (done = true));
+  await clock.advanceAsync(TIMINGS.killGraceMs);
+  assert.equal(done, false);
+  await clock.advanceAsync(1000);
+  await shutdown;
+  assert.equal(spawner.children[0]!.signals.at(-1), "SIGKILL");
+});
+
+Deno.test("a finished process counts against the limit until its retention ends", async () => {
+  const clock = new ManualClock();
+  const registry = new SessionRegistry({ clock, maxProcesses: 1, timings: TIMINGS });
+  const spawner = new FakeSpawner();
+  const server: ServerContext = {
+    registry,
+    spawn: spawner.spawn,
+    baseEnv: () => ({}),
+    maxMessageBytes: 1 << 20,
+    log: NULL_LOGGER,
+  };
+  const conn = new Connection(new RecordingPeer(), server, PROCESS_HANDLERS as never);
+  await initialize(conn);
+  const start = (id: number, processId: string) =>
+    conn.receive(JSON.stringify({ id, method: "process/start", params: { ...START, processId } }));
+  await start(1, "a");
+  spawner.children[0]!.finish(0);
+  clock.advance(TIMINGS.retentionMs - 1);
+  const refused = await start(2, "b") as { error?: { message: string } };
+  assert.match(refused.error?.message ?? "", /too many processes in this session: the limit is 1/);
+  clock.advance(1);
+  const started = await start(3, "b") as { result?: unknown };
+  assert.deepEqual(started.result, { processId: "b" });
+  spawner.children[1]!.finish(0);
+  await registry.shutdown();
 });

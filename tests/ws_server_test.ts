@@ -1,10 +1,13 @@
 // Copyright 2026 the exec-server authors. MIT license.
-// The WebSocket edge in-process: start fails asynchronously, and the upgrade
-// checks are plain functions of a request.
+// The WebSocket edge in-process: start fails asynchronously, the upgrade
+// checks are plain functions of a request, and the stall watchdog runs on a
+// manual clock.
 import assert from "node:assert/strict";
 import { ExecServer } from "../lib/server/ws_server.ts";
 import { refuseOrigin, refuseOverLimit, refuseRoute, refuseToken } from "../lib/server/upgrade.ts";
+import { watchSendProgress } from "../lib/server/ws_peer.ts";
 import { NULL_LOGGER } from "../lib/util/logger.ts";
+import { ManualClock } from "./_fakes.ts";
 
 /** Calls `start` and proves it returned a promise instead of throwing. */
 function startAsync(options: Parameters<typeof ExecServer.start>[0]): Promise<ExecServer> {
@@ -86,4 +89,36 @@ Deno.test("refuseOverLimit(): 503 at the limit and while shutting down", () => {
   table.sockets.clear();
   table.closing = true;
   assert.equal(refuseOverLimit(table, 1, NULL_LOGGER)?.status, 503);
+});
+
+Deno.test("watchSendProgress(): a queue that does not move for stallMs trips it once", () => {
+  const clock = new ManualClock();
+  const socket = { bufferedAmount: 0 };
+  const counter = { sent: 0 };
+  let stalls = 0;
+  watchSendProgress(socket, counter, 8000, () => stalls++, clock);
+  clock.advance(60_000);
+  assert.equal(stalls, 0, "an empty queue is never a stall");
+  counter.sent = socket.bufferedAmount = 100; // queued, nothing written
+  clock.advance(7000);
+  counter.sent += 50; // 50 more queued, 50 of the first written: progress
+  socket.bufferedAmount = 100;
+  clock.advance(8000); // progress seen at the next check (1 s later), then 7 s still
+  assert.equal(stalls, 0, "progress restarts the stall timer");
+  clock.advance(1000);
+  assert.equal(stalls, 1);
+  clock.advance(60_000);
+  assert.equal(stalls, 1, "it stops after tripping");
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("watchSendProgress(): the returned function stops it", () => {
+  const clock = new ManualClock();
+  let stalls = 0;
+  const stop = watchSendProgress({ bufferedAmount: 10 }, { sent: 10 }, 1000, () => stalls++, clock);
+  clock.advance(500);
+  stop();
+  assert.equal(clock.pending, 0);
+  clock.advance(5000);
+  assert.equal(stalls, 0);
 });

@@ -51,6 +51,9 @@ export const CloseCode = {
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** How often a congested peer's queue is checked, in ms. */
+const DRAIN_POLL_MS = 2;
+
 /** A response the connection produced. */
 export type Response =
   | { id: RequestId; result: unknown }
@@ -360,19 +363,27 @@ export class Connection implements Attachment {
     }
   }
 
-  /** @internal Attachment */
+  /**
+   * @internal Attachment
+   *
+   * Polls the queue on the server's clock until it is down to half the
+   * high-water mark (or the transport closed). A poll rather than an event:
+   * Deno's WebSocket reports only `bufferedAmount`, no drain; the poll runs
+   * only while the peer is congested.
+   */
   congested(): Promise<void> | undefined {
     if (!this.#open || this.#peer.bufferedAmount() <= this.#highWater) {
       return undefined;
     }
     this.#drain ??= new Promise<void>((resolve) => {
+      const clock = this.#server.registry.clock;
       const poll = () => {
         if (!this.#open || this.#peer.bufferedAmount() <= this.#highWater / 2) {
           this.#drain = null;
           resolve();
-        } else setTimeout(poll, 2);
+        } else clock.setTimer(poll, DRAIN_POLL_MS);
       };
-      setTimeout(poll, 2);
+      clock.setTimer(poll, DRAIN_POLL_MS);
     });
     return this.#drain;
   }

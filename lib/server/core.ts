@@ -26,6 +26,7 @@ import { defaultSpawner, hostEnv } from "../process/spawner.ts";
 import type { FileSystemService } from "../fs/service.ts";
 import { PathConfinement } from "../fs/confine.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
+import { type Clock, SYSTEM_CLOCK } from "../util/clock.ts";
 import { Connection, type ConnectionOptions, type Peer } from "./connection.ts";
 import { fsHandlers } from "./fs_handlers.ts";
 import { type HandlerTable, PROCESS_HANDLERS, type ServerContext } from "./process_handlers.ts";
@@ -55,6 +56,12 @@ export interface ServerCoreOptions {
   spawn?: Spawner;
   /** The environment an `envPolicy` inherits from. @default {hostEnv: the server's own environment} */
   baseEnv?: () => Record<string, string>;
+  /**
+   * Time for every timer: session expiry, process timeouts, exit and kill
+   * grace, retention, long-poll reads, drain polls and the WebSocket stall
+   * watchdog. @default {SYSTEM_CLOCK}
+   */
+  clock?: Clock;
 }
 
 /** What both transports share: sessions, handlers and services. */
@@ -67,6 +74,8 @@ export interface ServerCore {
   readonly log: Logger;
   /** All sessions. */
   readonly registry: SessionRegistry;
+  /** The clock every timer of the server runs on. */
+  readonly clock: Clock;
   /** Serves one connection over `peer`; the edge feeds it messages and reports the close. */
   connect(peer: Peer, options?: ConnectionOptions): Connection;
 }
@@ -74,7 +83,9 @@ export interface ServerCore {
 /** Builds the transport-independent part of a server; throws on a bad `fsRoots` entry. */
 export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
   const log = options.logger ?? createLogger("info", (l) => console.error(l));
+  const clock = options.clock ?? SYSTEM_CLOCK;
   const registry = new SessionRegistry({
+    clock,
     ttlMs: options.sessionTtlMs ?? 30_000,
     maxSessions: options.maxSessions ?? 1024,
     maxProcesses: options.maxProcesses ?? 1024,
@@ -102,6 +113,7 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
     handlers,
     log,
     registry,
+    clock,
     connect: (peer, connectionOptions) =>
       new Connection(peer, context, handlers, connectionOptions),
   };

@@ -2,11 +2,14 @@
 /**
  * The state machine of one process as the protocol sees it: sequence numbers,
  * retained output, exit and close ordering, long-poll reads, terminate with a
- * grace period, timeouts. Runtime-neutral: the OS side is a {@linkcode Child}.
+ * grace period, timeouts. Runtime-neutral: the OS side is a {@linkcode Child},
+ * and every timer (timeout, exit grace, kill grace, retention, long-poll
+ * waits) runs on an injected {@linkcode Clock}.
  *
  * @module
  */
 import { messageOf } from "../util/errors.ts";
+import { type Clock, SYSTEM_CLOCK } from "../util/clock.ts";
 import {
   type Child,
   type ChildSink,
@@ -70,8 +73,6 @@ export interface ProcessSpec {
 
 type Waiter = () => void;
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** Longest time after an exit that steady output may delay reporting it. */
 export const MAX_EXIT_DRAIN_MS = 2000;
 
@@ -90,6 +91,7 @@ export class ManagedProcess {
   readonly startedAt: number;
   readonly #observer: ProcessObserver;
   readonly #timings: Required<ProcessTimings>;
+  readonly #clock: Clock;
   readonly #buffer: OutputBuffer;
   #child: Child | null = null;
   #nextSeq = 1;
@@ -106,18 +108,19 @@ export class ManagedProcess {
   #paused = 0; // output promises not yet settled (backpressure)
   #terminateRequested = false;
   #writes = new Map<string, Promise<WriteStatus>>();
-  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #timers = new Set<() => void>(); // cancel functions of pending timers
   #disposed = false;
 
-  /** Creates a process in state `starting`. */
+  /** Creates a process in state `starting`; `clock` runs its timers. */
   constructor(
     spec: ProcessSpec,
     observer: ProcessObserver,
     timings: ProcessTimings = {},
-    now: number = Date.now(),
+    clock: Clock = SYSTEM_CLOCK,
   ) {
     this.spec = spec;
-    this.startedAt = now;
+    this.#clock = clock;
+    this.startedAt = clock.now();
     this.#observer = observer;
     this.#timings = {
       exitGraceMs: timings.exitGraceMs ?? 100,
@@ -309,10 +312,10 @@ export class ManagedProcess {
     waitMs: number,
     signal?: AbortSignal,
   ): Promise<ProcessReadResult> {
-    const deadline = Date.now() + waitMs;
+    const deadline = this.#clock.now() + waitMs;
     for (;;) {
       const result = this.snapshot(afterSeq, maxBytes);
-      const remaining = deadline - Date.now();
+      const remaining = deadline - this.#clock.now();
       if (
         result.chunks.length > 0 || result.closed || result.gap ||
         (result.exited && afterSeq < this.#nextSeq - 1) || remaining <= 0 ||
@@ -320,19 +323,20 @@ export class ManagedProcess {
       ) {
         return result;
       }
-      await this.#waitForChange(Math.min(remaining, MAX_TIMER_MS), signal);
+      await this.#waitForChange(remaining, signal);
     }
   }
 
-  #waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
+  /** Resolves on the next change, after `ms` (null: no time limit), or on abort. */
+  #waitForChange(ms: number | null, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        cancel();
         this.#waiters.delete(done);
         signal?.removeEventListener("abort", done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const cancel = ms === null ? () => {} : this.#clock.setTimer(done, ms);
       this.#waiters.add(done);
       signal?.addEventListener("abort", done, { once: true });
     });
@@ -450,22 +454,22 @@ export class ManagedProcess {
   /** Resolves once the process is closed (exit known and streams ended). */
   async whenClosed(signal?: AbortSignal): Promise<void> {
     while (this.#closedSeq === null && !this.#disposed && !signal?.aborted) {
-      await this.#waitForChange(MAX_TIMER_MS, signal);
+      await this.#waitForChange(null, signal);
     }
   }
 
   #setTimer(fn: () => void, ms: number): void {
-    const id = setTimeout(() => {
-      this.#timers.delete(id);
+    const cancel = this.#clock.setTimer(() => {
+      this.#timers.delete(cancel);
       fn();
-    }, Math.min(ms, MAX_TIMER_MS));
-    this.#timers.add(id);
+    }, ms);
+    this.#timers.add(cancel);
   }
 
   /** Stops every timer and wakes every reader; the process keeps no clock alive. */
   dispose(): void {
     this.#disposed = true;
-    for (const id of this.#timers) clearTimeout(id);
+    for (const cancel of this.#timers) cancel();
     this.#timers.clear();
     this.#wake();
   }

@@ -22,3 +22,4 @@ export { DEFAULT_LISTEN, isLoopback, parseListenUrl } from "./listen.ts";
 export { serveStdio, type StdioServeOptions } from "./stdio_server.ts";
 export { CloseCode, Connection, type ConnectionOptions, type Peer } from "./connection.ts";
 export { SessionRegistry, type SessionRegistryOptions } from "./session.ts";
+export { type Clock, SYSTEM_CLOCK } from "../util/clock.ts";

@@ -2,8 +2,8 @@
 /**
  * Sessions own processes (and fs watches); a connection merely attaches to
  * one. Dropping the connection detaches the session, which then expires after
- * a TTL unless a new connection resumes it. Pure: time comes from an
- * injected clock and timer functions.
+ * a TTL unless a new connection resumes it. Pure: time (the TTL, the kill
+ * grace of a teardown, every process timer) comes from an injected clock.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import {
   type ProcessTimings,
 } from "./managed_process.ts";
 import type { ClosedNotification, ExitedNotification } from "../protocol/process.ts";
+import { type Clock, SYSTEM_CLOCK, timeoutSignal } from "../util/clock.ts";
 
 /** What a connection offers the session it is attached to. */
 export interface Attachment {
@@ -39,22 +40,8 @@ export interface Attachment {
   evict(reason: string): void;
 }
 
-/** Injected time, so tests never sleep through a TTL. */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Schedules `fn`; returns a cancel function. */
-  setTimer(fn: () => void, ms: number): () => void;
-}
-
-/** The real clock. */
-export const SYSTEM_CLOCK: Clock = {
-  now: () => Date.now(),
-  setTimer(fn, ms) {
-    const id = setTimeout(fn, Math.min(ms, 2 ** 31 - 1));
-    return () => clearTimeout(id);
-  },
-};
+/** How long a teardown waits for SIGKILLed processes to close before letting go of them. */
+const KILLED_REAP_MS = 1000;
 
 /** Something a session owns and closes with it (fs watches). */
 export interface SessionResource {
@@ -158,12 +145,7 @@ export class Session implements ProcessObserver {
         `too many processes in this session: the limit is ${max} (finished processes count until their retention ends)`,
       );
     }
-    const proc = new ManagedProcess(
-      spec,
-      this,
-      this.#registry.timings,
-      this.#registry.clock.now(),
-    );
+    const proc = new ManagedProcess(spec, this, this.#registry.timings, this.#registry.clock);
     this.#processes.set(spec.processId, proc);
     return proc;
   }
@@ -251,16 +233,18 @@ export class Session implements ProcessObserver {
         // The group could not be signalled (EPERM); the SIGKILL below retries.
       }
     }
-    const grace = AbortSignal.timeout(
-      this.#registry.timings.killGraceMs ?? 2000,
-    );
-    await Promise.all(procs.map((p) => p.whenClosed(grace)));
+    const clock = this.#registry.clock;
+    {
+      using grace = timeoutSignal(clock, this.#registry.timings.killGraceMs ?? 2000);
+      await Promise.all(procs.map((p) => p.whenClosed(grace.signal)));
+    }
     for (const p of procs) {
       if (p.state !== "closed") p.kill();
     }
-    await Promise.all(
-      procs.map((p) => p.whenClosed(AbortSignal.timeout(1000))),
-    );
+    {
+      using reaped = timeoutSignal(clock, KILLED_REAP_MS);
+      await Promise.all(procs.map((p) => p.whenClosed(reaped.signal)));
+    }
     for (const p of procs) p.dispose();
     this.#processes.clear();
     await Promise.all([...this.#resources].map((r) => r.close()));

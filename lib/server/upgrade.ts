@@ -176,7 +176,7 @@ export function wireSocket(
       CloseCode.GoingAway,
       `peer is not reading: nothing sent for ${stallMs / 1000} s`,
       `nothing could be sent for ${stallMs / 1000} s (2 x --ping-interval)`,
-    ));
+    ), core.clock);
   table.sockets.add(socket);
   const unexpected = (err: unknown) => log.error(`${label}: unexpected error: ${messageOf(err)}`);
   socket.onmessage = (e) => {

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Peer } from "./connection.ts";
+import type { Clock } from "../util/clock.ts";
 
 /**
  * A WebSocket close reason cut to the protocol's 123 UTF-8 bytes (longer
@@ -92,26 +93,29 @@ export function socketPeer(
  * hold its connection (and its session, which could not be resumed) until
  * TCP gave up, which can take many minutes. This watchdog calls `onStall`
  * when bytes have been queued without any of them being written for
- * `stallMs`. Returns a function that stops it.
+ * `stallMs`, checking on `clock` every eighth of that (50 ms to 1 s).
+ * Returns a function that stops it.
  */
 export function watchSendProgress(
-  socket: WebSocket,
-  counter: { sent: number },
+  socket: { readonly bufferedAmount: number },
+  counter: { readonly sent: number },
   stallMs: number,
   onStall: () => void,
+  clock: Clock,
 ): () => void {
+  const everyMs = Math.max(50, Math.min(1000, stallMs / 8));
   let best = 0;
-  let lastProgress = Date.now();
-  const timer = setInterval(() => {
+  let lastProgress = clock.now();
+  let cancel = () => {};
+  const check = () => {
     const queued = socket.bufferedAmount;
     const written = counter.sent - queued;
-    const now = Date.now();
+    const now = clock.now();
     if (queued === 0 || written > best) lastProgress = now;
     best = Math.max(best, written);
-    if (now - lastProgress >= stallMs) {
-      clearInterval(timer);
-      onStall();
-    }
-  }, Math.max(50, Math.min(1000, stallMs / 8)));
-  return () => clearInterval(timer);
+    if (now - lastProgress >= stallMs) onStall();
+    else cancel = clock.setTimer(check, everyMs);
+  };
+  cancel = clock.setTimer(check, everyMs);
+  return () => cancel();
 }

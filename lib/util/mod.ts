@@ -15,6 +15,7 @@
  */
 export * from "./bytes.ts";
 export * from "./async.ts";
+export * from "./clock.ts";
 export * from "./errors.ts";
 export * from "./logger.ts";
 export * from "./lines.ts";
