@@ -24,9 +24,9 @@ function attachment(): Attachment & { evicted: boolean } {
   };
 }
 
-function setup(ttlMs = 1000) {
+function setup(ttlMs = 1000, limits: { maxProcesses?: number } = {}) {
   const clock = new ManualClock();
-  const registry = new SessionRegistry({ ttlMs, clock, timings: TIMINGS });
+  const registry = new SessionRegistry({ ttlMs, clock, timings: TIMINGS, ...limits });
   const spawner = new FakeSpawner();
   const server: ServerContext = {
     registry,
@@ -285,17 +285,8 @@ Deno.test("session teardown lets go of a process that survives SIGKILL after a b
 });
 
 Deno.test("a finished process counts against the limit until its retention ends", async () => {
-  const clock = new ManualClock();
-  const registry = new SessionRegistry({ clock, maxProcesses: 1, timings: TIMINGS });
-  const spawner = new FakeSpawner();
-  const server: ServerContext = {
-    registry,
-    spawn: spawner.spawn,
-    baseEnv: () => ({}),
-    maxMessageBytes: 1 << 20,
-    log: NULL_LOGGER,
-  };
-  const conn = new Connection(new RecordingPeer(), server, PROCESS_HANDLERS as never);
+  const { clock, registry, spawner, connect } = setup(1000, { maxProcesses: 1 });
+  const { conn } = connect();
   await initialize(conn);
   const start = (id: number, processId: string) =>
     conn.receive(JSON.stringify({ id, method: "process/start", params: { ...START, processId } }));
