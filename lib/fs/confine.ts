@@ -40,7 +40,7 @@
 import { toNativePath } from "./paths.ts";
 import { ErrorCode, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
 import type { FsSandbox } from "../protocol/fs.ts";
-import { messageOf } from "../util/mod.ts";
+import { joinPath, messageOf, parentOf } from "../util/mod.ts";
 
 /** Most symlinks followed while resolving one path (Linux uses 40 too). */
 const MAX_SYMLINKS = 40;
@@ -208,15 +208,6 @@ export async function resolvePath(
 /** Splits a path into components, dropping empty ones and `.`. */
 function components(path: string): string[] {
   return path.split("/").filter((c) => c !== "" && c !== ".");
-}
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
-}
-
-function joinPath(dir: string, name: string): string {
-  return dir === "/" ? `/${name}` : `${dir}/${name}`;
 }
 
 /**

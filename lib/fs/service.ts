@@ -20,7 +20,7 @@ import { ErrorCode, invalidRequest, RpcError } from "../protocol/errors.ts";
 import { isWithin, mapFsError, PathConfinement } from "./confine.ts";
 import type * as P from "../protocol/fs.ts";
 import type { FsWatchSet } from "./watch.ts";
-import { messageOf } from "../util/mod.ts";
+import { joinPath, messageOf } from "../util/mod.ts";
 
 /** Default for {@linkcode FileSystemOptions.maxReadBytes}: 12 MiB. */
 export const DEFAULT_MAX_READ_BYTES = 12 * 1024 * 1024;
@@ -451,8 +451,4 @@ async function copyTree(from: string, to: string): Promise<void> {
     }
     // FIFOs, sockets and devices are skipped silently, as codex does.
   }
-}
-
-function joinPath(dir: string, name: string): string {
-  return dir === "/" ? `/${name}` : `${dir}/${name}`;
 }

@@ -23,6 +23,7 @@ import type {
   FsWatchParams,
   FsWatchResult,
 } from "../protocol/fs.ts";
+import { parentOf } from "../util/mod.ts";
 
 /** Receives every change; it must not throw (a throw is ignored). */
 export type FsChangeListener = (notification: FsChangedNotification) => void;
@@ -188,11 +189,6 @@ const KINDS: Partial<Record<Deno.FsEvent["kind"], FsChangeKind>> = {
   remove: "remove",
   rename: "rename",
 };
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
-}
 
 async function stop(watch: Watch): Promise<void> {
   try {

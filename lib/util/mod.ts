@@ -1,7 +1,7 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
  * Small runtime-neutral helpers shared by every part: bytes and base64,
- * timing, error messages, logging, line splitting. Nothing here touches `Deno.*` or
+ * timing, error messages, logging, line splitting, path strings. Nothing here touches `Deno.*` or
  * imports another part of `lib/`.
  *
  * @example
@@ -19,3 +19,4 @@ export * from "./clock.ts";
 export * from "./errors.ts";
 export * from "./logger.ts";
 export * from "./lines.ts";
+export * from "./path.ts";
