@@ -10,25 +10,15 @@ import { FRAME_HEADROOM, markHeadroom } from "../protocol/binary_frame.ts";
 import {
   type Child,
   type ChildSink,
-  type PosixSignal,
   type SpawnOptions,
   StdinClosedError,
   type StreamName,
 } from "./child.ts";
+import { findProgram } from "./program.ts";
 import { messageOf } from "../util/mod.ts";
 
 function isNoSuchProcess(err: unknown): boolean {
   return err instanceof Deno.errors.NotFound || /ESRCH|No such process/i.test(String(err));
-}
-
-/** Sends `signal` to process group `pgid`; a group that is gone is not an error. */
-export function killGroup(pgid: number, signal: PosixSignal): void {
-  try {
-    Deno.kill(-pgid, signal);
-  } catch (err) {
-    if (isNoSuchProcess(err)) return;
-    throw err;
-  }
 }
 
 /**
@@ -71,51 +61,6 @@ function perl(): string {
     throw new Error(`arg0 needs ${PERL} on the server, which is missing`);
   }
   return PERL;
-}
-
-/** Programs found recently: `${PATH}\0${cwd}\0${program}` → path, expiry. */
-const found = new Map<string, { path: string; until: number }>();
-
-/**
- * Finds `program` as execvp would, so that a missing or non-executable
- * program fails the start (as a direct spawn does) rather than becoming an
- * exit code of `setsid`. PATH is the child's, or the server's when the child
- * has none (as `Deno.Command` does). Hits are cached for a second.
- */
-function findProgram(program: string, cwd: string, env: Record<string, string>): string {
-  const searchPath = env.PATH ?? Deno.env.get("PATH") ?? "/usr/bin:/bin";
-  const key = `${searchPath}\0${cwd}\0${program}`;
-  const now = Date.now();
-  const hit = found.get(key);
-  if (hit && hit.until > now) return hit.path;
-  const absolute = (p: string) => p.startsWith("/") ? p : `${cwd}/${p}`;
-  const candidates = program.includes("/")
-    ? [absolute(program)]
-    : searchPath.split(":").map((dir) => absolute(`${dir || "."}/${program}`));
-  let denied = false;
-  for (const path of candidates) {
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(path);
-    } catch (err) {
-      if (err instanceof Deno.errors.PermissionDenied) denied = true;
-      continue;
-    }
-    if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) {
-      if (found.size >= 256) found.clear();
-      found.set(key, { path, until: now + 1000 });
-      return path;
-    }
-    denied = true;
-  }
-  if (denied) {
-    throw new Deno.errors.PermissionDenied(
-      `Failed to spawn '${program}': Permission denied (os error 13)`,
-    );
-  }
-  throw new Deno.errors.NotFound(
-    `Failed to spawn '${program}': No such file or directory (os error 2)`,
-  );
 }
 
 /**
@@ -200,20 +145,26 @@ export async function spawnPiped(
   sink: ChildSink,
 ): Promise<Child> {
   checkCwd(options.cwd);
-  let program = options.argv[0]!;
+  const argv0 = options.argv[0]!;
+  // Found here, in the child's PATH, so that a missing program fails the
+  // start (rather than becoming an exit code of setsid or perl) exactly as
+  // on a terminal, and so that Deno.Command, which would search the server's
+  // PATH for a child without one, is handed an absolute path.
+  const path = findProgram(argv0, options.cwd, options.env);
+  let program = path;
   let args = options.argv.slice(1);
-  if (options.arg0 !== null && options.arg0 !== program) {
+  if (options.arg0 !== null && options.arg0 !== argv0) {
     // Deno.Command cannot set argv[0]; perl's `exec {PROGRAM} LIST` can, and
-    // unlike a shell it adds nothing to the environment. The program is
-    // resolved first, so a missing one still fails the start.
-    const path = findProgram(program, options.cwd, options.env);
+    // unlike a shell it adds nothing to the environment.
     args = ["-e", EXEC_WITH_ARG0, "--", path, options.arg0, ...args];
     program = perl();
   }
   if (SETSID) {
-    const path = findProgram(program, options.cwd, options.env);
-    // setsid execvp()s with the child's PATH; without one, pass what we found.
-    args = ["--", options.env.PATH === undefined ? path : program, ...args];
+    // setsid execvp()s its argument by findProgram's rule (the child's PATH,
+    // else DEFAULT_SEARCH_PATH, relative entries from cwd), so it runs the
+    // file found above when handed argv[0] as given, and the program sees
+    // argv[0] unchanged, as on a terminal.
+    args = ["--", program === path ? argv0 : program, ...args];
     program = SETSID;
   }
   const command = new Deno.Command(program, {

@@ -32,11 +32,10 @@ import {
   osError,
   SIGNAL_NUMBERS,
 } from "./ffi_libc.ts";
+import { findProgram } from "./program.ts";
 import { newPtyState, ptyReactor, type PtyState } from "./pty_reactor.ts";
 import { messageOf } from "../util/mod.ts";
 
-/** What execvp searches when the environment has no PATH. */
-const DEFAULT_PATH = "/bin:/usr/bin";
 const NEWLINE = 0x0a;
 const CTRL_D = 0x04;
 
@@ -78,9 +77,9 @@ export function ptySupport(): PtySupport {
  * Starts `options.argv` as the session leader of a new pseudo-terminal and
  * reports its output to `sink` as the single stream `"pty"`.
  *
- * `argv[0]` is looked up in `options.env.PATH` (not the server's), the
- * child gets exactly `options.env`, and its working directory is
- * `options.cwd`. Every byte the child wrote before exiting reaches
+ * `argv[0]` is looked up by {@linkcode findProgram} (the child's `PATH`,
+ * never the server's), as for piped children; the child gets exactly
+ * `options.env`, and its working directory is `options.cwd`. Every byte the child wrote before exiting reaches
  * `sink.output` before `sink.exit`.
  *
  * @param options What to start; `size` is the initial terminal size.
@@ -132,7 +131,7 @@ function start(lib: Libc, options: SpawnOptions, sink: ChildSink): Child {
   if (!isDirectory(lib, cwd) || lib.access(cwd, C.X_OK) !== 0) {
     throw osError(errno(), `cwd ${options.cwd}`);
   }
-  const program = resolveProgram(lib, argv0, options.env, options.cwd);
+  const program = findProgram(argv0, options.cwd, options.env);
   const master = lib.posix_openpt(C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
   if (master < 0) throw osError(errno(), "posix_openpt");
   let pid = -1;
@@ -196,34 +195,6 @@ function isDirectory(lib: Libc, path: Uint8Array): boolean {
   if (fd < 0) return false;
   lib.close(fd);
   return true;
-}
-
-/**
- * Finds `argv0` the way execvp does, but in the child's PATH. Relative PATH
- * entries are taken relative to the child's working directory.
- */
-function resolveProgram(
-  lib: Libc,
-  argv0: string,
-  env: Record<string, string>,
-  cwd: string,
-): string {
-  if (argv0.includes("/")) return argv0;
-  let denied = false;
-  if (argv0 !== "") {
-    for (const entry of (env.PATH ?? DEFAULT_PATH).split(":")) {
-      const dir = entry === "" ? cwd : entry.startsWith("/") ? entry : `${cwd}/${entry}`;
-      const candidate = dir.endsWith("/") ? dir + argv0 : `${dir}/${argv0}`;
-      const path = cString(candidate);
-      if (lib.access(path, C.X_OK) === 0) {
-        if (!isDirectory(lib, path)) return candidate;
-        denied = true;
-      } else if (errno() === C.EACCES) {
-        denied = true;
-      }
-    }
-  }
-  throw osError(denied ? C.EACCES : C.ENOENT, argv0);
 }
 
 interface ChildPlan {
