@@ -1,7 +1,9 @@
 // Copyright 2026 the exec-server authors. MIT license.
 import assert from "node:assert/strict";
 import { applyEnvPolicy, childEnv, globToRegExp } from "../lib/server/env_policy.ts";
-import type { EnvPolicy } from "../lib/protocol/process.ts";
+import { inheritEnv } from "../lib/protocol/process.ts";
+import { startParams } from "../lib/client/options.ts";
+import { mcpStartParams } from "../lib/mcp/config.ts";
 
 const BASE = {
   PATH: "/bin",
@@ -13,17 +15,6 @@ const BASE = {
   lang: "lower",
 };
 
-function policy(p: Partial<EnvPolicy>): EnvPolicy {
-  return {
-    inherit: "all",
-    ignoreDefaultExcludes: true,
-    exclude: [],
-    set: {},
-    includeOnly: [],
-    ...p,
-  };
-}
-
 Deno.test("globToRegExp() matches * and ? case-insensitively and escapes the rest", () => {
   assert.ok(globToRegExp("*key*").test("API_KEY"));
   assert.ok(globToRegExp("A?C").test("abc"));
@@ -33,30 +24,30 @@ Deno.test("globToRegExp() matches * and ? case-insensitively and escapes the res
 });
 
 Deno.test("applyEnvPolicy() step 1: inherit all, core or none", () => {
-  assert.deepEqual(applyEnvPolicy(policy({ inherit: "all" }), BASE), BASE);
-  assert.deepEqual(applyEnvPolicy(policy({ inherit: "none" }), BASE), {});
-  assert.deepEqual(applyEnvPolicy(policy({ inherit: "core" }), BASE), {
+  assert.deepEqual(applyEnvPolicy(inheritEnv({ inherit: "all" }), BASE), BASE);
+  assert.deepEqual(applyEnvPolicy(inheritEnv({ inherit: "none" }), BASE), {});
+  assert.deepEqual(applyEnvPolicy(inheritEnv({ inherit: "core" }), BASE), {
     PATH: "/bin",
     HOME: "/home/u",
   });
 });
 
 Deno.test("applyEnvPolicy() step 2: default excludes unless ignored", () => {
-  const env = applyEnvPolicy(policy({ ignoreDefaultExcludes: false }), BASE);
+  const env = applyEnvPolicy(inheritEnv({ ignoreDefaultExcludes: false }), BASE);
   assert.ok(!("API_KEY" in env) && !("MY_SECRET_X" in env) && !("GH_TOKEN" in env));
   assert.equal(env.EDITOR, "vi");
-  assert.equal(applyEnvPolicy(policy({ ignoreDefaultExcludes: true }), BASE).API_KEY, "k");
+  assert.equal(applyEnvPolicy(inheritEnv({ ignoreDefaultExcludes: true }), BASE).API_KEY, "k");
 });
 
 Deno.test("applyEnvPolicy() step 3: exclude globs", () => {
-  const env = applyEnvPolicy(policy({ exclude: ["ed*", "LANG"] }), BASE);
+  const env = applyEnvPolicy(inheritEnv({ exclude: ["ed*", "LANG"] }), BASE);
   assert.ok(!("EDITOR" in env) && !("lang" in env));
   assert.equal(env.PATH, "/bin");
 });
 
 Deno.test("applyEnvPolicy() step 4: set overrides, after excludes", () => {
   const env = applyEnvPolicy(
-    policy({ exclude: ["EDITOR"], set: { EDITOR: "nano", NEW: "1" } }),
+    inheritEnv({ exclude: ["EDITOR"], set: { EDITOR: "nano", NEW: "1" } }),
     BASE,
   );
   assert.equal(env.EDITOR, "nano");
@@ -65,7 +56,7 @@ Deno.test("applyEnvPolicy() step 4: set overrides, after excludes", () => {
 
 Deno.test("applyEnvPolicy() step 5: includeOnly runs last and can drop set entries", () => {
   const env = applyEnvPolicy(
-    policy({ set: { NEW: "1", PATH: "/x" }, includeOnly: ["PATH", "h*"] }),
+    inheritEnv({ set: { NEW: "1", PATH: "/x" }, includeOnly: ["PATH", "h*"] }),
     BASE,
   );
   assert.deepEqual(env, { PATH: "/x", HOME: "/home/u" });
@@ -74,6 +65,34 @@ Deno.test("applyEnvPolicy() step 5: includeOnly runs last and can drop set entri
 Deno.test("childEnv() is exactly env without a policy, and env overlays a policy", () => {
   assert.deepEqual(childEnv({ A: "1" }, null, BASE), { A: "1" });
   assert.deepEqual(childEnv({ A: "1" }, undefined, BASE), { A: "1" });
-  const env = childEnv({ PATH: "/mine", A: "1" }, policy({ inherit: "core" }), BASE);
+  const env = childEnv({ PATH: "/mine", A: "1" }, inheritEnv({ inherit: "core" }), BASE);
   assert.deepEqual(env, { PATH: "/mine", HOME: "/home/u", A: "1" });
+});
+
+Deno.test("inheritEnv(): the one pass-through policy, used by the CLI, the client and MCP", () => {
+  const all = inheritEnv();
+  assert.deepEqual(all, {
+    inherit: "all",
+    ignoreDefaultExcludes: true,
+    exclude: [],
+    set: {},
+    includeOnly: [],
+  });
+  assert.deepEqual(applyEnvPolicy(all, BASE), BASE, "nothing dropped, not even *TOKEN*");
+  assert.notEqual(inheritEnv().exclude, inheritEnv().exclude, "a fresh object each time");
+  assert.deepEqual(inheritEnv({ inherit: "core", includeOnly: ["PATH"] }), {
+    ...all,
+    inherit: "core",
+    includeOnly: ["PATH"],
+  });
+  assert.deepEqual(startParams({ argv: ["ls"] })[0].envPolicy, all);
+  assert.deepEqual(
+    mcpStartParams(
+      "m",
+      { command: "srv", cwd: "/", envVars: [{ name: "R", source: "remote" }] },
+      {},
+    )
+      .envPolicy.includeOnly.at(-1),
+    "R",
+  );
 });

@@ -7,6 +7,7 @@
  */
 import { ExecServerClient } from "../client/client.ts";
 import { connectStdio } from "../client/stdio.ts";
+import { parseFlags, readTokenFile, UsageError } from "./flags.ts";
 import { messageOf } from "../util/mod.ts";
 
 /** Usage text of the connection flags. */
@@ -47,13 +48,44 @@ export interface ConnectFlags {
   "ca-file"?: string | undefined;
 }
 
-/** A usage error in client flags. */
-export class ClientUsageError extends Error {
-  /** Creates it. */
-  constructor(message: string) {
-    super(message);
-    this.name = "ClientUsageError";
-  }
+/** The options of `parseArgs` that {@linkcode parseClientFlags} accepts. */
+type OptionSpecs = Record<
+  string,
+  { type: "string" | "boolean"; multiple?: boolean; short?: string }
+>;
+
+/**
+ * Parses a client subcommand's arguments: the connection flags, `extra`
+ * and `-h`/`--help`, then positionals. Everything after `--` is positional
+ * as it stands, even words that look like flags.
+ *
+ * @throws {UsageError} For an unknown flag or a missing value.
+ *
+ * @example
+ * ```ts
+ * import { parseClientFlags } from "./connect.ts";
+ * import assert from "node:assert/strict";
+ * const { values, positionals } = parseClientFlags(
+ *   ["--url", "ws://h:1", "--tty", "--", "ls", "-l"],
+ *   { tty: { type: "boolean" } },
+ * );
+ * assert.equal(values.url, "ws://h:1");
+ * assert.equal(values.tty, true);
+ * assert.deepEqual(positionals, ["ls", "-l"]);
+ * ```
+ */
+export function parseClientFlags<const O extends OptionSpecs>(args: string[], extra: O) {
+  const dash = args.indexOf("--");
+  const { values, positionals } = parseFlags({
+    args: dash === -1 ? args : args.slice(0, dash),
+    strict: true,
+    allowPositionals: true,
+    options: { ...CONNECT_OPTIONS, ...extra, help: { type: "boolean", short: "h" } },
+  });
+  return {
+    values,
+    positionals: dash === -1 ? positionals : [...positionals, ...args.slice(dash + 1)],
+  };
 }
 
 /**
@@ -72,7 +104,7 @@ export function sshCommand(
 ): string[] {
   const m = /^((?:[^@\s]+@)?(?:\[[^\]]+\]|[^:\s]+))(?::(\d+))?$/.exec(target);
   if (!m) {
-    throw new ClientUsageError(`--ssh expects [USER@]HOST[:PORT], got ${JSON.stringify(target)}`);
+    throw new UsageError(`--ssh expects [USER@]HOST[:PORT], got ${JSON.stringify(target)}`);
   }
   const host = m[1]!.replace(/@\[(.*)\]$/, "@$1").replace(/^\[(.*)\]$/, "$1");
   const ssh = sshProgram.trim().split(/\s+/);
@@ -93,27 +125,25 @@ export async function connectFromFlags(
   env: Record<string, string | undefined>,
   clientName: string,
 ): Promise<ExecServerClient> {
-  if (flags.url && flags.ssh) throw new ClientUsageError("give either --url or --ssh, not both");
+  if (flags.url && flags.ssh) throw new UsageError("give either --url or --ssh, not both");
   let token: string | undefined = env.EXEC_SERVER_TOKEN || undefined;
   if (flags["token-file"]) {
-    try {
-      token = (await Deno.readTextFile(flags["token-file"])).split(/\r?\n/)[0]!.trim();
-    } catch (err) {
-      throw new ClientUsageError(`cannot read --token-file: ${messageOf(err)}`);
-    }
+    const file = await readTokenFile(flags["token-file"]);
+    if (file.warning) console.error(`exec-server: ${file.warning}`);
+    token = file.token;
   }
   if (flags.ssh) {
     const command = sshCommand(flags.ssh, flags["ssh-command"], flags["remote-command"]);
     return await connectStdio(command, { clientName });
   }
   const url = flags.url ?? env.EXEC_SERVER_URL;
-  if (!url) throw new ClientUsageError("say where the server is: --url URL or --ssh HOST");
+  if (!url) throw new UsageError("say where the server is: --url URL or --ssh HOST");
   let caCert: string | undefined;
   if (flags["ca-file"]) {
     try {
       caCert = await Deno.readTextFile(flags["ca-file"]);
     } catch (err) {
-      throw new ClientUsageError(`cannot read --ca-file: ${messageOf(err)}`);
+      throw new UsageError(`cannot read --ca-file: ${messageOf(err)}`);
     }
   }
   return await ExecServerClient.connect({

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import type { ExecServerClient } from "../client/client.ts";
 import { ExecServerError } from "../client/errors.ts";
-import { ClientUsageError, CONNECT_HELP, CONNECT_OPTIONS, connectFromFlags } from "./connect.ts";
-import { isMethodName, METHODS } from "../protocol/methods.ts";
-import type { EnvPolicy } from "../protocol/process.ts";
+import { CONNECT_HELP, connectFromFlags, parseClientFlags } from "./connect.ts";
+import { parseKeyValues, positiveNumber, UsageError } from "./flags.ts";
+import { isMethodName, METHODS, type ParamsOf } from "../protocol/methods.ts";
+import { inheritEnv } from "../protocol/process.ts";
 import { messageOf } from "../util/mod.ts";
 
 /** `exec --help`. */
@@ -44,37 +44,6 @@ ${CONNECT_HELP}
   -h, --help               this text
 `;
 
-function parse(args: string[], options: Record<string, unknown>) {
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: { ...CONNECT_OPTIONS, ...options, help: { type: "boolean", short: "h" } } as never,
-    });
-  } catch (err) {
-    throw new ClientUsageError(messageOf(err));
-  }
-}
-
-function parseEnv(entries: string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const entry of entries) {
-    const eq = entry.indexOf("=");
-    if (eq <= 0) throw new ClientUsageError(`--env expects K=V, got ${JSON.stringify(entry)}`);
-    env[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  return env;
-}
-
-const INHERIT: EnvPolicy = {
-  inherit: "all",
-  ignoreDefaultExcludes: true,
-  exclude: [],
-  set: {},
-  includeOnly: [],
-};
-
 /** The local terminal's size, or null when unknown (not a terminal, or 0×0 as under `script`). */
 function terminalSize(): { rows: number; columns: number } | null {
   try {
@@ -106,27 +75,21 @@ async function pumpStdin(
 
 /** Runs `exec`; resolves to the exit code. */
 export async function execMain(args: string[]): Promise<number> {
-  const dash = args.indexOf("--");
-  const flagArgs = dash === -1 ? args : args.slice(0, dash);
-  const { values: v, positionals } = parse(flagArgs, {
+  const { values: v, positionals: argv } = parseClientFlags(args, {
     tty: { type: "boolean" },
     cwd: { type: "string" },
     env: { type: "string", multiple: true },
     timeout: { type: "string" },
-  }) as { values: Record<string, string & string[] & boolean>; positionals: string[] };
+  });
   if (v.help) {
     console.log(EXEC_HELP);
     return 0;
   }
-  const argv = dash === -1 ? positionals : [...positionals, ...args.slice(dash + 1)];
   if (argv.length === 0) {
-    throw new ClientUsageError("exec needs a command: exec [flags] -- CMD [ARG...]");
+    throw new UsageError("exec needs a command: exec [flags] -- CMD [ARG...]");
   }
-  const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
-  if (timeout !== undefined && !(timeout > 0)) {
-    throw new ClientUsageError("--timeout must be a positive number of seconds");
-  }
-  const tty = Boolean(v.tty);
+  const timeout = v.timeout === undefined ? undefined : positiveNumber("--timeout", v.timeout, 0);
+  const tty = v.tty ?? false;
   const client = await connectFromFlags(v, Deno.env.toObject(), "exec-server-cli");
   const raw = tty && Deno.stdin.isTerminal();
   try {
@@ -134,8 +97,8 @@ export async function execMain(args: string[]): Promise<number> {
     const proc = await client.start({
       argv,
       cwd: v.cwd ?? "/",
-      env: parseEnv(v.env ?? []),
-      envPolicy: INHERIT,
+      env: parseKeyValues(v.env ?? [], "--env"),
+      envPolicy: inheritEnv(),
       tty,
       pipeStdin: true,
       ...(size ? { size: { rows: size.rows, cols: size.columns } } : {}),
@@ -180,25 +143,22 @@ export async function execMain(args: string[]): Promise<number> {
 
 /** Runs `call`; resolves to the exit code. */
 export async function callMain(args: string[]): Promise<number> {
-  const { values: v, positionals } = parse(args, {}) as {
-    values: Record<string, string & boolean>;
-    positionals: string[];
-  };
+  const { values: v, positionals } = parseClientFlags(args, {});
   if (v.help) {
     console.log(CALL_HELP);
     return 0;
   }
   const [method, json, ...extra] = positionals;
-  if (!method || extra.length > 0) throw new ClientUsageError("call expects METHOD [JSON-PARAMS]");
+  if (!method || extra.length > 0) throw new UsageError("call expects METHOD [JSON-PARAMS]");
   if (!isMethodName(method) || method === "initialize") {
-    throw new ClientUsageError(`unknown method ${JSON.stringify(method)}; see call --help`);
+    throw new UsageError(`unknown method ${JSON.stringify(method)}; see call --help`);
   }
   let params: unknown = {};
   if (json !== undefined) {
     try {
       params = JSON.parse(json);
     } catch (err) {
-      throw new ClientUsageError(`JSON-PARAMS is not valid JSON: ${messageOf(err)}`);
+      throw new UsageError(`JSON-PARAMS is not valid JSON: ${messageOf(err)}`);
     }
   }
   const client: ExecServerClient = await connectFromFlags(
@@ -207,7 +167,8 @@ export async function callMain(args: string[]): Promise<number> {
     "exec-server-cli",
   );
   try {
-    const result = await client.call(method, params as never);
+    // Sent as typed: checking the params is the server's job here.
+    const result = await client.call(method, params as ParamsOf<typeof method>);
     console.log(JSON.stringify(result, null, 2));
     return 0;
   } catch (err) {

@@ -1,11 +1,12 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
- * The `exec-server` command line: `serve` (and, later, client subcommands).
+ * The `exec-server` command line: `serve`, and the dispatch to the client
+ * subcommands (`exec`, `call`, `mcp-bridge`), which load on first use.
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { ConnectionClosedError } from "../client/errors.ts";
+import { parseFlags, positiveNumber, readTokenFile, UsageError } from "./flags.ts";
 import { createLogger, type LogLevel, messageOf } from "../util/mod.ts";
 import { createServerCore } from "../server/core.ts";
 import { isLoopback, parseListenUrl } from "../server/listen.ts";
@@ -79,30 +80,6 @@ Other
   -h, --help               this text
 `;
 
-/** A usage error: printed with a hint, exit code 2. */
-export class UsageError extends Error {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-function positiveNumber(
-  flag: string,
-  value: string | undefined,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new UsageError(
-      `${flag} must be a positive number, got ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
-}
-
 function positiveInt(
   flag: string,
   value: string | undefined,
@@ -126,36 +103,31 @@ export async function parseServeArgs(
     warnings: string[];
   }
 > {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        "listen": { type: "string" },
-        "tls-cert": { type: "string" },
-        "tls-key": { type: "string" },
-        "token-file": { type: "string" },
-        "allow-origin": { type: "string", multiple: true },
-        "insecure-no-auth": { type: "boolean" },
-        "session-ttl": { type: "string" },
-        "retained-bytes": { type: "string" },
-        "exited-retention": { type: "string" },
-        "kill-grace": { type: "string" },
-        "max-message-bytes": { type: "string" },
-        "max-connections": { type: "string" },
-        "max-sessions": { type: "string" },
-        "max-processes": { type: "string" },
-        "ping-interval": { type: "string" },
-        "fs-root": { type: "string", multiple: true },
-        "log-level": { type: "string" },
-        "help": { type: "boolean", short: "h" },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(messageOf(err));
-  }
+  const parsed = parseFlags({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      "listen": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "token-file": { type: "string" },
+      "allow-origin": { type: "string", multiple: true },
+      "insecure-no-auth": { type: "boolean" },
+      "session-ttl": { type: "string" },
+      "retained-bytes": { type: "string" },
+      "exited-retention": { type: "string" },
+      "kill-grace": { type: "string" },
+      "max-message-bytes": { type: "string" },
+      "max-connections": { type: "string" },
+      "max-sessions": { type: "string" },
+      "max-processes": { type: "string" },
+      "ping-interval": { type: "string" },
+      "fs-root": { type: "string", multiple: true },
+      "log-level": { type: "string" },
+      "help": { type: "boolean", short: "h" },
+    },
+  });
   const v = parsed.values;
   if (v.help) return { help: true };
   const warnings: string[] = [];
@@ -181,24 +153,9 @@ export async function parseServeArgs(
   }
   let token: string | null = null;
   if (v["token-file"] !== undefined) {
-    try {
-      token = (await Deno.readTextFile(v["token-file"])).split(/\r?\n/)[0]!
-        .trim();
-    } catch (err) {
-      throw new UsageError(
-        `cannot read --token-file ${v["token-file"]}: ${messageOf(err)}`,
-      );
-    }
-    if (token === "") {
-      throw new UsageError(`--token-file ${v["token-file"]} is empty`);
-    }
-    const mode = (await Deno.stat(v["token-file"]).catch(() => null))?.mode ?? null;
-    if (mode !== null && (mode & 0o077) !== 0) {
-      warnings.push(
-        `WARNING: --token-file ${v["token-file"]} can be read by other users (mode ` +
-          `${(mode & 0o777).toString(8).padStart(3, "0")}); run chmod 600 on it`,
-      );
-    }
+    const file = await readTokenFile(v["token-file"]);
+    token = file.token;
+    if (file.warning) warnings.push(file.warning);
   } else if (env.EXEC_SERVER_TOKEN) {
     token = env.EXEC_SERVER_TOKEN;
   }
@@ -354,7 +311,7 @@ export async function main(args: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || (err instanceof Error && err.name === "ClientUsageError")) {
+    if (err instanceof UsageError) {
       const help = command === undefined ? "--help" : `${command} --help`;
       console.error(`exec-server: ${err.message}\nRun exec-server ${help} for usage.`);
       return 2;

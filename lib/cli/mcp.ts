@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { ClientUsageError, CONNECT_HELP, CONNECT_OPTIONS, connectFromFlags } from "./connect.ts";
+import { CONNECT_HELP, connectFromFlags, parseClientFlags } from "./connect.ts";
+import { parseKeyValues, UsageError } from "./flags.ts";
 import type { McpServerConfig } from "../mcp/config.ts";
 import { ExecutorStdioTransport } from "../mcp/transport.ts";
 import { messageOf, readLines } from "../util/mod.ts";
@@ -36,23 +36,18 @@ export function bridgeConfig(
   env: string[],
   envVars: string[],
 ): McpServerConfig {
-  if (argv.length === 0) throw new ClientUsageError("mcp-bridge needs a command: -- CMD [ARG...]");
+  if (argv.length === 0) throw new UsageError("mcp-bridge needs a command: -- CMD [ARG...]");
   if (!cwd) {
-    throw new ClientUsageError("mcp-bridge needs --cwd DIR (the server's working directory)");
+    throw new UsageError("mcp-bridge needs --cwd DIR (the server's working directory)");
   }
-  const literal: Record<string, string> = {};
-  for (const entry of env) {
-    const eq = entry.indexOf("=");
-    if (eq <= 0) throw new ClientUsageError(`--env expects K=V, got ${JSON.stringify(entry)}`);
-    literal[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
+  const literal = parseKeyValues(env, "--env");
   const vars = envVars.map((spec) => {
     const [name, source, ...rest] = spec.split(":");
     if (
       !name || rest.length > 0 ||
       (source !== undefined && source !== "remote" && source !== "local")
     ) {
-      throw new ClientUsageError(
+      throw new UsageError(
         `--env-var expects NAME or NAME:remote, got ${JSON.stringify(spec)}`,
       );
     }
@@ -63,31 +58,15 @@ export function bridgeConfig(
 
 /** Runs `mcp-bridge`; resolves to the exit code. */
 export async function mcpBridgeMain(args: string[]): Promise<number> {
-  const dash = args.indexOf("--");
-  const flagArgs = dash === -1 ? args : args.slice(0, dash);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: flagArgs,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        ...CONNECT_OPTIONS,
-        cwd: { type: "string" },
-        env: { type: "string", multiple: true },
-        "env-var": { type: "string", multiple: true },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (err) {
-    throw new ClientUsageError(messageOf(err));
-  }
-  const v = parsed.values;
+  const { values: v, positionals: argv } = parseClientFlags(args, {
+    cwd: { type: "string" },
+    env: { type: "string", multiple: true },
+    "env-var": { type: "string", multiple: true },
+  });
   if (v.help) {
     console.log(MCP_BRIDGE_HELP);
     return 0;
   }
-  const argv = dash === -1 ? parsed.positionals : [...parsed.positionals, ...args.slice(dash + 1)];
   const config = bridgeConfig(argv, v.cwd, v.env ?? [], v["env-var"] ?? []);
   const client = await connectFromFlags(v, Deno.env.toObject(), "exec-server-mcp-bridge");
   const encoder = new TextEncoder();

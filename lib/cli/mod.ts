@@ -12,4 +12,5 @@
  *
  * @module
  */
-export { main, UsageError } from "./main.ts";
+export { main } from "./main.ts";
+export { UsageError } from "./flags.ts";

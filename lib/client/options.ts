@@ -11,7 +11,7 @@ import type { CallOptions } from "./rpc.ts";
 import type { TransportConnector } from "./transport.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { ParamsOf } from "../protocol/methods.ts";
-import type { EnvPolicy } from "../protocol/process.ts";
+import { inheritEnv } from "../protocol/process.ts";
 
 /**
  * Options of `ExecServerClient.connect`.
@@ -95,14 +95,6 @@ export type StartOptions =
   & Partial<Pick<ParamsOf<"process/start">, Defaulted>>
   & CallOptions;
 
-const INHERIT_ALL: EnvPolicy = {
-  inherit: "all",
-  ignoreDefaultExcludes: true,
-  exclude: [],
-  set: {},
-  includeOnly: [],
-};
-
 /**
  * Splits start options into `process/start` params (defaults applied) and
  * call options.
@@ -123,7 +115,7 @@ export function startParams(options: StartOptions): [ParamsOf<"process/start">, 
     env: env ?? {},
     tty: tty ?? false,
   };
-  if (env === undefined && rest.envPolicy === undefined) params.envPolicy = INHERIT_ALL;
+  if (env === undefined && rest.envPolicy === undefined) params.envPolicy = inheritEnv();
   const call: CallOptions = {};
   if (signal) call.signal = signal;
   if (timeoutMs !== undefined) call.timeoutMs = timeoutMs;

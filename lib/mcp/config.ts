@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import type { EnvPolicy, ProcessStartParams } from "../protocol/process.ts";
+import { type EnvPolicy, inheritEnv, type ProcessStartParams } from "../protocol/process.ts";
 
 /** One `envVars` entry: a bare name (local) or `{name, source}`. */
 export const McpEnvVarSchema = z.union([
@@ -89,15 +89,9 @@ export function mcpStartParams(
     }
   }
   Object.assign(env, parsed.env ?? {});
-  const envPolicy: EnvPolicy = remote.length === 0
-    ? { inherit: "core", ignoreDefaultExcludes: true, exclude: [], set: {}, includeOnly: [] }
-    : {
-      inherit: "all",
-      ignoreDefaultExcludes: true,
-      exclude: [],
-      set: {},
-      includeOnly: [...DEFAULT_ENV_VARS, ...remote],
-    };
+  const envPolicy = remote.length === 0
+    ? inheritEnv({ inherit: "core" })
+    : inheritEnv({ includeOnly: [...DEFAULT_ENV_VARS, ...remote] });
   return {
     processId,
     argv: [parsed.command, ...(parsed.args ?? [])],

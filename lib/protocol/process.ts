@@ -73,6 +73,32 @@ export const EnvPolicySchema = z.object({
 /** The environment policy. */
 export type EnvPolicy = z.infer<typeof EnvPolicySchema>;
 
+/**
+ * The pass-through environment policy: inherit all of the server's
+ * environment, with nothing dropped (not even the default `*KEY*`,
+ * `*SECRET*`, `*TOKEN*` excludes), set or filtered; `fields` override.
+ *
+ * @example
+ * ```ts
+ * import { inheritEnv } from "./process.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(inheritEnv(), {
+ *   inherit: "all", ignoreDefaultExcludes: true, exclude: [], set: {}, includeOnly: [],
+ * });
+ * assert.equal(inheritEnv({ inherit: "core" }).inherit, "core");
+ * ```
+ */
+export function inheritEnv(fields: Partial<EnvPolicy> = {}): EnvPolicy {
+  return {
+    inherit: "all",
+    ignoreDefaultExcludes: true,
+    exclude: [],
+    set: {},
+    includeOnly: [],
+    ...fields,
+  };
+}
+
 /** `process/start` params. */
 export const ProcessStartParamsSchema = z.object({
   processId,
