@@ -1,297 +1,180 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
- * What the benchmarks run against: the exec-server itself (a real `main.ts
- * serve` subprocess), and the peers websocketd and OpenSSH, installed from
- * Debian's packages when missing and started on loopback with their own
- * temporary configuration. Everything started here is registered with a
- * {@linkcode Cleanup} so that it is stopped, and its files removed, on exit.
+ * What the exec-server is compared with besides local spawns: websocketd,
+ * OpenSSH and util-linux `script`, as one table ({@linkcode PEERS}). Each
+ * peer names the figures that need it, the Debian packages that provide it
+ * (installed when missing), and how to start it on loopback with its own
+ * temporary configuration; {@linkcode startPeers} brings up those a run
+ * needs and says why any could not run.
+ *
+ * Adding a peer: one entry here, then its variant in each figure that
+ * measures it and its rows in `targets.ts`.
  *
  * @module
  */
+import type { FigureId } from "./config.ts";
+import {
+  type Cleanup,
+  freePort,
+  isRoot,
+  run,
+  startDaemon,
+  stopChild,
+  tail,
+  which,
+} from "./processes.ts";
+import { messageOf } from "../lib/util/mod.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+/** What starting a peer gives the figures: a value (a URL, arguments) and its version. */
+export interface Started<T> {
+  /** What the figures use to reach it. */
+  value: T;
+  /** Its version, for the report. */
+  version: string;
+}
+
+/** One peer the bench compares with. */
+export interface PeerSpec<T> {
+  /** Its name in notes ("util-linux script"). */
+  label: string;
+  /** The figures that measure it. */
+  figures: readonly FigureId[];
+  /** The programs it needs, each with the Debian package that provides it. */
+  packages: Readonly<Record<string, string>>;
+  /** Starts it (its stop registered with `cleanup`) or proves it works. */
+  start(cleanup: Cleanup, dir: string): Promise<Started<T>>;
+  /** A progress line once it runs. */
+  describe(started: Started<T>): string;
+}
+
+/** The peers. */
+export const PEERS = {
+  websocketd: {
+    label: "websocketd",
+    figures: ["P1", "P2"],
+    packages: { websocketd: "websocketd" },
+    start: startWebsocketd,
+    describe: (s) => `websocketd on ${s.value}`,
+  } satisfies PeerSpec<string>,
+  ssh: {
+    label: "ssh",
+    figures: ["P1", "P2", "P6"],
+    packages: { sshd: "openssh-server", ssh: "openssh-client", "ssh-keygen": "openssh-client" },
+    start: startSshd,
+    describe: (s) => `sshd on 127.0.0.1 with a ControlMaster connection (${s.version})`,
+  } satisfies PeerSpec<string[]>,
+  script: {
+    label: "util-linux script",
+    figures: ["P3"],
+    packages: {},
+    start: probeScript,
+    describe: (s) => s.version,
+  } satisfies PeerSpec<true>,
+};
+
+/** A peer's name. */
+export type PeerName = keyof typeof PEERS;
+/** Every peer's name. */
+export const PEER_NAMES = Object.keys(PEERS) as PeerName[];
+
+type ValueOf<K extends PeerName> = Awaited<ReturnType<typeof PEERS[K]["start"]>>["value"];
+
+/** A peer in this run: its value when it runs, else null and why. */
+export interface PeerState<T> {
+  /** What the figures use to reach it, or null when it does not run. */
+  value: T | null;
+  /** Why it does not run ("not needed" when no chosen figure measures it). */
+  note: string;
+  /** Its version when it runs. */
+  version: string | null;
+}
+
+/** Every peer's state in this run. */
+export type Peers = { [K in PeerName]: PeerState<ValueOf<K>> };
+
+/** The Debian packages the bench may install. */
+export const APT_PACKAGES: readonly string[] = [
+  ...new Set(PEER_NAMES.flatMap((n) => Object.values(PEERS[n].packages))),
+];
+
 /**
- * The server entry point; `EXEC_SERVER_BENCH_MAIN` points the bench at another
- * checkout's `main.ts`, to compare a change with the baseline.
+ * Starts the peers the chosen figures measure, except those in `skip`;
+ * installs missing packages first when `install`. A peer that cannot run gets
+ * a note (also pushed to `notes`) instead of a value.
  */
-const MAIN = Deno.env.get("EXEC_SERVER_BENCH_MAIN") || `${ROOT}main.ts`;
-
-/** The Debian packages the bench installs when a peer is missing. */
-export const APT_PACKAGES = ["websocketd", "openssh-server", "openssh-client"] as const;
-
-/** A LIFO stack of cleanup steps; each step runs once, bounded in time. */
-export class Cleanup {
-  readonly #steps: { what: string; run: () => Promise<void> | void }[] = [];
-
-  /** Registers a step; returns a function that runs it now (and unregisters it). */
-  add(what: string, run: () => Promise<void> | void): () => Promise<void> {
-    const step = { what, run };
-    this.#steps.push(step);
-    return async () => {
-      const i = this.#steps.indexOf(step);
-      if (i < 0) return;
-      this.#steps.splice(i, 1);
-      await runBounded(step);
-    };
+export async function startPeers(options: {
+  only: ReadonlySet<FigureId>;
+  skip: ReadonlySet<string>;
+  install: boolean;
+  cleanup: Cleanup;
+  dir: string;
+  notes: string[];
+  progress: (line: string) => void;
+}): Promise<Peers> {
+  const { only, skip, cleanup, dir, notes, progress } = options;
+  const needed = PEER_NAMES.filter((n) => PEERS[n].figures.some((f) => only.has(f)));
+  const installable = needed.filter((n) => !skip.has(n));
+  if (installable.some((n) => Object.keys(PEERS[n].packages).length > 0)) {
+    progress(options.install ? "checking peers (installing missing ones)" : "checking peers");
+    notes.push(...await ensurePackages(installable, options.install, progress));
   }
-
-  /** Runs every step, newest first. */
-  async runAll(): Promise<void> {
-    while (this.#steps.length > 0) await runBounded(this.#steps.pop()!);
-  }
-}
-
-async function runBounded(step: { what: string; run: () => Promise<void> | void }) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      Promise.resolve().then(step.run),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timed out after 10 s")), 10_000);
-      }),
-    ]);
-  } catch (err) {
-    console.error(`bench: cleanup of ${step.what} failed: ${(err as Error).message}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resident set size of a process in bytes (VmRSS), or null if it is gone. */
-export function rssOf(pid: number): number | null {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Kills a child and waits for it, with SIGKILL if SIGTERM is not enough. */
-async function stopChild(child: Deno.ChildProcess, graceMs = 3000): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch {
-    // already gone
-  }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, graceMs);
-  await child.status;
-  clearTimeout(timer);
-}
-
-/** Collects the last `max` characters of a stream (and drains it). */
-function tail(stream: ReadableStream<Uint8Array>, max = 16_384): () => string {
-  let text = "";
-  void (async () => {
-    try {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        text = (text + chunk).slice(-max);
+  const peers = {} as Record<PeerName, PeerState<unknown>>;
+  for (const name of PEER_NAMES) {
+    const spec: PeerSpec<unknown> = PEERS[name] as PeerSpec<unknown>;
+    const state: PeerState<unknown> = { value: null, note: "not needed", version: null };
+    peers[name] = state;
+    if (skip.has(name)) {
+      state.note = `${spec.label} skipped: --skip ${name}`;
+    } else if (needed.includes(name)) {
+      try {
+        const started = await spec.start(cleanup, dir);
+        state.value = started.value;
+        state.version = started.version;
+        progress(spec.describe(started));
+        continue;
+      } catch (err) {
+        state.note = `${spec.label} skipped: ${messageOf(err)}`;
       }
-    } catch {
-      // closed
-    }
-  })();
-  return () => text;
-}
-
-/** A running `main.ts serve`. */
-export interface ServerHandle {
-  /** `ws://127.0.0.1:PORT`. */
-  url: string;
-  /** The server's pid (the Deno process itself). */
-  pid: number;
-  /** Stops it (SIGTERM, then SIGKILL) and waits. */
-  stop(): Promise<void>;
-  /** What it wrote to stderr, the last 16 KiB. */
-  stderr(): string;
-}
-
-/** Starts the real server as a subprocess on a free loopback port. */
-export async function startServer(
-  cleanup: Cleanup,
-  args: string[] = [],
-  timeoutMs = 30_000,
-): Promise<ServerHandle> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "serve", "--listen", "ws://127.0.0.1:0", ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const stop = cleanup.add(`server ${child.pid}`, () => stopChild(child));
-  const stderr = tail(child.stderr);
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  const deadline = Date.now() + timeoutMs;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    while (!buffered.includes("\n")) {
-      const next = await Promise.race([
-        reader.read(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`server printed no URL within ${timeoutMs} ms`)),
-            Math.max(0, deadline - Date.now()),
-          );
-        }),
-      ]);
-      clearTimeout(timer);
-      if (next.done) throw new Error("server exited before printing its URL");
-      buffered += next.value;
-    }
-  } catch (err) {
-    clearTimeout(timer);
-    await stop();
-    throw new Error(`Cannot start the server: ${(err as Error).message}; stderr: ${stderr()}`);
+    } else continue;
+    notes.push(state.note);
+    progress(state.note);
   }
-  const url = buffered.split("\n")[0]!;
-  void (async () => {
-    try {
-      for (;;) if ((await reader.read()).done) break;
-    } catch {
-      // closed
-    }
-  })();
-  return { url, pid: child.pid, stop, stderr };
+  return peers as Peers;
 }
 
-/** Finds a free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** Waits until something accepts TCP connections on 127.0.0.1:port. */
-async function waitForPort(port: number, timeoutMs: number, alive: () => boolean) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!alive()) throw new Error("it exited during startup");
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
+/** Checks that `script -qfec true /dev/null` works; its value is just `true`. */
+async function probeScript(): Promise<Started<true>> {
+  const r = await run("script", ["-qfec", "true", "/dev/null"], { timeoutMs: 10_000 });
+  if (r.code !== 0) throw new Error(`exit code ${r.code}: ${r.stderr.trim()}`);
+  const version = (await run("script", ["--version"], { timeoutMs: 5000 })).stdout.trim();
+  return { value: true, version };
 }
 
 /**
- * Starts a daemon that listens on `port`, registers its stop with `cleanup`,
- * and resolves once the port accepts connections; returns the stop function.
- */
-async function startDaemon(
-  name: string,
-  program: string,
-  args: string[],
-  port: number,
-  cleanup: Cleanup,
-): Promise<() => Promise<void>> {
-  const child = new Deno.Command(program, {
-    args,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let exited = false;
-  child.status.then(() => exited = true);
-  const stderr = tail(child.stderr);
-  const stop = cleanup.add(`${name} ${child.pid}`, () => stopChild(child));
-  try {
-    await waitForPort(port, 5000, () => !exited);
-  } catch (err) {
-    await stop();
-    throw new Error(`${name} did not start: ${(err as Error).message}; ${stderr().trim()}`);
-  }
-  return stop;
-}
-
-/** Runs a command to completion with a time bound; returns status and output. */
-export async function run(
-  program: string,
-  args: string[],
-  options: { timeoutMs?: number; env?: Record<string, string>; stdin?: string } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(program, {
-    args,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    ...(options.env ? { env: options.env } : {}),
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(options.stdin));
-    await w.close();
-  }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // gone
-    }
-  }, options.timeoutMs ?? 60_000);
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** Absolute path of a program on PATH (or in the sbin directories), or null. */
-export function which(name: string): string | null {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/sbin", "/sbin"]);
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const path = `${dir}/${name}`;
-    try {
-      const info = Deno.statSync(path);
-      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return path;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-function isRoot(): boolean {
-  try {
-    return Deno.uid() === 0;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Installs the missing peer packages with apt-get when allowed (root, apt-get
- * present). Returns a note for each thing that could not be done.
+ * Installs the Debian packages of the peers whose programs are missing, with
+ * apt-get when allowed (root, apt-get present). Returns a note for each thing
+ * that could not be done.
  */
 export async function ensurePackages(
+  peers: readonly PeerName[],
   install: boolean,
   log: (line: string) => void,
 ): Promise<string[]> {
-  const missing: string[] = [];
-  if (!which("websocketd")) missing.push("websocketd");
-  if (!which("sshd")) missing.push("openssh-server");
-  if (!which("ssh") || !which("ssh-keygen")) missing.push("openssh-client");
-  if (missing.length === 0) return [];
-  const why = `missing: ${missing.join(", ")}`;
+  const missing = new Set<string>();
+  for (const name of peers) {
+    for (const [program, pkg] of Object.entries(PEERS[name].packages)) {
+      if (!which(program)) missing.add(pkg);
+    }
+  }
+  if (missing.size === 0) return [];
+  const list = [...missing];
+  const why = `missing: ${list.join(", ")}`;
   if (!install) return [`${why}; not installing (--no-install or --quick)`];
   if (!isRoot()) return [`${why}; not root, so not installing with apt-get`];
   if (!which("apt-get")) return [`${why}; no apt-get to install them with`];
   const env = { DEBIAN_FRONTEND: "noninteractive", PATH: Deno.env.get("PATH") ?? "" };
-  const args = ["install", "-y", "--no-install-recommends", ...missing];
-  log(`installing ${missing.join(" ")} with apt-get`);
+  const args = ["install", "-y", "--no-install-recommends", ...list];
+  log(`installing ${list.join(" ")} with apt-get`);
   let res = await run("apt-get", args, { env, timeoutMs: 300_000 });
   if (res.code !== 0) {
     log("apt-get install failed; running apt-get update once and retrying");
@@ -313,16 +196,11 @@ async function packageVersion(name: string): Promise<string | null> {
   return res && res.code === 0 && res.stdout ? `${name} ${res.stdout.trim()}` : null;
 }
 
-/** A running websocketd serving a directory of small scripts. */
-export interface WebsocketdHandle {
-  /** `ws://127.0.0.1:PORT`: `/true` runs `true`, `/zero?N` prints N zero bytes. */
-  url: string;
-  /** websocketd's version line. */
-  version: string;
-}
-
-/** Starts websocketd (`--binary`) on a free loopback port. */
-export async function startWebsocketd(cleanup: Cleanup, dir: string): Promise<WebsocketdHandle> {
+/**
+ * Starts websocketd (`--binary`) on a free loopback port; its value is the
+ * base URL: `/true` runs `true`, `/zero?N` prints N zero bytes.
+ */
+async function startWebsocketd(cleanup: Cleanup, dir: string): Promise<Started<string>> {
   const bin = which("websocketd");
   if (!bin) throw new Error("websocketd is not installed");
   const scripts = `${dir}/websocketd`;
@@ -349,23 +227,16 @@ export async function startWebsocketd(cleanup: Cleanup, dir: string): Promise<We
     port,
     cleanup,
   );
-  return { url: `ws://127.0.0.1:${port}`, version };
-}
-
-/** A running sshd with a warm ControlMaster connection. */
-export interface SshHandle {
-  /** `ssh` arguments up to (not including) the remote command. */
-  args: string[];
-  /** sshd's version (from `ssh -V`). */
-  version: string;
+  return { value: `ws://127.0.0.1:${port}`, version };
 }
 
 /**
  * Starts sshd on a free loopback port with its own host key, a generated
  * client key, and a ControlMaster connection that the bench's `ssh` calls
- * reuse (`-o ControlMaster=auto -o ControlPath=… -o ControlPersist=…`).
+ * reuse (`-o ControlMaster=auto -o ControlPath=… -o ControlPersist=…`). Its
+ * value is the `ssh` arguments up to (not including) the remote command.
  */
-export async function startSshd(cleanup: Cleanup, dir: string): Promise<SshHandle> {
+async function startSshd(cleanup: Cleanup, dir: string): Promise<Started<string[]>> {
   const sshd = which("sshd");
   const ssh = which("ssh");
   const keygen = which("ssh-keygen");
@@ -474,5 +345,5 @@ export async function startSshd(cleanup: Cleanup, dir: string): Promise<SshHandl
   const probe = await run(ssh, [...args, "true"], { timeoutMs: 10_000 });
   if (probe.code !== 0) throw new Error(`ssh 127.0.0.1 true failed: ${probe.stderr.trim()}`);
   const version = (await run(ssh, ["-V"], { timeoutMs: 5000 })).stderr.trim();
-  return { args, version };
+  return { value: args, version };
 }

@@ -11,6 +11,18 @@
 import { parseArgs } from "node:util";
 import type { ChildSink, SpawnOptions } from "../lib/process/child.ts";
 import { spawnPty } from "../lib/process/pty.ts";
+import { messageOf } from "../lib/util/mod.ts";
+import {
+  formatRatio,
+  formatValue,
+  type LatencySummary,
+  latencySummary,
+  markdownTable,
+  mbps,
+  median,
+} from "./stats.ts";
+
+export type { LatencySummary };
 
 /** Options for {@linkcode runPtyBench}. */
 export interface PtyBenchOptions {
@@ -22,16 +34,6 @@ export interface PtyBenchOptions {
   spawnRuns?: number;
   /** Compare with util-linux `script` when it is installed. @default {true} */
   baseline?: boolean;
-}
-
-/** Order statistics of latencies in milliseconds. */
-export interface LatencySummary {
-  /** Median. */
-  median: number;
-  /** 90th percentile. */
-  p90: number;
-  /** 99th percentile. */
-  p99: number;
 }
 
 /** Figures from {@linkcode runPtyBench}; `script` fields are null when it is skipped. */
@@ -53,6 +55,8 @@ export interface PtyBenchResult {
     script: LatencySummary | null;
     /** `script.median / pty.median`; above 1 means the FFI PTY is faster. */
     ratio: number | null;
+    /** Every latency in ms, in the order measured. */
+    samples: { pty: number[]; script: number[] | null };
   };
   /** Why the `script` baseline was skipped, or null. */
   note: string | null;
@@ -118,15 +122,6 @@ async function timed(run: () => Promise<number>, expected: number | null): Promi
   return elapsed;
 }
 
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-}
-
-function summarize(values: number[]): LatencySummary {
-  return { median: quantile(values, 0.5), p90: quantile(values, 0.9), p99: quantile(values, 0.99) };
-}
-
 async function scriptAvailable(): Promise<string | null> {
   try {
     await runScript("true");
@@ -134,9 +129,7 @@ async function scriptAvailable(): Promise<string | null> {
   } catch (error) {
     return error instanceof Deno.errors.NotFound
       ? "util-linux `script` is not installed: the baseline is skipped"
-      : `util-linux \`script\` does not work (${
-        (error as Error).message
-      }): the baseline is skipped`;
+      : `util-linux \`script\` does not work (${messageOf(error)}): the baseline is skipped`;
   }
 }
 
@@ -163,7 +156,7 @@ export async function runPtyBench(options: PtyBenchOptions = {}): Promise<PtyBen
   const scriptRates: number[] = [];
   const ptySpawns: number[] = [];
   const scriptSpawns: number[] = [];
-  const rate = (ms: number) => opts.bytes / 1e6 / (ms / 1000);
+  const rate = (ms: number) => mbps(opts.bytes, ms);
   await runPty(["true"]); // warm up: loads libc, JIT-compiles the reactor
   for (let round = 0; round < opts.rounds; round++) {
     ptyRates.push(rate(await timed(() => runPty(head), opts.bytes)));
@@ -179,10 +172,10 @@ export async function runPtyBench(options: PtyBenchOptions = {}): Promise<PtyBen
       }
     }
   }
-  const ptyMedian = quantile(ptyRates, 0.5);
-  const scriptMedian = withScript ? quantile(scriptRates, 0.5) : null;
-  const pty = summarize(ptySpawns);
-  const script = withScript ? summarize(scriptSpawns) : null;
+  const ptyMedian = median(ptyRates);
+  const scriptMedian = withScript ? median(scriptRates) : null;
+  const pty = latencySummary(ptySpawns);
+  const script = withScript ? latencySummary(scriptSpawns) : null;
   return {
     options: opts,
     throughput: {
@@ -192,37 +185,39 @@ export async function runPtyBench(options: PtyBenchOptions = {}): Promise<PtyBen
       scriptMedian,
       ratio: scriptMedian === null ? null : ptyMedian / scriptMedian,
     },
-    spawn: { pty, script, ratio: script === null ? null : script.median / pty.median },
+    spawn: {
+      pty,
+      script,
+      ratio: script === null ? null : script.median / pty.median,
+      samples: { pty: ptySpawns, script: withScript ? scriptSpawns : null },
+    },
     note,
   };
 }
 
 function formatTable(result: PtyBenchResult): string {
   const { options: o, throughput: tp, spawn } = result;
-  const num = (n: number | null | undefined, digits = 1) =>
-    n === null || n === undefined ? "-" : n.toFixed(digits);
-  const rows: string[][] = [
-    ["measure", "spawnPty", "script", "ratio"],
+  const ms = (n: number | undefined) => formatValue(n ?? null, "ms");
+  const body: string[][] = [
     [
       "throughput MB/s (median)",
-      num(tp.ptyMedian),
-      num(tp.scriptMedian),
-      tp.ratio === null ? "-" : `${num(tp.ratio, 2)}x`,
+      formatValue(tp.ptyMedian, "MB/s"),
+      formatValue(tp.scriptMedian, "MB/s"),
+      formatRatio(tp.ratio),
     ],
     [
       "spawn `true` ms (median)",
-      num(spawn.pty.median, 2),
-      num(spawn.script?.median, 2),
-      spawn.ratio === null ? "-" : `${num(spawn.ratio, 1)}x faster`,
+      ms(spawn.pty.median),
+      ms(spawn.script?.median),
+      spawn.ratio === null ? "–" : `${formatRatio(spawn.ratio, 1)} faster`,
     ],
-    ["spawn `true` ms (p90)", num(spawn.pty.p90, 2), num(spawn.script?.p90, 2), ""],
-    ["spawn `true` ms (p99)", num(spawn.pty.p99, 2), num(spawn.script?.p99, 2), ""],
+    ["spawn `true` ms (p90)", ms(spawn.pty.p90), ms(spawn.script?.p90), ""],
+    ["spawn `true` ms (p99)", ms(spawn.pty.p99), ms(spawn.script?.p99), ""],
   ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const lines = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd());
   const title = `PTY benchmark: ${o.rounds} rounds, ${o.bytes / 1e6} MB of zeros, ` +
     `${o.spawnRuns} spawns per round`;
-  return [title, ...lines, ...(result.note === null ? [] : [`note: ${result.note}`])].join("\n");
+  const table = markdownTable(["measure", "spawnPty", "script", "ratio"], body, [1, 2, 3]);
+  return [title, table, ...(result.note === null ? [] : [`note: ${result.note}`])].join("\n");
 }
 
 if (import.meta.main) {

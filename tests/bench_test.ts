@@ -4,7 +4,18 @@
 // Missing peers (websocketd, sshd, script) must be skipped with a note, not fail.
 import assert from "node:assert/strict";
 import { type BenchReport, FIGURES, formatReport, parseOnly, summarize } from "../bench/bench.ts";
-import { QUICK } from "../bench/figures.ts";
+import { QUICK } from "../bench/config.ts";
+import type { FigureSamples, Series } from "../bench/figures/mod.ts";
+import { latencySummary, median, percentile, ratio } from "../bench/stats.ts";
+import {
+  evaluateTargets,
+  factOf,
+  medianOf,
+  percentileOf,
+  ratioOf,
+  TARGETS,
+  type TargetSpec,
+} from "../bench/targets.ts";
 
 const BENCH = new URL("../bench/bench.ts", import.meta.url).pathname;
 const TIMEOUT_MS = 55_000;
@@ -104,25 +115,109 @@ Deno.test("bench --only accepts figure ids and keeps P4 and P5 together", () => 
   assert.throws(() => parseOnly("P9"), /Unknown figure P9/);
 });
 
-Deno.test("bench targets are computed from medians of the same run", () => {
-  const s = (name: string, samples: number[]) => ({ name, samples });
+const series = (name: string, samples: number[], extra: Partial<Series> = {}): Series => ({
+  name,
+  unit: "ms",
+  samples,
+  ...extra,
+});
+
+function figure(subject: string, s: Record<string, Series>, rounds = 1): FigureSamples {
+  return { series: s, subject, facts: {}, notes: [], rounds };
+}
+
+Deno.test("bench rows and targets are computed from medians of the same run", () => {
   const { rows, targets } = summarize({
-    P1: {
-      series: {
-        server: s("exec-server", [2, 2, 2]),
-        localPiped: s("local", [1, 1, 1]),
-        websocketd: { name: "websocketd", samples: [], note: "websocketd skipped: not installed" },
-      },
-      facts: {},
-      notes: [],
-      rounds: 1,
-    },
+    P1: figure("server", {
+      server: series("exec-server", [2, 2, 2], { ours: true }),
+      localPiped: series("local", [1, 1, 1]),
+      websocketd: series("websocketd", [], { note: "websocketd skipped: not installed" }),
+    }),
   }, QUICK);
   const local = rows.find((r) => r.measure === "local")!;
-  assert.equal(local.speedup, 0.5);
+  assert.equal(local.speedup, 0.5, "a latency twice the local one is half its speed");
+  assert.equal(rows.find((r) => r.measure === "exec-server")!.speedup, null);
   assert.equal(
     rows.find((r) => r.measure === "websocketd")!.note,
     "websocketd skipped: not installed",
   );
   assert.deepEqual(targets.map((t) => [t.value, t.met]), [[2, false], [null, null]]);
+  assert.equal(targets[1]!.note, "websocketd skipped: not installed", "says why not measured");
+});
+
+Deno.test("bench throughput rows: above 1 means exec-server moves more; `against` picks the base", () => {
+  const mbps = (name: string, samples: number[], extra: Partial<Series> = {}) =>
+    series(name, samples, { unit: "MB/s", ...extra });
+  const { rows } = summarize({
+    P3: figure("binary", {
+      binary: mbps("ours", [300], { ours: true }),
+      script: mbps("script", [100]),
+      backend: mbps("backend", [50], { ours: true }),
+      backendScript: mbps("backend script", [100], { against: "backend" }),
+    }),
+  }, QUICK);
+  assert.deepEqual(rows.map((r) => r.speedup), [null, 3, null, 0.5]);
+});
+
+Deno.test("bench target table: one evaluator, every comparator, missing figures left out", () => {
+  const p4: FigureSamples = {
+    ...figure("start", { start: series("start", [1, 2, 3, 4, 100]) }),
+    facts: { errors: 0 },
+  };
+  const specs: TargetSpec[] = [
+    { figure: "P4", target: "no errors", metric: factOf("errors"), is: "==", threshold: 0 },
+    { figure: "P4", target: "p99 < 20", metric: percentileOf("start", 99), is: "<", threshold: 20 },
+    { figure: "P4", target: "median ≤ 3", metric: medianOf("start"), is: "<=", threshold: 3 },
+    { figure: "P4", target: "median > 3", metric: medianOf("start"), is: ">", threshold: 3 },
+    { figure: "P4", target: "ratio", metric: ratioOf("start", "start"), is: ">=", threshold: 1 },
+    { figure: "P4", target: "absent", metric: medianOf("nothing"), is: ">=", threshold: 1 },
+    { figure: "P1", target: "not run", metric: medianOf("server"), is: ">=", threshold: 1 },
+  ];
+  const got = evaluateTargets({ P4: p4 }, specs);
+  assert.deepEqual(
+    got.map((t) => [t.target, t.value, t.unit, t.met]),
+    [
+      ["no errors", 0, "count", true],
+      ["p99 < 20", 100, "ms", false],
+      ["median ≤ 3", 3, "ms", true],
+      ["median > 3", 3, "ms", false],
+      ["ratio", 1, "x", true],
+      ["absent", null, "count", null],
+    ],
+  );
+  assert.match(got[5]!.note!, /nothing/);
+  const none = evaluateTargets({ P4: { ...p4, rounds: 0 } }, specs.slice(0, 1));
+  assert.deepEqual([none[0]!.value, none[0]!.met], [null, null], "no round, no verdict");
+});
+
+Deno.test("bench targets say in words the comparison and threshold they check", () => {
+  const symbol = { "<": "<", "<=": "≤", "==": "zero", ">=": "≥", ">": ">" } as const;
+  for (const t of TARGETS) {
+    assert.ok(t.target.includes(symbol[t.is]), `${t.target}: ${t.is}`);
+    const shown = [String(t.threshold), `${Math.round(t.threshold * 100)}%`];
+    assert.ok(
+      t.is === "==" || shown.some((x) => t.target.includes(x)),
+      `${t.target} names ${t.threshold}`,
+    );
+  }
+});
+
+Deno.test("bench statistics: median, nearest-rank percentiles, null-safe ratio", () => {
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(median([7]), 7);
+  assert.ok(Number.isNaN(median([])));
+  const hundred = Array.from({ length: 100 }, (_, i) => 100 - i);
+  assert.deepEqual([percentile(hundred, 50), percentile(hundred, 99)], [50, 99]);
+  assert.equal(percentile([5], 99), 5);
+  assert.deepEqual(latencySummary([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), {
+    median: 5.5,
+    p90: 9,
+    p99: 10,
+  });
+  assert.deepEqual([ratio(1, 4), ratio(null, 1), ratio(1, 0), ratio(NaN, 1)], [
+    0.25,
+    null,
+    null,
+    null,
+  ]);
 });
