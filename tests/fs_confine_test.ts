@@ -2,7 +2,8 @@
 // Path resolution and confinement under --fs-root (codex's escape cases).
 import assert from "node:assert/strict";
 import { FileSystemService } from "../lib/fs/service.ts";
-import { resolvePath, toNativePath } from "../lib/fs/confine.ts";
+import { resolvePath } from "../lib/fs/confine.ts";
+import { toNativePath } from "../lib/fs/paths.ts";
 import { dec, rejectsWith, withTemp } from "./_fs_helpers.ts";
 
 // -- Paths and the resolver --

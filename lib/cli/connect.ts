@@ -23,7 +23,7 @@ export const CONNECT_HELP =
   --ca-file PATH           trust this PEM CA certificate for wss://`;
 
 /** parseArgs option specs of the connection flags. */
-export const CONNECT_OPTIONS = {
+const CONNECT_OPTIONS = {
   "url": { type: "string" },
   "ssh": { type: "string" },
   "ssh-command": { type: "string" },

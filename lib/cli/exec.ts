@@ -14,7 +14,7 @@ import { inheritEnv } from "../protocol/process.ts";
 import { messageOf } from "../util/mod.ts";
 
 /** `exec --help`. */
-export const EXEC_HELP = `Usage: exec-server exec [flags] -- CMD [ARG...]
+const EXEC_HELP = `Usage: exec-server exec [flags] -- CMD [ARG...]
 
 Runs CMD on the server like "ssh host cmd": local stdin is forwarded (end-of-file closes the
 remote stdin), remote stdout and stderr go to local stdout and stderr, and the remote exit
@@ -34,7 +34,7 @@ Process
 `;
 
 /** `call --help`. */
-export const CALL_HELP = `Usage: exec-server call [flags] METHOD [JSON-PARAMS]
+const CALL_HELP = `Usage: exec-server call [flags] METHOD [JSON-PARAMS]
 
 Initializes a session, sends one request and prints its result as JSON on stdout. A JSON-RPC
 error is printed on stderr and the exit code is 1. For scripts and debugging.

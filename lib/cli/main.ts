@@ -93,7 +93,7 @@ function positiveInt(
 }
 
 /** Parses `serve` flags into server options (reading the token and TLS files). */
-export async function parseServeArgs(
+async function parseServeArgs(
   args: string[],
   env: Record<string, string | undefined>,
 ): Promise<

@@ -13,7 +13,7 @@ import { ExecutorStdioTransport } from "../mcp/transport.ts";
 import { messageOf, readLines } from "../util/mod.ts";
 
 /** `mcp-bridge --help`. */
-export const MCP_BRIDGE_HELP = `Usage: exec-server mcp-bridge [flags] --cwd DIR -- CMD [ARG...]
+const MCP_BRIDGE_HELP = `Usage: exec-server mcp-bridge [flags] --cwd DIR -- CMD [ARG...]
 
 Acts as a local stdio MCP server: every JSON-RPC line on stdin goes to CMD, started on the
 exec-server's host (stdin piped, no terminal), and every line CMD writes comes back on stdout.

@@ -74,15 +74,13 @@ export function mapFsError(err: unknown): RpcError {
 }
 
 /** True when `err` is a "no such file or directory" error. */
-export function isNotFound(err: unknown): boolean {
+function isNotFound(err: unknown): boolean {
   return err instanceof Deno.errors.NotFound || errorCode(err) === "ENOENT";
 }
 
 function errorCode(err: unknown): unknown {
   return typeof err === "object" && err !== null && "code" in err ? err.code : undefined;
 }
-
-export { toNativePath } from "./paths.ts";
 
 /** The two filesystem calls the resolver needs; injectable for tests. */
 export interface ResolverFs {

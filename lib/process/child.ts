@@ -1,7 +1,8 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
- * The contract between the runtime-neutral process core and the modules that
- * actually start processes (pipes in `process.ts`, terminals in `pty.ts`).
+ * The contract between the server core (its managed processes) and the
+ * modules that actually start processes (pipes in `pipe.ts`, terminals in
+ * `pty.ts`).
  *
  * Nothing in this file touches `Deno.*`.
  *

@@ -166,7 +166,7 @@ export function errno(): number {
 }
 
 /** glibc's text for an errno value, e.g. "No such file or directory". */
-export function strerror(code: number): string {
+function strerror(code: number): string {
   const text = load().lib.strerror(code);
   return text === null ? `Unknown error ${code}` : Deno.UnsafePointerView.getCString(text);
 }

@@ -70,7 +70,7 @@ function perl(): string {
  * many processes starting at once (and the spawn that follows blocks the event
  * loop on the same directory anyway).
  */
-export function checkCwd(cwd: string): void {
+function checkCwd(cwd: string): void {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(cwd);

@@ -4,8 +4,9 @@
  * single source of truth; every type here is inferred from one of them.
  *
  * Paths are plain strings at this level: an absolute native path or a
- * `file://` URI. The handlers in `fs.ts` reject relative paths with -32602 so
- * that the message can name the offending field.
+ * `file://` URI. The fs service rejects relative paths with -32602
+ * (`toNativePath` in `lib/fs/paths.ts`) so that the message can name the
+ * offending field.
  *
  * Optional booleans stay optional in the schemas (so a parsed value and a
  * hand-built value have the same type); the handlers apply the documented

@@ -15,7 +15,7 @@ import type { Session } from "./session.ts";
 const WATCHES = new WeakMap<Session, FsWatchSet>();
 
 /** Whole-file reads a session may have in memory at once; the rest wait their turn. */
-export const CONCURRENT_READS = 2;
+const CONCURRENT_READS = 2;
 
 /** A counting semaphore. */
 class Slots {
