@@ -120,10 +120,54 @@ export function webSocketConnector(
 ): TransportConnector {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) headers["authorization"] = `Bearer ${options.token}`;
-  return (handlers, signal) =>
-    denoGlobal()
-      ? openDeno(url, headers, options.caCert, handlers, signal)
-      : openNode(url, headers, options.caCert, handlers, signal);
+  return (handlers, signal) => {
+    if (signal.aborted) return Promise.reject(connectFailure(url, abortReason(signal)));
+    const dial: Dial = { url, headers, caCert: options.caCert, handlers, signal };
+    return denoGlobal() ? openDeno(dial) : openNode(dial);
+  };
+}
+
+/** What a connect attempt needs. */
+interface Dial {
+  url: string;
+  headers: Record<string, string>;
+  caCert: string | undefined;
+  handlers: TransportHandlers;
+  signal: AbortSignal;
+}
+
+/** The socket calls the transport makes; Deno's WebSocket and ws agree (1 is OPEN). */
+interface OpenSocket {
+  readonly readyState: number;
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * The transport over an open socket. `closing` runs before a close the
+ * client asks for; `closed` settles when the socket is gone.
+ */
+function socketTransport(
+  ws: OpenSocket,
+  closed: Promise<void>,
+  closing: () => void,
+): ClientTransport {
+  return {
+    binary: true,
+    send(text) {
+      if (ws.readyState !== 1) {
+        throw new ConnectionClosedError("exec-server transport disconnected: socket is closed");
+      }
+      ws.send(text);
+    },
+    close() {
+      if (ws.readyState <= 1) { // connecting or open
+        closing();
+        ws.close(1000, "client closed");
+      }
+      return closed;
+    },
+  };
 }
 
 function connectFailure(url: string, reason: string): ConnectionClosedError {
@@ -137,13 +181,8 @@ function abortReason(signal: AbortSignal): string {
 // -- Deno: the native WebSocket --
 
 async function openDeno(
-  url: string,
-  headers: Record<string, string>,
-  caCert: string | undefined,
-  handlers: TransportHandlers,
-  signal: AbortSignal,
+  { url, headers, caCert, handlers, signal }: Dial,
 ): Promise<ClientTransport> {
-  if (signal.aborted) throw connectFailure(url, abortReason(signal));
   const httpClient = caCert ? denoGlobal()!.createHttpClient({ caCerts: [caCert] }) : undefined;
   const init: Record<string, unknown> = { headers };
   if (httpClient) init.client = httpClient;
@@ -175,22 +214,7 @@ async function openDeno(
     throw connectFailure(url, open);
   }
   opened = true;
-  return {
-    binary: true,
-    send(text) {
-      if (ws.readyState !== WebSocket.OPEN) {
-        throw new ConnectionClosedError("exec-server transport disconnected: socket is closed");
-      }
-      ws.send(text);
-    },
-    close() {
-      if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) {
-        closeReason ??= "client closed";
-        ws.close(1000, "client closed");
-      }
-      return closed;
-    },
-  };
+  return socketTransport(ws, closed, () => closeReason ??= "client closed");
 }
 
 /** Resolves true once open, or with the reason the handshake failed. */
@@ -241,13 +265,8 @@ type NodeWsCtor = new (
 const WS_MODULE = "ws";
 
 async function openNode(
-  url: string,
-  headers: Record<string, string>,
-  caCert: string | undefined,
-  handlers: TransportHandlers,
-  signal: AbortSignal,
+  { url, headers, caCert, handlers, signal }: Dial,
 ): Promise<ClientTransport> {
-  if (signal.aborted) throw connectFailure(url, abortReason(signal));
   let mod: { WebSocket?: NodeWsCtor; default?: NodeWsCtor };
   try {
     mod = await import(WS_MODULE);
@@ -285,20 +304,5 @@ async function openNode(
     throw connectFailure(url, open);
   }
   opened = true;
-  return {
-    binary: true,
-    send(text) {
-      if (ws.readyState !== 1) {
-        throw new ConnectionClosedError("exec-server transport disconnected: socket is closed");
-      }
-      ws.send(text);
-    },
-    close() {
-      if (ws.readyState <= 1) {
-        closeReason ??= "client closed";
-        ws.close(1000, "client closed");
-      }
-      return closed;
-    },
-  };
+  return socketTransport(ws, closed, () => closeReason ??= "client closed");
 }

@@ -17,7 +17,7 @@
 import { constants as fsConstants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { ErrorCode, invalidRequest, RpcError } from "../protocol/errors.ts";
-import { isWithin, mapFsError, PathConfinement } from "./confine.ts";
+import { isWithin, mapFsError, type PathAccess, PathConfinement } from "./confine.ts";
 import type * as P from "../protocol/fs.ts";
 import type { FsWatchSet } from "./watch.ts";
 import { joinPath, messageOf } from "../util/mod.ts";
@@ -86,16 +86,21 @@ export class FileSystemService {
     return this.#maxReadBytes;
   }
 
+  /** The canonical path of `params.path`, confined for `access` and to `params.sandbox`. */
+  async #confined(
+    params: { path: string; sandbox?: P.FsSandbox | undefined },
+    access: PathAccess,
+  ): Promise<string> {
+    return (await this.#confine.resolve(params.path, { access, sandbox: params.sandbox })).path;
+  }
+
   /**
    * `fs/readFile`: reads the whole file, or `length` bytes from `offset`
    * (only that range is read). Fails with -32600 when the bytes to return
    * exceed {@linkcode FileSystemService.maxReadBytes}.
    */
   async readFile(params: P.FsReadFileParams): Promise<P.FsReadFileResult> {
-    const { path } = await this.#confine.resolve(params.path, {
-      access: "read",
-      sandbox: params.sandbox,
-    });
+    const path = await this.#confined(params, "read");
     const offset = params.offset ?? 0;
     const max = this.#maxReadBytes;
     const handle = await openNoFollow(path, params.path, O_RDONLY);
@@ -148,10 +153,7 @@ export class FileSystemService {
         `fs/writeFile requires valid base64 dataBase64: ${detail}`,
       );
     }
-    const { path } = await this.#confine.resolve(params.path, {
-      access: "write",
-      sandbox: params.sandbox,
-    });
+    const path = await this.#confined(params, "write");
     const mode = params.append === true ? O_APPEND : O_TRUNC;
     const handle = await openNoFollow(
       path,
@@ -176,10 +178,7 @@ export class FileSystemService {
   async createDirectory(
     params: P.FsCreateDirectoryParams,
   ): Promise<P.FsCreateDirectoryResult> {
-    const { path } = await this.#confine.resolve(params.path, {
-      access: "write",
-      sandbox: params.sandbox,
-    });
+    const path = await this.#confined(params, "write");
     await fsCall(Deno.mkdir(path, { recursive: params.recursive ?? true }));
     return {};
   }
@@ -221,10 +220,7 @@ export class FileSystemService {
   async readDirectory(
     params: P.FsReadDirectoryParams,
   ): Promise<P.FsReadDirectoryResult> {
-    const { path } = await this.#confine.resolve(params.path, {
-      access: "read",
-      sandbox: params.sandbox,
-    });
+    const path = await this.#confined(params, "read");
     const entries: P.FsDirectoryEntry[] = [];
     try {
       for await (const entry of Deno.readDir(path)) {
