@@ -113,6 +113,51 @@ export interface ServerHandle {
   stderr(): string;
 }
 
+/** What {@linkcode readFirstLine} read. */
+export interface FirstLine {
+  /** The first line, without its `\n`. */
+  line: string;
+  /** What followed the line in the same reads, as it came. */
+  rest: string;
+  /** The rest of the stream, decoded; the caller owns it. */
+  reader: ReadableStreamDefaultReader<string>;
+}
+
+/**
+ * Reads a child's stdout up to its first newline (a server prints its URL
+ * there), waiting at most `timeoutMs`. On failure the stream is cancelled.
+ *
+ * @throws {Error} When no whole line came in time or the stream ended first.
+ */
+export async function readFirstLine(
+  stdout: ReadableStream<Uint8Array>,
+  timeoutMs: number,
+): Promise<FirstLine> {
+  const reader = stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no line on stdout within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    while (!buffered.includes("\n")) {
+      const next = await Promise.race([reader.read(), late]);
+      if (next.done) throw new Error(`stdout ended before a line: ${JSON.stringify(buffered)}`);
+      buffered += next.value;
+    }
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  const nl = buffered.indexOf("\n");
+  return { line: buffered.slice(0, nl), rest: buffered.slice(nl + 1), reader };
+}
+
 /** Starts the real server as a subprocess on a free loopback port. */
 export async function startServer(
   cleanup: Cleanup,
@@ -128,34 +173,17 @@ export async function startServer(
   }).spawn();
   const stop = cleanup.add(`server ${child.pid}`, () => stopChild(child));
   const stderr = tail(child.stderr);
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  const deadline = Date.now() + timeoutMs;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let first: FirstLine;
   try {
-    while (!buffered.includes("\n")) {
-      const next = await Promise.race([
-        reader.read(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`server printed no URL within ${timeoutMs} ms`)),
-            Math.max(0, deadline - Date.now()),
-          );
-        }),
-      ]);
-      clearTimeout(timer);
-      if (next.done) throw new Error("server exited before printing its URL");
-      buffered += next.value;
-    }
+    first = await readFirstLine(child.stdout, timeoutMs);
   } catch (err) {
-    clearTimeout(timer);
     await stop();
     throw new Error(`Cannot start the server: ${messageOf(err)}; stderr: ${stderr()}`);
   }
-  const url = buffered.split("\n")[0]!;
+  const url = first.line;
   void (async () => {
     try {
-      for (;;) if ((await reader.read()).done) break;
+      for (;;) if ((await first.reader.read()).done) break;
     } catch {
       // closed
     }

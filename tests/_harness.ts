@@ -13,6 +13,7 @@ import {
   RawClient,
   startParams,
 } from "../bench/raw_client.ts";
+import { type FirstLine, readFirstLine } from "../bench/processes.ts";
 import { concatBytes, messageOf } from "../lib/util/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -99,43 +100,23 @@ export class ServerProcess implements AsyncDisposable {
       env: { NO_COLOR: "1", ...options.env },
     }).spawn();
     const stderr = new Response(child.stderr).text();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = "";
-    const deadline = AbortSignal.timeout(options.timeoutMs ?? 15_000);
+    let first: FirstLine;
     try {
-      while (!buffered.includes("\n")) {
-        const next = await Promise.race([
-          reader.read(),
-          new Promise<never>((_, reject) => {
-            deadline.addEventListener(
-              "abort",
-              () => reject(new Error("server printed no URL in time")),
-              {
-                once: true,
-              },
-            );
-          }),
-        ]);
-        if (next.done) break;
-        buffered += next.value;
-      }
+      first = await readFirstLine(child.stdout, options.timeoutMs ?? 15_000);
     } catch (err) {
       child.kill("SIGKILL");
       await child.status;
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => {});
-      throw new Error(`${messageOf(err)}; stderr: ${await stderr}`);
+      throw new Error(`server printed no URL: ${messageOf(err)}; stderr: ${await stderr}`);
     }
-    const line = buffered.split("\n")[0]!;
+    const { line, rest, reader } = first;
     if (!/^wss?:\/\//.test(line)) {
       child.kill("SIGKILL");
       await child.status;
-      reader.releaseLock();
+      await reader.cancel().catch(() => {});
       throw new Error(
         `server did not print a URL: ${JSON.stringify(line)}; stderr: ${await stderr}`,
       );
     }
-    const rest = buffered.slice(line.length + 1);
     return new ServerProcess(line, child, stderr, async (self) => {
       self.stdoutExtra = rest;
       for (;;) {
