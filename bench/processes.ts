@@ -128,6 +128,17 @@ export interface FirstLine {
  * there), waiting at most `timeoutMs`. On failure the stream is cancelled.
  *
  * @throws {Error} When no whole line came in time or the stream ended first.
+ *
+ * @example
+ * ```ts
+ * import { readFirstLine } from "./processes.ts";
+ * import assert from "node:assert/strict";
+ * const bytes = (s: string) => new TextEncoder().encode(s);
+ * const first = await readFirstLine(ReadableStream.from([bytes("ws://h:1"), bytes("\nmore")]), 1000);
+ * assert.equal(first.line, "ws://h:1");
+ * assert.equal(first.rest, "more");
+ * await first.reader.cancel();
+ * ```
  */
 export async function readFirstLine(
   stdout: ReadableStream<Uint8Array>,

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { type BenchReport, FIGURES, formatReport, parseOnly, summarize } from "../bench/bench.ts";
 import { QUICK } from "../bench/config.ts";
+import { readFirstLine } from "../bench/processes.ts";
 import type { FigureSamples, Series } from "../bench/figures/mod.ts";
 import { latencySummary, median, percentile, ratio } from "../bench/stats.ts";
 import {
@@ -220,4 +221,22 @@ Deno.test("bench statistics: median, nearest-rank percentiles, null-safe ratio",
     null,
     null,
   ]);
+});
+
+Deno.test("readFirstLine(): the first line and what followed, or a clear failure", async () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  const first = await readFirstLine(
+    ReadableStream.from(["ws://", "h:1\nlog 1\n", "x"].map(bytes)),
+    1000,
+  );
+  assert.deepEqual([first.line, first.rest], ["ws://h:1", "log 1\n"]);
+  assert.deepEqual(await first.reader.read(), { value: "x", done: false });
+  await first.reader.cancel();
+  await assert.rejects(readFirstLine(ReadableStream.from([bytes("no newline")]), 1000), {
+    message: 'stdout ended before a line: "no newline"',
+  });
+  let cancelled = false;
+  const silent = new ReadableStream<Uint8Array>({ cancel: () => void (cancelled = true) });
+  await assert.rejects(readFirstLine(silent, 20), { message: "no line on stdout within 20 ms" });
+  assert.ok(cancelled, "a stream that timed out is cancelled");
 });
