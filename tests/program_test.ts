@@ -219,3 +219,49 @@ Deno.test("findProgram() remembers a hit for a second, never a miss", async () =
   await Deno.writeTextFile(`${root}/bin2/prog`, "#!/bin/sh\n", { mode: 0o755 });
   assert.equal(findProgram("prog", root, { PATH: "bin2" }), `${root}/bin2/prog`);
 });
+
+Deno.test({
+  name: "the server's own PATH is used by neither pipes nor terminals",
+  ignore: !ptySupport().ok,
+}, async () => {
+  await using dir = await fixture();
+  // A server whose PATH has bin1/prog starts a child that has no PATH: the
+  // child's search is /bin:/usr/bin on both backends, so prog is missing.
+  const lib = new URL("../lib/process/", import.meta.url).href;
+  const script = `
+    import { spawnPiped } from "${lib}pipe.ts";
+    import { spawnPty } from "${lib}pty.ts";
+    const options = { argv: ["prog"], arg0: null, cwd: "/", env: {}, tty: false,
+      pipeStdin: false, size: { rows: 24, cols: 80 } };
+    const sink = { output() {}, end() {}, exit() {} };
+    const outcome = async (start) => {
+      try {
+        const child = await start();
+        child.signal("SIGKILL");
+        return "started";
+      } catch (err) {
+        return err.name + ": " + err.message;
+      }
+    };
+    console.log(JSON.stringify({
+      pipe: await outcome(() => spawnPiped(options, sink)),
+      pty: await outcome(() => spawnPty({ ...options, tty: true }, sink)),
+    }));
+    Deno.exit(0);
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "-"],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { PATH: `${dir.root}/bin1:${Deno.env.get("PATH") ?? DEFAULT_SEARCH_PATH}` },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  assert.equal(code, 0, decoder.decode(stderr));
+  const missing = "NotFound: No such file or directory (os error 2): prog";
+  assert.deepEqual(JSON.parse(decoder.decode(stdout)), { pipe: missing, pty: missing });
+});
