@@ -65,8 +65,32 @@ Deno.test("ManagedProcess shares one seq counter between output, exit and close"
   child.finish(7);
   assert.deepEqual(events, ["output:1:stdout", "output:2:stderr", "exited:3:7", "closed:4"]);
   const r = proc.snapshot(0, Infinity);
-  assert.equal(r.nextSeq, 3, "nextSeq follows the last returned chunk");
+  assert.equal(r.chunks.length, 2);
+  assert.equal(r.nextSeq, 5, "a read that reaches the end: the next unassigned seq");
   assert.equal(proc.snapshot(2, Infinity).nextSeq, 5, "without chunks, the next unassigned seq");
+  proc.dispose();
+});
+
+Deno.test("ManagedProcess: nextSeq follows the last chunk only when maxBytes cut the read short", () => {
+  // codex 0.171's rule (its client's recovery depends on it): printf aaaa;
+  // printf bbbb; printf cccc; exit 2 gives chunks 1-3, exit 4, close 5.
+  const { proc, child } = make();
+  child.out("aaaa");
+  child.out("bbbb");
+  child.out("cccc");
+  assert.equal(proc.snapshot(0, Infinity).nextSeq, 4, "running: the next unassigned seq");
+  child.finish(2);
+  assert.deepEqual(
+    [proc.snapshot(0, Infinity).nextSeq, proc.snapshot(0, Infinity).chunks.length],
+    [6, 3],
+    "everything after the close: 6, not 4",
+  );
+  const cut = proc.snapshot(0, 5);
+  assert.deepEqual([cut.chunks.length, cut.nextSeq], [1, 2], "cut by maxBytes: last chunk + 1");
+  assert.equal(proc.snapshot(0, 8).nextSeq, 3, "two chunks fit, the third is left");
+  assert.equal(proc.snapshot(1, 8).nextSeq, 6, "the rest fits: the end");
+  assert.equal(proc.snapshot(3, 0).nextSeq, 6, "after the last chunk");
+  assert.equal(proc.snapshot(9, Infinity).nextSeq, 6, "past the end");
   proc.dispose();
 });
 

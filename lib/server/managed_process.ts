@@ -95,6 +95,7 @@ export class ManagedProcess {
   readonly #buffer: OutputBuffer;
   #child: Child | null = null;
   #nextSeq = 1;
+  #lastOutputSeq = 0; // seq of the newest output chunk, 0 before any
   #openStreams = new Set<StreamName>();
   #endedStreams = new Set<StreamName>();
   #exitStatus: ExitStatus | null = null; // known from the OS
@@ -198,6 +199,7 @@ export class ManagedProcess {
   #onOutput(stream: StreamName, data: Uint8Array): void | Promise<void> {
     if (data.byteLength === 0) return;
     const seq = this.#nextSeq++;
+    this.#lastOutputSeq = seq;
     this.#buffer.push(seq, stream, data);
     this.#outputTick++;
     this.#wake();
@@ -278,17 +280,25 @@ export class ManagedProcess {
     this.#observer.processExpired(this);
   }
 
-  /** The snapshot `process/read` returns now. */
+  /**
+   * The snapshot `process/read` returns now. `nextSeq` is codex 0.171's: the
+   * last returned chunk's seq + 1 when `maxBytes` cut the reply short (newer
+   * chunks remain), else the next unassigned seq, which counts the exit and
+   * the close, so a reader that got everything learns where those landed.
+   */
   snapshot(afterSeq: number, maxBytes: number): ProcessReadResult {
     const slice = this.#buffer.read(afterSeq, maxBytes);
     const last = slice.chunks.at(-1);
+    // The buffer always keeps the newest chunk, so a reply ends before the
+    // newest output exactly when the byte budget cut it short.
+    const cutShort = last !== undefined && last.seq < this.#lastOutputSeq;
     const result: ProcessReadResult = {
       chunks: slice.chunks.map((c) => ({
         seq: c.seq,
         stream: c.stream,
         chunk: c.data.toBase64(),
       })),
-      nextSeq: last ? last.seq + 1 : this.#nextSeq,
+      nextSeq: cutShort ? last.seq + 1 : this.#nextSeq,
       exited: this.#exitSeq !== null,
       exitCode: this.#exitSeq !== null ? this.#exitStatus!.code : null,
       closed: this.#closedSeq !== null,
