@@ -18,5 +18,6 @@
 export * from "./errors.ts";
 export * from "./process.ts";
 export * from "./fs.ts";
+export * from "./sandbox.ts";
 export * from "./methods.ts";
 export * from "./binary_frame.ts";
