@@ -54,6 +54,16 @@ export async function assertAllGone(pids: number[], timeoutMs = 10_000): Promise
   });
 }
 
+/** Options for {@linkcode ServerProcess.start} and {@linkcode ServerProcess.spawn}. */
+export interface ServerProcessOptions {
+  /** Environment added to this process's own. */
+  env?: Record<string, string>;
+  /** Give up waiting for the URL after this long. @default 15_000 */
+  timeoutMs?: number;
+  /** The server's working directory. @default this process's */
+  cwd?: string;
+}
+
 /** A real server subprocess. */
 export class ServerProcess implements AsyncDisposable {
   /** The URL it printed. */
@@ -88,16 +98,29 @@ export class ServerProcess implements AsyncDisposable {
   }
 
   /** Starts `main.ts serve` with extra flags; resolves once the URL is printed. */
-  static async start(
+  static start(
     args: string[] = [],
-    options: { env?: Record<string, string>; timeoutMs?: number } = {},
+    options: ServerProcessOptions = {},
   ): Promise<ServerProcess> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "serve", ...args],
+    return ServerProcess.spawn(Deno.execPath(), ["run", "-A", MAIN, "serve", ...args], options);
+  }
+
+  /**
+   * Starts any server that prints its URL as its first stdout line (codex's
+   * `codex exec-server --listen ws://127.0.0.1:0`, say); resolves once it has.
+   */
+  static async spawn(
+    command: string,
+    args: string[],
+    options: ServerProcessOptions = {},
+  ): Promise<ServerProcess> {
+    const child = new Deno.Command(command, {
+      args,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
       env: { NO_COLOR: "1", ...options.env },
+      ...(options.cwd ? { cwd: options.cwd } : {}),
     }).spawn();
     const stderr = new Response(child.stderr).text();
     let first: FirstLine;
@@ -295,17 +318,30 @@ export function text(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);
 }
 
+/** Which way bytes went through a {@linkcode CuttableProxy}. */
+export type RelayDirection = "toServer" | "toClient";
+
+const REFUSAL =
+  "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
 /**
  * A TCP relay between a client and the server whose connections can be cut
- * abruptly (no WebSocket close frame), like a network failure.
+ * abruptly (no WebSocket close frame), like a network failure, frozen
+ * (half-open), or refused (HTTP 503) while the test wants an outage.
+ * Subclasses observe the bytes through {@linkcode CuttableProxy.onData}.
  */
 export class CuttableProxy implements AsyncDisposable {
+  /** Connections accepted and relayed so far. */
+  accepted = 0;
+  /** Connections answered 503 while refusing. */
+  refused = 0;
   readonly #listener: Deno.TcpListener;
   readonly #target: { hostname: string; port: number };
   readonly #conns = new Set<Deno.Conn>();
   readonly #frozen = new Set<Deno.Conn>();
   readonly #pipes = new Set<Promise<void>>();
   readonly #accepting: Promise<void>;
+  #refusing = false;
 
   /** Starts relaying to `targetUrl`'s host and port. */
   constructor(targetUrl: string) {
@@ -320,6 +356,22 @@ export class CuttableProxy implements AsyncDisposable {
     return `ws://127.0.0.1:${this.#listener.addr.port}`;
   }
 
+  /** Relayed connections currently open. */
+  get openConnections(): number {
+    return this.#conns.size / 2;
+  }
+
+  /**
+   * Bytes on their way through relayed connection number `link` (from 1),
+   * before they are forwarded. Does nothing here.
+   */
+  protected onData(_link: number, _direction: RelayDirection, _bytes: Uint8Array): void {}
+
+  #track(task: Promise<void>): void {
+    this.#pipes.add(task);
+    task.then(() => this.#pipes.delete(task));
+  }
+
   async #accept(): Promise<void> {
     for (;;) {
       let inbound: Deno.Conn;
@@ -328,6 +380,10 @@ export class CuttableProxy implements AsyncDisposable {
       } catch {
         return;
       }
+      if (this.#refusing) {
+        this.#track(this.#refuse(inbound));
+        continue;
+      }
       let outbound: Deno.Conn;
       try {
         outbound = await Deno.connect(this.#target);
@@ -335,17 +391,44 @@ export class CuttableProxy implements AsyncDisposable {
         inbound.close();
         continue;
       }
+      const link = ++this.accepted;
       this.#conns.add(inbound);
       this.#conns.add(outbound);
-      const p = Promise.all([this.#copy(inbound, outbound), this.#copy(outbound, inbound)]).then(
-        () => {},
+      this.#track(
+        Promise.all([
+          this.#copy(link, "toServer", inbound, outbound),
+          this.#copy(link, "toClient", outbound, inbound),
+        ]).then(() => {}),
       );
-      this.#pipes.add(p);
-      p.then(() => this.#pipes.delete(p));
     }
   }
 
-  async #copy(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  /** Answers one connection 503 after reading (bounded) its request head. */
+  async #refuse(conn: Deno.Conn): Promise<void> {
+    this.refused++;
+    const timer = setTimeout(() => conn.close(), 2000);
+    try {
+      await conn.read(new Uint8Array(8192));
+      const bytes = new TextEncoder().encode(REFUSAL);
+      let off = 0;
+      while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+    } catch {
+      // the client went away, or the deadline closed it
+    }
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // closed by the deadline
+    }
+  }
+
+  async #copy(
+    link: number,
+    direction: RelayDirection,
+    from: Deno.Conn,
+    to: Deno.Conn,
+  ): Promise<void> {
     const buf = new Uint8Array(64 * 1024);
     try {
       for (;;) {
@@ -353,6 +436,7 @@ export class CuttableProxy implements AsyncDisposable {
         if (n === null) break;
         // A frozen link swallows everything, like a dead network path.
         if (this.#frozen.has(from)) continue;
+        this.onData(link, direction, buf.subarray(0, n));
         let off = 0;
         while (off < n) off += await to.write(buf.subarray(off, n));
       }
@@ -383,8 +467,22 @@ export class CuttableProxy implements AsyncDisposable {
     for (const c of this.#conns) this.#frozen.add(c);
   }
 
-  /** Drops every relayed connection at once, without any close handshake. */
-  async cut(): Promise<void> {
+  /** Answers new connections with HTTP 503 until {@linkcode CuttableProxy.allow}. */
+  refuse(): void {
+    this.#refusing = true;
+  }
+
+  /** Relays new connections again. */
+  allow(): void {
+    this.#refusing = false;
+  }
+
+  /**
+   * Drops every relayed connection at once, without any close handshake;
+   * with `refuse`, new connections are refused until allowed again.
+   */
+  async cut({ refuse = false }: { refuse?: boolean } = {}): Promise<void> {
+    if (refuse) this.refuse();
     for (const c of [...this.#conns]) this.#closeConn(c);
     await Promise.all([...this.#pipes]);
   }
@@ -394,5 +492,6 @@ export class CuttableProxy implements AsyncDisposable {
     this.#listener.close();
     await this.cut();
     await this.#accepting;
+    await Promise.all([...this.#pipes]);
   }
 }
