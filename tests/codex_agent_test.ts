@@ -14,6 +14,7 @@ import { CODEX_BIN, startCodexServer } from "./_codex.ts";
 import {
   type CodexAgentOptions,
   type CodexAgentResult,
+  processesWith,
   runCodexAgent,
   startCodexAgent,
 } from "./_codex_agent.ts";
@@ -197,6 +198,25 @@ const SCENARIOS: Scenario[] = [
       message: "the recovery read",
     });
     await Deno.writeTextFile(`${dir}/GO`, "");
+    const result = await run.result;
+    assertFinished(result);
+    const out = outputOf(result, "c1");
+    assert.match(out, new RegExp(`started-${token}[\\s\\S]*finished-${token}`));
+    assert.match(out, /Process exited with code 0/);
+    assertResumed(relay);
+  }],
+
+  ["a command that exits during an outage is recovered after reconnecting", async (setup) => {
+    const { relay, dir } = setup;
+    const token = crypto.randomUUID().slice(0, 8);
+    await using run = await startGated(setup, token);
+    await relay.cut({ refuse: true });
+    await Deno.writeTextFile(`${dir}/GO`, "");
+    await waitUntil(() => processesWith(`finished-${token}`).length === 0, {
+      message: "the command to exit",
+    });
+    await waitUntil(() => relay.refused >= 1, { message: "a refused reconnect" });
+    relay.allow();
     const result = await run.result;
     assertFinished(result);
     const out = outputOf(result, "c1");
