@@ -7,6 +7,7 @@ import {
   FileSystemSandboxContextSchema,
   fileUriToPath,
   pathToFileUri,
+  SandboxTypeSchema,
 } from "../lib/protocol/sandbox.ts";
 
 const FIXTURES = new URL("./fixtures/sandbox_profiles/", import.meta.url);
@@ -413,4 +414,10 @@ Deno.test("fileUriToPath and pathToFileUri round-trip native paths", () => {
   }
   assert.throws(() => pathToFileUri("rel"), /not an absolute path/);
   assert.throws(() => pathToFileUri("/a\0b"), /not an absolute path/);
+});
+
+Deno.test("sandboxType is one of the values the 0.171 client decodes", () => {
+  assert.equal(SandboxTypeSchema.parse("linuxSeccomp"), "linuxSeccomp");
+  assert.equal(SandboxTypeSchema.parse("none"), "none");
+  assert.equal(SandboxTypeSchema.safeParse("linuxBubblewrap").success, false);
 });

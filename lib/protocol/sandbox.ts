@@ -316,3 +316,20 @@ export const FileSystemSandboxContextSchema = z.object({
 export type FileSystemSandboxContext = z.output<typeof FileSystemSandboxContextSchema>;
 /** `FileSystemSandboxContext` as a client sends it. */
 export type FileSystemSandboxContextInput = z.input<typeof FileSystemSandboxContextSchema>;
+
+/**
+ * `sandboxType` in the `process/start` result. The 0.171 client decodes it
+ * into a closed enum: any other string fails the client's start ("unknown
+ * variant `x`, expected one of `none`, `macosSeatbelt`, `linuxSeccomp`, …",
+ * measured), so a server must send one of these. On Linux codex sends
+ * `linuxSeccomp` for its bubblewrap sandbox and `none` without one.
+ */
+export const SandboxTypeSchema = z.enum([
+  "none",
+  "macosSeatbelt",
+  "linuxSeccomp",
+  "windowsRestrictedToken",
+  "windowsMxc",
+]);
+/** `sandboxType` in the `process/start` result. */
+export type SandboxType = z.output<typeof SandboxTypeSchema>;
