@@ -9,7 +9,10 @@ Deno.test("process/* over a real socket", async (t) => {
   await using c = await TestClient.connect(server.url);
 
   await t.step("starts and exits", async () => {
-    assert.deepEqual(await c.start("true-1", ["true"]), { processId: "true-1" });
+    assert.deepEqual(await c.start("true-1", ["true"]), {
+      processId: "true-1",
+      sandboxType: "none",
+    });
     const events = await c.untilClosed("true-1");
     const exited = events.find((e) => e.method === "process/exited");
     assert.equal(exited?.params.exitCode, 0);

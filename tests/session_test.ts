@@ -143,7 +143,10 @@ Deno.test("Connection handles a pipelined initialize, initialized and start in o
     conn.receive(JSON.stringify({ id: 2, method: "process/start", params: START })),
   ];
   await Promise.all(all);
-  assert.deepEqual((peer.sent[1] as { result: unknown }).result, { processId: "p" });
+  assert.deepEqual((peer.sent[1] as { result: unknown }).result, {
+    processId: "p",
+    sandboxType: "none",
+  });
   spawner.children[0]!.out("hi");
   spawner.children[0]!.finish(3);
   await settle();
@@ -222,7 +225,7 @@ Deno.test("spawn failure frees the id and reports -32603", async () => {
   ) as {
     result: unknown;
   };
-  assert.deepEqual(ok.result, { processId: "p" });
+  assert.deepEqual(ok.result, { processId: "p", sandboxType: "none" });
   spawner.children[0]!.finish();
   await registry.shutdown();
 });
@@ -297,7 +300,7 @@ Deno.test("a finished process counts against the limit until its retention ends"
   assert.match(refused.error?.message ?? "", /too many processes in this session: the limit is 1/);
   clock.advance(1);
   const started = await start(3, "b") as { result?: unknown };
-  assert.deepEqual(started.result, { processId: "b" });
+  assert.deepEqual(started.result, { processId: "b", sandboxType: "none" });
   spawner.children[1]!.finish(0);
   await registry.shutdown();
 });

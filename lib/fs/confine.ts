@@ -38,8 +38,15 @@
  */
 
 import { toNativePath } from "./paths.ts";
-import { ErrorCode, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
-import type { FsSandbox } from "../protocol/fs.ts";
+import {
+  ErrorCode,
+  ErrorKind,
+  invalidParams,
+  invalidRequest,
+  kindError,
+  RpcError,
+} from "../protocol/errors.ts";
+import type { FsSandbox, FsSandboxParam } from "../protocol/fs.ts";
 import { joinPath, messageOf, parentOf } from "../util/mod.ts";
 
 /** Most symlinks followed while resolving one path (Linux uses 40 too). */
@@ -242,8 +249,25 @@ export interface ConfineOptions {
    * @default {true}
    */
   followFinal?: boolean;
-  /** The request's sandbox, if any. */
-  sandbox?: FsSandbox | undefined;
+  /** The request's sandbox, if any: ours, or codex's permission profile. */
+  sandbox?: FsSandboxParam | null | undefined;
+}
+
+/**
+ * The request's sandbox as this server enforces it: ours, or nothing. A codex
+ * permission profile cannot be enforced yet, so it fails the call with
+ * -32603 `sandboxUnavailable` instead of being ignored.
+ */
+function ownSandbox(sandbox: FsSandboxParam | null | undefined): FsSandbox | undefined {
+  if (sandbox === null || sandbox === undefined) return undefined;
+  if ("permissions" in sandbox && sandbox.permissions !== undefined) {
+    throw kindError(
+      ErrorKind.SandboxUnavailable,
+      "this server cannot enforce codex sandbox profiles: refusing the fs call rather than " +
+        "running it unsandboxed (send sandbox: null, or use {readOnly, writableRoots})",
+    );
+  }
+  return sandbox as FsSandbox;
 }
 
 /**
@@ -302,7 +326,7 @@ export class PathConfinement {
   async resolve(raw: string, options: ConfineOptions): Promise<ResolvedPath> {
     const field = options.field ?? "path";
     const native = toNativePath(raw, field);
-    const { sandbox } = options;
+    const sandbox = ownSandbox(options.sandbox);
     const write = options.access === "write";
     if (write && sandbox?.readOnly === true) {
       throw invalidRequest(

@@ -88,7 +88,7 @@ export class FileSystemService {
 
   /** The canonical path of `params.path`, confined for `access` and to `params.sandbox`. */
   async #confined(
-    params: { path: string; sandbox?: P.FsSandbox | undefined },
+    params: { path: string; sandbox?: P.FsSandboxParam | null | undefined },
     access: PathAccess,
   ): Promise<string> {
     return (await this.#confine.resolve(params.path, { access, sandbox: params.sandbox })).path;

@@ -56,6 +56,45 @@ export class RpcError extends Error {
   }
 }
 
+/**
+ * The `data.kind` codex 0.171 puts on a -32603 error to say what failed, so a
+ * client can tell a missing program from a refused sandbox without parsing
+ * the message.
+ */
+export const ErrorKind = {
+  /** The program, its interpreter (`#!`) or the cwd does not exist. */
+  SpawnNotFound: "spawnNotFound",
+  /** The program is not executable, or a directory on its path or the cwd is not searchable. */
+  SpawnPermissionDenied: "spawnPermissionDenied",
+  /** Any other failure to start (ENOEXEC, cwd not a directory, no terminal, …). */
+  SpawnFailed: "spawnFailed",
+  /** The request asks for a sandbox or managed network this server cannot enforce. */
+  SandboxUnavailable: "sandboxUnavailable",
+} as const;
+
+/** One of the {@linkcode ErrorKind} values. */
+export type ErrorKindValue = (typeof ErrorKind)[keyof typeof ErrorKind];
+
+/**
+ * A -32603 error carrying `data: {kind}`, as codex reports spawn and sandbox
+ * failures.
+ *
+ * @example
+ * ```ts
+ * import { ErrorKind, kindError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * const err = kindError(ErrorKind.SpawnNotFound, "No such file or directory (os error 2)");
+ * assert.deepEqual(err.toJson(), {
+ *   code: -32603,
+ *   message: "No such file or directory (os error 2)",
+ *   data: { kind: "spawnNotFound" },
+ * });
+ * ```
+ */
+export function kindError(kind: ErrorKindValue, message: string): RpcError {
+  return new RpcError(ErrorCode.Internal, message, { kind });
+}
+
 /** Shorthand for an {@linkcode ErrorCode.InvalidRequest} error. */
 export function invalidRequest(message: string): RpcError {
   return new RpcError(ErrorCode.InvalidRequest, message);

@@ -16,6 +16,7 @@
  */
 
 import { z } from "zod";
+import { SandboxContextSchema } from "./process.ts";
 
 /** A path field: an absolute native path or a `file://` URI. */
 const PathSchema = z.string();
@@ -33,7 +34,43 @@ export const FsSandboxSchema = z.object({
 /** Per-request sandbox; see {@linkcode FsSandboxSchema}. */
 export type FsSandbox = z.infer<typeof FsSandboxSchema>;
 
-const sandbox = FsSandboxSchema.optional();
+/**
+ * The `sandbox` field of an fs call: this server's {@linkcode FsSandboxSchema}
+ * (April-era clients) or codex 0.171's permission profile
+ * ({@linkcode SandboxContextSchema}), told apart by shape: codex's has a
+ * `permissions` key, ours never does. `null` (what 0.171 sends on reads) and
+ * absent both mean "no sandbox". An error names the branch the value was meant
+ * for, so a malformed profile is not reported as a malformed `{readOnly}`.
+ *
+ * @example
+ * ```ts
+ * import { FsSandboxParamSchema } from "./fs.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(FsSandboxParamSchema.parse({ readOnly: true }), { readOnly: true });
+ * const profile = { permissions: { type: "disabled" }, windowsSandboxLevel: "disabled" };
+ * assert.deepEqual(FsSandboxParamSchema.parse(profile), profile);
+ * assert.equal(FsSandboxParamSchema.safeParse({ readOnly: 1 }).success, false);
+ * ```
+ */
+export const FsSandboxParamSchema = z.union([
+  SandboxContextSchema,
+  // Never a `permissions` key: a malformed codex profile must not pass as ours.
+  FsSandboxSchema.extend({ permissions: z.never().optional() }),
+], {
+  error: (issue) => {
+    const branches = (issue as { errors?: z.core.$ZodIssue[][] }).errors;
+    const input = issue.input;
+    const codex = typeof input === "object" && input !== null &&
+      Object.hasOwn(input, "permissions");
+    const first = branches?.[codex ? 0 : 1]?.[0];
+    if (!first) return undefined;
+    return first.path.length > 0 ? `${first.path.join(".")}: ${first.message}` : first.message;
+  },
+});
+/** The `sandbox` field of an fs call; see {@linkcode FsSandboxParamSchema}. */
+export type FsSandboxParam = z.infer<typeof FsSandboxParamSchema>;
+
+const sandbox = FsSandboxParamSchema.nullish();
 const EmptySchema = z.object({});
 
 // -- fs/readFile --

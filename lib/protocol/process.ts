@@ -99,6 +99,31 @@ export function inheritEnv(fields: Partial<EnvPolicy> = {}): EnvPolicy {
   };
 }
 
+/**
+ * codex's sandbox object (`FileSystemSandboxContext`: a permission profile
+ * plus cwd and workspace roots), sent by 0.171 clients on `process/start` and
+ * on `fs/*` calls. Told apart from our own fs sandbox by its required
+ * `permissions` key.
+ *
+ * Until the full profile schema (lib/protocol/sandbox.ts) lands, only that
+ * key is checked: the server cannot enforce any profile yet, so every one is
+ * refused with `sandboxUnavailable` rather than ignored.
+ */
+export const SandboxContextSchema = z.looseObject({
+  permissions: z.custom<unknown>((v) => v !== undefined, "missing field `permissions`"),
+});
+/** codex's sandbox object; see {@linkcode SandboxContextSchema}. */
+export type SandboxContext = z.infer<typeof SandboxContextSchema>;
+
+/**
+ * Which tool call a process belongs to, as codex 0.171 sends it. Accepted and
+ * logged at debug level; it changes nothing.
+ */
+export const ProcessMetadataSchema = z.object({
+  threadId: z.string().nullish(),
+  toolCallId: z.string().nullish(),
+});
+
 /** `process/start` params. */
 export const ProcessStartParamsSchema = z.object({
   processId,
@@ -111,12 +136,31 @@ export const ProcessStartParamsSchema = z.object({
   arg0: z.string().nullish(),
   size: TerminalSizeSchema.nullish(),
   timeoutMs: z.int().positive().nullish(),
+  /** codex's sandbox profile; null or absent: none. */
+  sandbox: SandboxContextSchema.nullish(),
+  /** codex 0.171: route the process's network through a managed proxy. */
+  enforceManagedNetwork: z.boolean().nullish(),
+  /** codex 0.171: the managed network's settings (refused when not null). */
+  managedNetwork: z.unknown().optional(),
+  /** codex 0.171: a network proxy to launch (refused when not null). */
+  networkProxy: z.unknown().optional(),
+  /** codex 0.171: a shell snapshot to source first (refused when not null). */
+  shellSnapshot: z.unknown().optional(),
+  /** codex 0.171: the thread and tool call the process belongs to. */
+  metadata: ProcessMetadataSchema.nullish(),
 });
 /** `process/start` params. */
 export type ProcessStartParams = z.infer<typeof ProcessStartParamsSchema>;
 
-/** `process/start` result. */
-export const ProcessStartResultSchema = z.object({ processId: z.string() });
+/**
+ * `process/start` result. `sandboxType` says which sandbox the process runs
+ * in: `"none"` without one (this server always sends it; older servers did
+ * not, so a client must not require it).
+ */
+export const ProcessStartResultSchema = z.object({
+  processId: z.string(),
+  sandboxType: z.string().optional(),
+});
 
 /** `process/read` params. */
 export const ProcessReadParamsSchema = z.object({
@@ -157,6 +201,11 @@ export const ProcessReadResultSchema = z.object({
   gap: GapSchema.optional(),
   signal: z.string().nullable().optional(),
   timedOut: z.boolean().optional(),
+  /**
+   * Whether the exit looks like the sandbox denied something (codex 0.171);
+   * false unless a sandbox was applied. Always sent by this server.
+   */
+  sandboxDenied: z.boolean().optional(),
 });
 /** `process/read` result. */
 export type ProcessReadResult = z.infer<typeof ProcessReadResultSchema>;
@@ -267,6 +316,8 @@ export const ExitedNotificationSchema = z.object({
   exitCode: z.int(),
   signal: z.string().optional(),
   timedOut: z.boolean().optional(),
+  /** As in `process/read`: false unless a sandbox was applied. */
+  sandboxDenied: z.boolean().optional(),
 });
 /** `process/exited` notification params. */
 export type ExitedNotification = z.infer<typeof ExitedNotificationSchema>;

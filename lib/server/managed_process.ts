@@ -269,6 +269,7 @@ export class ManagedProcess {
       processId: this.id,
       seq: this.#exitSeq,
       exitCode: status.code,
+      sandboxDenied: false, // no sandbox is applied
     };
     if (status.signal) params.signal = status.signal;
     if (this.#timedOut) params.timedOut = true;
@@ -303,6 +304,7 @@ export class ManagedProcess {
       exitCode: this.#exitSeq !== null ? this.#exitStatus!.code : null,
       closed: this.#closedSeq !== null,
       failure: null,
+      sandboxDenied: false, // no sandbox is applied
     };
     if (slice.gap) result.gap = slice.gap;
     if (this.#exitSeq !== null) {

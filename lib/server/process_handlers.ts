@@ -8,7 +8,14 @@
 import { SIGNALS, type Spawner } from "../process/child.ts";
 import { childEnv } from "./env_policy.ts";
 import { messageOf } from "../util/errors.ts";
-import { internalError, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
+import {
+  ErrorKind,
+  internalError,
+  invalidParams,
+  invalidRequest,
+  kindError,
+  RpcError,
+} from "../protocol/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import type { MethodName, ParsedParamsOf, ResultOf } from "../protocol/methods.ts";
 import { toNativePath } from "../fs/paths.ts";
@@ -68,6 +75,40 @@ function decodeBase64(field: string, value: string): Uint8Array {
   }
 }
 
+/**
+ * Refuses what a codex 0.171 start may ask for but this server cannot do: a
+ * sandbox profile, a managed network, a shell snapshot. Each changes what the
+ * process may do or sees, so running without it is never silent.
+ */
+function refuseUnsupported(params: ParsedParamsOf<"process/start">): void {
+  if (params.sandbox !== null && params.sandbox !== undefined) {
+    throw kindError(
+      ErrorKind.SandboxUnavailable,
+      "this server cannot enforce codex sandbox profiles: refusing to start the process " +
+        "unsandboxed (send sandbox: null to run it with the server user's rights)",
+    );
+  }
+  const network = params.enforceManagedNetwork === true
+    ? "enforceManagedNetwork"
+    : params.managedNetwork !== null && params.managedNetwork !== undefined
+    ? "managedNetwork"
+    : params.networkProxy !== null && params.networkProxy !== undefined
+    ? "networkProxy"
+    : null;
+  if (network !== null) {
+    throw kindError(
+      ErrorKind.SandboxUnavailable,
+      `this server has no managed network (${network}): refusing to start the process ` +
+        "with unrestricted network access",
+    );
+  }
+  if (params.shellSnapshot !== null && params.shellSnapshot !== undefined) {
+    throw invalidParams(
+      "shellSnapshot is not supported by this server (its shellSnapshotV2 capability is false)",
+    );
+  }
+}
+
 /** Read responses stay well inside the message limit (base64 grows 4/3). */
 function readBudget(
   ctx: CallContext,
@@ -84,6 +125,7 @@ function readBudget(
 export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
   async "process/start"(params, ctx) {
     const cwd = toNativePath(params.cwd, "cwd");
+    refuseUnsupported(params);
     const { session, server } = ctx;
     const proc = session.reserve({
       processId: params.processId,
@@ -120,10 +162,12 @@ export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
         `failed to start process ${params.argv[0]}: ${messageOf(err)}`,
       );
     }
+    const call = params.metadata?.toolCallId;
     server.log.debug(
-      `session ${session.id}: started process ${params.processId}`,
+      `session ${session.id}: started process ${params.processId}` +
+        (call ? ` for tool call ${JSON.stringify(call.slice(0, 100))}` : ""),
     );
-    return { processId: params.processId };
+    return { processId: params.processId, sandboxType: "none" };
   },
 
   async "process/read"(params, ctx) {
