@@ -101,8 +101,15 @@ Deno.test("fs sandbox: ours and codex's are told apart by shape; a bad one names
   // A `permissions` key makes it codex's, even next to our keys: never ours with it dropped.
   const mixed = FsSandboxParamSchema.safeParse({ readOnly: true, permissions: undefined });
   assert.equal(mixed.success, true, "an undefined permissions key is no key");
-  const codex = FsSandboxParamSchema.parse({ readOnly: true, permissions: { type: "disabled" } });
-  assert.ok("permissions" in codex);
+  const codex = FsSandboxParamSchema.parse({
+    readOnly: true,
+    permissions: { type: "disabled" },
+    windowsSandboxLevel: "disabled",
+  });
+  assert.ok("permissions" in codex && !("readOnly" in codex), "parsed as codex's");
+  const bad = FsSandboxParamSchema.safeParse({ readOnly: true, permissions: { type: "x" } });
+  assert.equal(bad.success, false);
+  assert.match(bad.error!.issues[0]!.message, /unknown variant `x`/, "codex's error, not ours");
   assert.equal(FsSandboxParamSchema.safeParse(5).success, false);
 });
 

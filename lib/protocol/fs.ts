@@ -16,7 +16,7 @@
  */
 
 import { z } from "zod";
-import { SandboxContextSchema } from "./process.ts";
+import { FileSystemSandboxContextSchema } from "./sandbox.ts";
 
 /** A path field: an absolute native path or a `file://` URI. */
 const PathSchema = z.string();
@@ -37,7 +37,7 @@ export type FsSandbox = z.infer<typeof FsSandboxSchema>;
 /**
  * The `sandbox` field of an fs call: this server's {@linkcode FsSandboxSchema}
  * (April-era clients) or codex 0.171's permission profile
- * ({@linkcode SandboxContextSchema}), told apart by shape: codex's has a
+ * ({@linkcode FileSystemSandboxContextSchema}), told apart by shape: codex's has a
  * `permissions` key, ours never does. `null` (what 0.171 sends on reads) and
  * absent both mean "no sandbox". An error names the branch the value was meant
  * for, so a malformed profile is not reported as a malformed `{readOnly}`.
@@ -53,7 +53,7 @@ export type FsSandbox = z.infer<typeof FsSandboxSchema>;
  * ```
  */
 export const FsSandboxParamSchema = z.union([
-  SandboxContextSchema,
+  FileSystemSandboxContextSchema,
   // Never a `permissions` key: a malformed codex profile must not pass as ours.
   FsSandboxSchema.extend({ permissions: z.never().optional() }),
 ], {

@@ -9,6 +9,7 @@
  * @module
  */
 import { z } from "zod";
+import { FileSystemSandboxContextSchema, SandboxTypeSchema } from "./sandbox.ts";
 
 // -- Shared pieces --
 
@@ -100,22 +101,6 @@ export function inheritEnv(fields: Partial<EnvPolicy> = {}): EnvPolicy {
 }
 
 /**
- * codex's sandbox object (`FileSystemSandboxContext`: a permission profile
- * plus cwd and workspace roots), sent by 0.171 clients on `process/start` and
- * on `fs/*` calls. Told apart from our own fs sandbox by its required
- * `permissions` key.
- *
- * Until the full profile schema (lib/protocol/sandbox.ts) lands, only that
- * key is checked: the server cannot enforce any profile yet, so every one is
- * refused with `sandboxUnavailable` rather than ignored.
- */
-export const SandboxContextSchema = z.looseObject({
-  permissions: z.custom<unknown>((v) => v !== undefined, "missing field `permissions`"),
-});
-/** codex's sandbox object; see {@linkcode SandboxContextSchema}. */
-export type SandboxContext = z.infer<typeof SandboxContextSchema>;
-
-/**
  * Which tool call a process belongs to, as codex 0.171 sends it. Accepted and
  * logged at debug level; it changes nothing.
  */
@@ -136,8 +121,8 @@ export const ProcessStartParamsSchema = z.object({
   arg0: z.string().nullish(),
   size: TerminalSizeSchema.nullish(),
   timeoutMs: z.int().positive().nullish(),
-  /** codex's sandbox profile; null or absent: none. */
-  sandbox: SandboxContextSchema.nullish(),
+  /** codex's sandbox (lib/protocol/sandbox.ts); null or absent: none. */
+  sandbox: FileSystemSandboxContextSchema.nullish(),
   /** codex 0.171: route the process's network through a managed proxy. */
   enforceManagedNetwork: z.boolean().nullish(),
   /** codex 0.171: the managed network's settings (refused when not null). */
@@ -159,7 +144,7 @@ export type ProcessStartParams = z.infer<typeof ProcessStartParamsSchema>;
  */
 export const ProcessStartResultSchema = z.object({
   processId: z.string(),
-  sandboxType: z.string().optional(),
+  sandboxType: SandboxTypeSchema.optional(),
 });
 
 /** `process/read` params. */
