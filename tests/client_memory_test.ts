@@ -74,6 +74,35 @@ Deno.test("ExecServerClient against an in-process server", async (t) => {
     assert.deepEqual(listed.map((p) => p.processId).sort(), [a.processId, b.processId].sort());
   });
 
+  await t.step("start({timeoutMs}) is the process timeout: the server ends the tree", async () => {
+    await using client = await server.connect();
+    const started = Date.now();
+    // A child that outlives its leader must die too.
+    const proc = await client.start({
+      argv: ["sh", "-c", "sleep 30 & echo $!; wait"],
+      env: ENV,
+      timeoutMs: 300,
+      requestTimeoutMs: 5000,
+    });
+    const out = await proc.output();
+    assert.equal(out.timedOut, true);
+    assert.equal(out.signal, "SIGTERM");
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    const child = Number(text(out.stdout).trim());
+    assert.ok(child > 0);
+    await waitUntil(() => isGone(child), { message: `background child ${child} to be gone` });
+    const [info] = (await client.listProcesses()).filter((p) => p.processId === proc.processId);
+    assert.equal(info?.timedOut, true);
+  });
+
+  await t.step("requestTimeoutMs bounds one response, never the process", async () => {
+    await using client = await server.connect();
+    const proc = await client.start({ argv: ["sleep", "0.5"], env: ENV, requestTimeoutMs: 200 });
+    const out = await proc.output();
+    assert.equal(out.timedOut, undefined);
+    assert.equal(out.exitCode, 0);
+  });
+
   await t.step("resize changes a terminal's size", async () => {
     await using client = await server.connect();
     const proc = await client.start({

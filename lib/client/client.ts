@@ -66,7 +66,8 @@ export class ExecServerClient implements AsyncDisposable {
   readonly #resumeWindowMs: number;
   readonly #wantBinary: boolean;
   readonly #maxReorderGap: number;
-  readonly #onStateChange: ((state: ClientState) => void) | undefined;
+  readonly #onStateChange: ((state: ClientState, detail?: string) => void) | undefined;
+  readonly #resumeSessionId: string | null;
   readonly #rpc: RpcCalls;
   readonly #processes = new Map<string, ProcessControl>();
   readonly #watchers = new Map<string, (n: FsChangedNotification) => void>();
@@ -105,6 +106,7 @@ export class ExecServerClient implements AsyncDisposable {
     this.#wantBinary = options.binaryOutput ?? true;
     this.#maxReorderGap = options.maxReorderGap ?? 256;
     this.#onStateChange = options.onStateChange;
+    this.#resumeSessionId = options.resumeSessionId ?? null;
     this.#keepaliveMs = options.keepaliveMs ?? 15_000;
     this.#rpc = new RpcCalls(options.requestTimeoutMs ?? 60_000);
     this.fs = new ClientFiles(this.#host = this.#makeHost());
@@ -116,7 +118,8 @@ export class ExecServerClient implements AsyncDisposable {
   }
 
   /**
-   * Connects and initializes a new session.
+   * Connects and initializes a new session, or attaches to
+   * `options.resumeSessionId`.
    *
    * @throws {ConnectionClosedError} when the server cannot be reached in time.
    * @throws {ExecServerError} when the server refuses `initialize`.
@@ -124,7 +127,7 @@ export class ExecServerClient implements AsyncDisposable {
   static async connect(options: ExecServerClientOptions): Promise<ExecServerClient> {
     const client = new ExecServerClient(options);
     try {
-      await client.#attach(null, client.#connectTimeoutMs);
+      await client.#attach(client.#resumeSessionId, client.#connectTimeoutMs);
     } catch (err) {
       await client.close();
       throw err;
@@ -235,10 +238,11 @@ export class ExecServerClient implements AsyncDisposable {
 
   // -- Connection --
 
-  #setState(state: ClientState): void {
+  #setState(state: ClientState, detail?: string): void {
     if (this.#state === state || this.#state === "closed") return;
     this.#state = state;
-    this.#onStateChange?.(state);
+    if (detail === undefined) this.#onStateChange?.(state);
+    else this.#onStateChange?.(state, detail);
   }
 
   /** Opens a transport and initializes (resuming `resumeId` when given). */
@@ -277,7 +281,7 @@ export class ExecServerClient implements AsyncDisposable {
         const result = await this.#rpc.call(
           "initialize",
           params,
-          { signal: timeout.signal, timeoutMs: 0 },
+          { signal: timeout.signal, requestTimeoutMs: 0 },
           transport,
           true,
         );
@@ -325,7 +329,7 @@ export class ExecServerClient implements AsyncDisposable {
     this.#probing = true;
     try {
       // Any answer, even an error from a server without `ping`, proves the link.
-      await this.#rpc.call("ping", {}, { timeoutMs: this.#keepaliveMs }, transport, true)
+      await this.#rpc.call("ping", {}, { requestTimeoutMs: this.#keepaliveMs }, transport, true)
         .catch((err) => {
           if (!(err instanceof RequestTimeoutError)) return;
           const why = `no answer to a keepalive ping within ${this.#keepaliveMs} ms`;
@@ -346,7 +350,7 @@ export class ExecServerClient implements AsyncDisposable {
     const resume = this.#autoResume && this.#state === "connected";
     this.#rpc.transportLost(transport, message, resume);
     if (!resume) return this.#fail(message);
-    this.#setState("resuming");
+    this.#setState("resuming", message);
     this.#recovering = this.#recover(message);
   }
 
@@ -381,7 +385,7 @@ export class ExecServerClient implements AsyncDisposable {
     if (this.#failure !== null) return;
     this.#stopKeepalive();
     this.#failure = message;
-    this.#setState("failed");
+    this.#setState("failed", message);
     this.#rpc.failAll(new ConnectionClosedError(message));
     this.#failHandles(message);
     const transport = this.#transport;

@@ -70,7 +70,7 @@ export type UploadSource =
  * @example
  * ```ts
  * import type { FsOptions } from "./files.ts";
- * const options: FsOptions<"fs/remove", "path"> = { recursive: false, timeoutMs: 5000 };
+ * const options: FsOptions<"fs/remove", "path"> = { recursive: false, requestTimeoutMs: 5000 };
  * console.assert(options.force === undefined);
  * ```
  */
@@ -102,10 +102,10 @@ const DEFAULT_CHUNK = 4 * 1024 * 1024;
 const MAX_CHUNK = 12 * 1024 * 1024;
 
 function split<T extends CallOptions>(options: T): [Omit<T, keyof CallOptions>, CallOptions] {
-  const { signal, timeoutMs, ...rest } = options;
+  const { signal, requestTimeoutMs, ...rest } = options;
   const call: CallOptions = {};
   if (signal) call.signal = signal;
-  if (timeoutMs !== undefined) call.timeoutMs = timeoutMs;
+  if (requestTimeoutMs !== undefined) call.requestTimeoutMs = requestTimeoutMs;
   return [rest, call];
 }
 

@@ -19,12 +19,13 @@ import { inheritEnv } from "../protocol/process.ts";
  * @example
  * ```ts
  * import type { ExecServerClientOptions } from "./options.ts";
+ * import assert from "node:assert/strict";
  * const options: ExecServerClientOptions = {
  *   url: "wss://build-box:8443",
  *   token: "secret",
  *   requestTimeoutMs: 120_000,
  * };
- * console.assert(options.autoResume === undefined); // on by default
+ * assert.equal(options.autoResume, undefined); // on by default
  * ```
  */
 export interface ExecServerClientOptions {
@@ -57,8 +58,18 @@ export interface ExecServerClientOptions {
    * @default {15000}
    */
   keepaliveMs?: number;
-  /** Called on every state change. @default {undefined} */
-  onStateChange?: (state: ClientState) => void;
+  /**
+   * Attach to this detached session (its processes, their output) instead
+   * of starting a new one; the connect fails if the server no longer has it.
+   * @default {undefined}
+   */
+  resumeSessionId?: string;
+  /**
+   * Called on every state change; `detail` says why for `resuming` (the
+   * disconnect) and `failed` (the failure).
+   * @default {undefined}
+   */
+  onStateChange?: (state: ClientState, detail?: string) => void;
 }
 
 /**
@@ -83,11 +94,26 @@ type Defaulted = "processId" | "cwd" | "env" | "tty";
  * `env`. Without `env` and `envPolicy` the process inherits the server's
  * environment; with `env` alone it gets exactly `env`. Plus call options.
  *
+ * Two timeouts, never confused:
+ * - `timeoutMs` is the **process** timeout, sent to the server: after that
+ *   many ms the server terminates the process tree and `exited` reports
+ *   `timedOut: true`. It holds while the client is disconnected.
+ * - `requestTimeoutMs` bounds only the wait for the `process/start`
+ *   response (default: the client's `requestTimeoutMs`).
+ *
  * @example
  * ```ts
- * import type { StartOptions } from "./options.ts";
- * const options: StartOptions = { argv: ["make", "-j4"], cwd: "/src", pipeStdin: true };
- * console.assert(options.tty === undefined);
+ * import { startParams, type StartOptions } from "./options.ts";
+ * import assert from "node:assert/strict";
+ * const options: StartOptions = {
+ *   argv: ["make", "-j4"],
+ *   cwd: "/src",
+ *   timeoutMs: 600_000, // the build may run 10 minutes
+ *   requestTimeoutMs: 5_000, // the server must answer the start within 5 s
+ * };
+ * const [params, call] = startParams(options);
+ * assert.equal(params.timeoutMs, 600_000);
+ * assert.deepEqual(call, { requestTimeoutMs: 5_000 });
  * ```
  */
 export type StartOptions =
@@ -102,12 +128,16 @@ export type StartOptions =
  * @example
  * ```ts
  * import { startParams } from "./options.ts";
- * const [params] = startParams({ argv: ["ls"], env: { PATH: "/bin" } });
- * console.assert(params.cwd === "/" && params.envPolicy === undefined);
+ * import assert from "node:assert/strict";
+ * const [params, call] = startParams({ argv: ["ls"], env: { PATH: "/bin" }, timeoutMs: 1000 });
+ * assert.equal(params.cwd, "/");
+ * assert.equal(params.envPolicy, undefined);
+ * assert.equal(params.timeoutMs, 1000);
+ * assert.deepEqual(call, {});
  * ```
  */
 export function startParams(options: StartOptions): [ParamsOf<"process/start">, CallOptions] {
-  const { signal, timeoutMs, processId, cwd, env, tty, ...rest } = options;
+  const { signal, requestTimeoutMs, processId, cwd, env, tty, ...rest } = options;
   const params: ParamsOf<"process/start"> = {
     ...rest,
     processId: processId ?? crypto.randomUUID(),
@@ -118,7 +148,7 @@ export function startParams(options: StartOptions): [ParamsOf<"process/start">, 
   if (env === undefined && rest.envPolicy === undefined) params.envPolicy = inheritEnv();
   const call: CallOptions = {};
   if (signal) call.signal = signal;
-  if (timeoutMs !== undefined) call.timeoutMs = timeoutMs;
+  if (requestTimeoutMs !== undefined) call.requestTimeoutMs = requestTimeoutMs;
   return [params, call];
 }
 

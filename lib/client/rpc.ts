@@ -24,7 +24,7 @@ import { type MethodName, METHODS, type ParamsOf, type ResultOf } from "../proto
  * @example
  * ```ts ignore
  * const meta = await client.fs.getMetadata("/data", {
- *   timeoutMs: 2000,
+ *   requestTimeoutMs: 2000,
  *   signal: AbortSignal.timeout(5000),
  * });
  * ```
@@ -34,10 +34,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /**
    * Rejects with {@linkcode RequestTimeoutError} after this many ms without a
-   * response (`process/read` adds its `waitMs`); 0 means no timeout.
+   * response (`process/read` adds its `waitMs`); 0 means no timeout. This is
+   * the time the client waits for this one response, never a limit on a
+   * process: a process's own limit is `timeoutMs` of `client.start`.
    * @default {the client's requestTimeoutMs}
    */
-  timeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 /** Something that can make typed calls (the client). */
@@ -140,7 +142,7 @@ export class RpcCalls {
         direct,
         settled: false,
       };
-      let timeout = options.timeoutMs ?? this.#defaultTimeoutMs;
+      let timeout = options.requestTimeoutMs ?? this.#defaultTimeoutMs;
       if (timeout > 0 && method === "process/read") {
         timeout += (params as ParamsOf<"process/read">).waitMs ?? 0;
       }
