@@ -4,6 +4,10 @@
  * `ssh host exec-server serve --listen stdio`) and speaks newline-delimited
  * JSON-RPC over its stdin and stdout. Works under Deno and Node.
  *
+ * A connector may run a preamble first (the ssh connector installs the
+ * server that way): it reads the command's first stdout lines and writes raw
+ * bytes to its stdin, and JSON-RPC starts once it resolves.
+ *
  * @module
  */
 import { spawn } from "node:child_process";
@@ -13,12 +17,41 @@ import type { ExecServerClientOptions } from "./options.ts";
 import type { ClientTransport, TransportConnector } from "./transport.ts";
 import { type Line, LineSplitter } from "../util/mod.ts";
 
+/**
+ * What a preamble can do with the command before JSON-RPC starts.
+ *
+ * @example A preamble that waits for a greeting
+ * ```ts
+ * import type { PreambleIo } from "./stdio.ts";
+ * async function waitForHello(io: PreambleIo): Promise<void> {
+ *   for (;;) {
+ *     const line = await io.nextLine();
+ *     if (line === null) throw new Error("the command ended before saying hello");
+ *     if (line === "hello") return;
+ *   }
+ * }
+ * void waitForHello;
+ * ```
+ */
+export interface PreambleIo {
+  /** The next stdout line (without `\n`), or null once stdout has ended. */
+  nextLine(): Promise<string | null>;
+  /** Writes bytes to the command's stdin; resolves once they are handed to the OS. */
+  write(bytes: Uint8Array): Promise<void>;
+}
+
 /** Options for {@linkcode stdioConnector}. */
 export interface StdioConnectorOptions {
   /** What to do with the command's stderr (its logs). @default {"inherit"} */
   stderr?: "inherit" | "ignore";
   /** How long {@linkcode ClientTransport.close} waits for the command to exit before SIGTERM. @default {5000} */
   exitTimeoutMs?: number;
+  /**
+   * Runs before JSON-RPC starts, with the command's stdout lines and stdin;
+   * when it rejects, the command is stopped and the connect fails with its
+   * error. @default {undefined}
+   */
+  preamble?: (io: PreambleIo) => Promise<void>;
 }
 
 /**
@@ -27,8 +60,10 @@ export interface StdioConnectorOptions {
  * @example
  * ```ts
  * import { stdioConnector } from "./stdio.ts";
+ * import assert from "node:assert/strict";
  * const connect = stdioConnector(["ssh", "build-host", "exec-server", "serve", "--listen", "stdio"]);
- * console.assert(typeof connect === "function");
+ * assert.equal(typeof connect, "function");
+ * assert.throws(() => stdioConnector([]), TypeError);
  * ```
  */
 export function stdioConnector(
@@ -40,60 +75,111 @@ export function stdioConnector(
   return (handlers, signal) =>
     new Promise<ClientTransport>((resolve, reject) => {
       const child = spawn(program, args, { stdio: ["pipe", "pipe", options.stderr ?? "inherit"] });
-      let started = false;
+      let settled = false;
       let closed = false;
       let exited: Promise<void> | null = null;
+      let exitReason = "";
       const exit = new Promise<void>((r) => child.once("close", () => r()));
-      const finish = (reason?: string) => {
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener("abort", onAbort);
+        child.kill("SIGTERM");
+        reject(err);
+      };
+      const finish = (reason: string) => {
+        exitReason ||= reason;
+        if (!settled) {
+          return fail(new ConnectionClosedError(`Cannot connect over stdio: ${reason}`));
+        }
         if (closed) return;
         closed = true;
         handlers.close(reason);
       };
-      const onAbort = () => {
-        child.kill("SIGTERM");
-        reject(signal.reason ?? new ConnectionClosedError("Cannot connect over stdio: aborted"));
-      };
+      const onAbort = () =>
+        fail(signal.reason ?? new ConnectionClosedError("Cannot connect over stdio: aborted"));
       signal.addEventListener("abort", onAbort, { once: true });
       child.once("error", (err: Error) => {
-        signal.removeEventListener("abort", onAbort);
-        if (!started) {
-          reject(new ConnectionClosedError(`Cannot start ${program}: ${err.message}`));
-        }
-        finish(err.message);
+        finish(`cannot start ${program}: ${err.message}`);
       });
       child.once("close", (code: number | null, sig: string | null) => {
         finish(`${program} exited (${sig ?? `code ${code}`})`);
       });
+
+      // stdout lines go to the preamble until it is done, then to the client.
       const decoder = new TextDecoder();
       const splitter = new LineSplitter();
+      let rpc = false;
+      const early: string[] = [];
+      let waiting: ((line: string | null) => void) | null = null;
+      let ended = false;
       const deliver = (lines: Line[]) => {
         for (const line of lines) {
           const text = decoder.decode(line as Uint8Array); // no limit: never too long
-          if (text.trim() !== "") handlers.message(text);
+          if (rpc) {
+            if (text.trim() !== "") handlers.message(text);
+          } else if (waiting) {
+            const w = waiting;
+            waiting = null;
+            w(text);
+          } else early.push(text);
         }
       };
       child.stdout!.on("data", (chunk: Uint8Array) => deliver(splitter.push(chunk)));
-      child.stdout!.once("end", () => deliver(splitter.end()));
+      child.stdout!.once("end", () => {
+        deliver(splitter.end());
+        ended = true;
+        waiting?.(null);
+        waiting = null;
+      });
       child.stdin!.on("error", () => {}); // EPIPE after the command died; close reports it
-      child.once("spawn", () => {
-        started = true;
+      const io: PreambleIo = {
+        nextLine: () => {
+          if (early.length > 0) return Promise.resolve(early.shift()!);
+          if (ended) return Promise.resolve(null);
+          return new Promise((r) => waiting = r);
+        },
+        write: (bytes) =>
+          new Promise<void>((done, failed) => {
+            if (exitReason) {
+              return failed(new ConnectionClosedError(`Cannot send: ${exitReason}`));
+            }
+            child.stdin!.write(bytes, (err) => err ? failed(err) : done());
+          }),
+      };
+      const transport: ClientTransport = {
+        binary: false,
+        send(text) {
+          if (closed) throw new ConnectionClosedError(`Cannot send: ${program} has exited`);
+          child.stdin!.write(text + "\n");
+        },
+        close() {
+          exited ??= (async () => {
+            child.stdin!.end();
+            const timer = setTimeout(() => child.kill("SIGTERM"), options.exitTimeoutMs ?? 5000);
+            await exit;
+            clearTimeout(timer);
+          })();
+          return exited;
+        },
+      };
+      child.once("spawn", async () => {
+        try {
+          await options.preamble?.(io);
+        } catch (err) {
+          return fail(err);
+        }
+        if (settled) return;
+        settled = true;
         signal.removeEventListener("abort", onAbort);
-        resolve({
-          binary: false,
-          send(text) {
-            if (closed) throw new ConnectionClosedError(`Cannot send: ${program} has exited`);
-            child.stdin!.write(text + "\n");
-          },
-          close() {
-            exited ??= (async () => {
-              child.stdin!.end();
-              const timer = setTimeout(() => child.kill("SIGTERM"), options.exitTimeoutMs ?? 5000);
-              await exit;
-              clearTimeout(timer);
-            })();
-            return exited;
-          },
-        });
+        rpc = true;
+        const pending = early.splice(0);
+        for (const text of pending) if (text.trim() !== "") handlers.message(text);
+        resolve(transport);
+        if (exitReason && !closed) {
+          closed = true;
+          handlers.close(exitReason);
+        }
       });
     });
 }
@@ -115,10 +201,11 @@ export function connectStdio(
     & Omit<ExecServerClientOptions, "url" | "transport" | "autoResume">
     & StdioConnectorOptions = {},
 ): Promise<ExecServerClient> {
-  const { stderr, exitTimeoutMs, ...rest } = options;
+  const { stderr, exitTimeoutMs, preamble, ...rest } = options;
   const connector: StdioConnectorOptions = {};
   if (stderr !== undefined) connector.stderr = stderr;
   if (exitTimeoutMs !== undefined) connector.exitTimeoutMs = exitTimeoutMs;
+  if (preamble !== undefined) connector.preamble = preamble;
   return ExecServerClient.connect({
     ...rest,
     transport: stdioConnector(command, connector),

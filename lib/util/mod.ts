@@ -20,3 +20,4 @@ export * from "./errors.ts";
 export * from "./logger.ts";
 export * from "./lines.ts";
 export * from "./path.ts";
+export * from "./version.ts";
