@@ -76,6 +76,8 @@ export class Sshd implements AsyncDisposable {
         "UsePAM no",
         `PidFile ${dir}/sshd.pid`,
         "AllowTcpForwarding yes",
+        // Lets a test give the remote session a fresh cache (ssh -o SetEnv=XDG_CACHE_HOME=…).
+        "AcceptEnv XDG_CACHE_HOME",
         "",
       ].join("\n"),
     );

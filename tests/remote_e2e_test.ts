@@ -135,14 +135,14 @@ Deno.test("exec and call CLI against a WebSocket server (from the bundle)", asyn
   });
 
   await t.step("every subcommand has --help; usage errors exit 2", async () => {
-    for (const sub of ["serve", "exec", "call", "mcp-bridge"]) {
+    for (const sub of ["serve", "exec", "cp", "call", "mcp-bridge"]) {
       const r = await cli([sub, "--help"]);
       assert.equal(r.code, 0, sub);
       assert.match(r.stdout, new RegExp(`Usage: exec-server ${sub}`));
     }
     const r = await cli(["exec", "--", "true"]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--url URL or --ssh HOST/);
+    assert.match(r.stderr, /--url URL \(or EXEC_SERVER_URL\) or --ssh HOST/);
   });
 });
 

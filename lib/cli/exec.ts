@@ -1,25 +1,54 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
- * `exec-server exec` (run one command remotely, like `ssh host cmd`) and
- * `exec-server call` (send one raw request).
+ * `exec-server exec`: run one command remotely, like `ssh host cmd`.
  *
  * @module
  */
 import type { ExecServerClient } from "../client/client.ts";
-import { ExecServerError } from "../client/errors.ts";
+import { ConnectionClosedError, ExecServerError } from "../client/errors.ts";
+import type { ProcessHandle } from "../client/process.ts";
 import { CONNECT_HELP, connectFromFlags, parseClientFlags } from "./connect.ts";
-import { parseKeyValues, positiveNumber, UsageError } from "./flags.ts";
-import { isMethodName, METHODS, type ParamsOf } from "../protocol/methods.ts";
+import { CliExit, parseKeyValues, positiveNumber, UsageError } from "./flags.ts";
 import { inheritEnv } from "../protocol/process.ts";
-import { messageOf } from "../util/mod.ts";
+
+/** Exit codes of `exec`, as ssh and the shell use them. */
+export const EXIT = {
+  /** The command could not be started (e.g. its working directory does not exist). */
+  cannotStart: 1,
+  /** A usage error. */
+  usage: 2,
+  /** `--timeout` ended the command (as timeout(1) says). */
+  timedOut: 124,
+  /** The program exists but is not executable. */
+  notExecutable: 126,
+  /** The program was not found. */
+  notFound: 127,
+  /** The connection failed or the server broke the protocol. */
+  connection: 255,
+} as const;
+
+/** The exit-status section of `exec --help`. */
+export const EXIT_HELP = `Exit status
+  N                        the remote command's own exit code
+  128+N                    a signal N ended it (e.g. 130 after Ctrl-C, 143 after SIGTERM)
+  1                        it could not be started (e.g. --cwd does not exist)
+  2                        usage error
+  124                      --timeout ended it (the remote process tree was terminated)
+  126                      the program is not executable
+  127                      the program was not found
+  255                      the connection failed or dropped for good (nothing else)`;
 
 /** `exec --help`. */
-const EXEC_HELP = `Usage: exec-server exec [flags] -- CMD [ARG...]
+const EXEC_HELP = `Usage: exec-server exec [flags] CMD [ARG...]
+       exec-server exec [flags] -- CMD [ARG...]
 
 Runs CMD on the server like "ssh host cmd": local stdin is forwarded (end-of-file closes the
 remote stdin), remote stdout and stderr go to local stdout and stderr, and the remote exit
-code becomes this command's exit code (128+N when a signal N ended it; 255 when the
-connection failed).
+code becomes this command's exit code. Flags end where CMD begins: everything from CMD on is
+CMD's own (exec-server exec ls -la), and -- may separate them explicitly.
+Ctrl-C, SIGTERM and SIGHUP terminate the remote process tree (with --tty, Ctrl-C is a
+keystroke for the remote terminal instead). When a --url connection drops, exec says so on
+stderr and reconnects; the process keeps running on the server meanwhile.
 
 ${CONNECT_HELP}
 
@@ -29,20 +58,42 @@ Process
   --cwd DIR                working directory on the server (default /)
   --env K=V                set a variable (repeatable); the rest of the environment is the
                            server's own
-  --timeout SECONDS        terminate the process tree after this long
+  --timeout SECONDS        terminate the remote process tree after this long (exit 124)
   -h, --help               this text
+
+${EXIT_HELP}
 `;
 
-/** `call --help`. */
-const CALL_HELP = `Usage: exec-server call [flags] METHOD [JSON-PARAMS]
-
-Initializes a session, sends one request and prints its result as JSON on stdout. A JSON-RPC
-error is printed on stderr and the exit code is 1. For scripts and debugging.
-Methods: ${Object.keys(METHODS).filter((m) => m !== "initialize").join(", ")}.
-
-${CONNECT_HELP}
-  -h, --help               this text
-`;
+/**
+ * The exit code for a `process/start` the server refused: 127 when the
+ * program was not found, 126 when it is not executable, 1 otherwise (a
+ * missing working directory, a limit).
+ *
+ * @example
+ * ```ts
+ * import { startFailureCode } from "./exec.ts";
+ * import { ExecServerError } from "../client/errors.ts";
+ * import assert from "node:assert/strict";
+ * const err = (m: string, data?: unknown) => new ExecServerError(-32603, m, data);
+ * assert.equal(startFailureCode(err("failed to start process x: No such file or directory (os error 2): x")), 127);
+ * assert.equal(startFailureCode(err("failed to start process x: Permission denied (os error 13): x")), 126);
+ * assert.equal(startFailureCode(err("failed to start process true: cwd /nope does not exist (os error 2)")), 1);
+ * assert.equal(startFailureCode(err("spawn failed", { kind: "spawnPermissionDenied" })), 126);
+ * ```
+ */
+export function startFailureCode(err: ExecServerError): number {
+  const kind = (err.data as { kind?: unknown } | undefined)?.kind;
+  if (/\bcwd\b|working directory/i.test(err.message)) return EXIT.cannotStart;
+  if (kind === "spawnPermissionDenied" || /os error 13\b|Permission denied/.test(err.message)) {
+    return EXIT.notExecutable;
+  }
+  if (
+    kind === "spawnNotFound" || /os error 2\b|No such file or directory|not found/.test(err.message)
+  ) {
+    return EXIT.notFound;
+  }
+  return EXIT.cannotStart;
+}
 
 /** The local terminal's size, or null when unknown (not a terminal, or 0×0 as under `script`). */
 function terminalSize(): { rows: number; columns: number } | null {
@@ -73,37 +124,99 @@ async function pumpStdin(
   await closeStdin().catch(() => {});
 }
 
+const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+type StopSignal = keyof typeof SIGNAL_NUMBERS;
+
+/**
+ * Terminates the remote process tree when this command gets SIGINT, SIGTERM
+ * or SIGHUP (SIGINT only when `interruptIsKey` is false: on a raw terminal
+ * Ctrl-C is a key for the remote side). A second signal exits at once.
+ */
+function stopOnSignals(
+  proc: ProcessHandle,
+  interruptIsKey: boolean,
+): { received: () => StopSignal | null; dispose: () => void } {
+  let received: StopSignal | null = null;
+  const signals: StopSignal[] = interruptIsKey ? ["SIGTERM", "SIGHUP"] : [
+    "SIGINT",
+    "SIGTERM",
+    "SIGHUP",
+  ];
+  const listeners = signals.map((sig) => {
+    const fn = () => {
+      if (received !== null) Deno.exit(128 + SIGNAL_NUMBERS[sig]);
+      received = sig;
+      console.error(`exec-server: ${sig}: terminating the remote process tree`);
+      proc.terminate().catch(() => {
+        // Disconnected: the server ends the session's processes when its TTL runs out.
+        console.error(
+          "exec-server: cannot reach the server to terminate it; it stops when the session expires",
+        );
+        Deno.exit(128 + SIGNAL_NUMBERS[sig]);
+      });
+    };
+    Deno.addSignalListener(sig, fn);
+    return [sig, fn] as const;
+  });
+  return {
+    received: () => received,
+    dispose: () => {
+      for (const [sig, fn] of listeners) Deno.removeSignalListener(sig, fn);
+    },
+  };
+}
+
+/** Writes all of `data` to `out`. */
+async function writeAll(
+  out: { write(p: Uint8Array): Promise<number> },
+  data: Uint8Array,
+): Promise<void> {
+  let off = 0;
+  while (off < data.byteLength) off += await out.write(data.subarray(off));
+}
+
 /** Runs `exec`; resolves to the exit code. */
-export async function execMain(args: string[]): Promise<number> {
+export async function execMain(args: string[], entry?: string | URL): Promise<number> {
   const { values: v, positionals: argv } = parseClientFlags(args, {
     tty: { type: "boolean" },
     cwd: { type: "string" },
     env: { type: "string", multiple: true },
     timeout: { type: "string" },
-  });
+  }, { command: true });
   if (v.help) {
     console.log(EXEC_HELP);
     return 0;
   }
   if (argv.length === 0) {
-    throw new UsageError("exec needs a command: exec [flags] -- CMD [ARG...]");
+    throw new UsageError("exec needs a command: exec [flags] CMD [ARG...]");
   }
   const timeout = v.timeout === undefined ? undefined : positiveNumber("--timeout", v.timeout, 0);
+  const env = parseKeyValues(v.env ?? [], "--env");
   const tty = v.tty ?? false;
-  const client = await connectFromFlags(v, Deno.env.toObject(), "exec-server-cli");
+  const client: ExecServerClient = await connectFromFlags(v, Deno.env.toObject(), {
+    clientName: "exec-server-cli",
+    entry,
+  });
   const raw = tty && Deno.stdin.isTerminal();
   try {
     const size = tty ? terminalSize() : null;
-    const proc = await client.start({
-      argv,
-      cwd: v.cwd ?? "/",
-      env: parseKeyValues(v.env ?? [], "--env"),
-      envPolicy: inheritEnv(),
-      tty,
-      pipeStdin: true,
-      ...(size ? { size: { rows: size.rows, cols: size.columns } } : {}),
-      ...(timeout ? { timeoutMs: Math.round(timeout * 1000) } : {}),
-    });
+    let proc: ProcessHandle;
+    try {
+      proc = await client.start({
+        argv,
+        cwd: v.cwd ?? "/",
+        env,
+        envPolicy: inheritEnv(),
+        tty,
+        pipeStdin: true,
+        ...(size ? { size: { rows: size.rows, cols: size.columns } } : {}),
+        ...(timeout ? { timeoutMs: Math.max(1, Math.round(timeout * 1000)) } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ExecServerError) throw new CliExit(err.message, startFailureCode(err));
+      throw err;
+    }
+    const stop = stopOnSignals(proc, raw);
     let onWinch: (() => void) | null = null;
     if (raw) {
       Deno.stdin.setRaw(true);
@@ -114,68 +227,39 @@ export async function execMain(args: string[]): Promise<number> {
       Deno.addSignalListener("SIGWINCH", onWinch);
     }
     void pumpStdin((b) => proc.write(b), () => proc.closeStdin());
-    let code = 255;
+    let code: number = EXIT.connection;
+    let timedOut = false;
     try {
       for await (const ev of proc.events()) {
         if (ev.type === "output") {
-          const out = ev.stream === "stderr" ? Deno.stderr : Deno.stdout;
-          let off = 0;
-          while (off < ev.data.byteLength) off += await out.write(ev.data.subarray(off));
-        } else if (ev.type === "exited") code = ev.exitCode;
-        else if (ev.type === "gap") {
+          await writeAll(ev.stream === "stderr" ? Deno.stderr : Deno.stdout, ev.data);
+        } else if (ev.type === "exited") {
+          code = ev.exitCode < 0 ? EXIT.connection : ev.exitCode;
+          timedOut = ev.timedOut === true;
+        } else if (ev.type === "gap") {
           console.error(
             `exec-server: ${ev.bytes ?? "some"} bytes of output were lost (server retention)`,
           );
         } else if (ev.type === "failed") {
-          console.error(`exec-server: ${ev.message}`);
-          code = 255;
+          throw new CliExit(ev.message, EXIT.connection);
         }
       }
     } finally {
       if (raw) Deno.stdin.setRaw(false);
       if (onWinch) Deno.removeSignalListener("SIGWINCH", onWinch);
+      stop.dispose();
+    }
+    const signal = stop.received();
+    if (signal) return 128 + SIGNAL_NUMBERS[signal];
+    if (timedOut) {
+      console.error(
+        `exec-server: ${argv[0]} timed out after ${timeout} s; its process tree was terminated`,
+      );
+      return EXIT.timedOut;
     }
     return code;
-  } finally {
-    await client.close();
-  }
-}
-
-/** Runs `call`; resolves to the exit code. */
-export async function callMain(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseClientFlags(args, {});
-  if (v.help) {
-    console.log(CALL_HELP);
-    return 0;
-  }
-  const [method, json, ...extra] = positionals;
-  if (!method || extra.length > 0) throw new UsageError("call expects METHOD [JSON-PARAMS]");
-  if (!isMethodName(method) || method === "initialize") {
-    throw new UsageError(`unknown method ${JSON.stringify(method)}; see call --help`);
-  }
-  let params: unknown = {};
-  if (json !== undefined) {
-    try {
-      params = JSON.parse(json);
-    } catch (err) {
-      throw new UsageError(`JSON-PARAMS is not valid JSON: ${messageOf(err)}`);
-    }
-  }
-  const client: ExecServerClient = await connectFromFlags(
-    v,
-    Deno.env.toObject(),
-    "exec-server-cli",
-  );
-  try {
-    // Sent as typed: checking the params is the server's job here.
-    const result = await client.call(method, params as ParamsOf<typeof method>);
-    console.log(JSON.stringify(result, null, 2));
-    return 0;
   } catch (err) {
-    if (err instanceof ExecServerError) {
-      console.error(JSON.stringify({ code: err.code, message: err.message }));
-      return 1;
-    }
+    if (err instanceof ConnectionClosedError) throw new CliExit(err.message, EXIT.connection);
     throw err;
   } finally {
     await client.close();

@@ -20,7 +20,7 @@ export class UsageError extends Error {
 
 /**
  * `parseArgs` from `node:util`, typed by `config`, whose errors (an unknown
- * flag, a missing value) are {@linkcode UsageError}s.
+ * flag, a missing value) are {@linkcode UsageError}s in our own words.
  *
  * @example
  * ```ts
@@ -32,7 +32,10 @@ export class UsageError extends Error {
  * });
  * assert.equal(values.cwd, "/tmp");
  * assert.equal(values.tty, true);
- * assert.throws(() => parseFlags({ args: ["--nope"], options: {} }), { name: "UsageError" });
+ * assert.throws(() => parseFlags({ args: ["--nope"], options: {} }), {
+ *   name: "UsageError",
+ *   message: "unknown option --nope",
+ * });
  * ```
  */
 export function parseFlags<const T extends ParseArgsConfig>(
@@ -41,8 +44,79 @@ export function parseFlags<const T extends ParseArgsConfig>(
   try {
     return parseArgs(config);
   } catch (err) {
-    throw new UsageError(messageOf(err));
+    throw new UsageError(flagErrorMessage(err));
   }
+}
+
+/** node's parseArgs messages, reworded (its unknown-option hint has an unbalanced quote). */
+function flagErrorMessage(err: unknown): string {
+  const message = messageOf(err);
+  const code = (err as { code?: unknown }).code;
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? "";
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option ${quoted}`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return /argument missing/.test(message)
+        ? `${quoted.replace(/ <value>$/, "")} needs a value`
+        : `${quoted} does not take a value`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `unexpected argument ${JSON.stringify(quoted)}`;
+    default:
+      return message;
+  }
+}
+
+/** The option specs {@linkcode splitAtCommand} reads: parseArgs' `options`. */
+export type OptionSpecs = Record<
+  string,
+  { type: "string" | "boolean"; multiple?: boolean; short?: string }
+>;
+
+/**
+ * Splits `args` where a command begins, as `ssh host cmd -l` does: the
+ * leading flags (and their values) are ours; the first other word, or
+ * everything after `--`, starts the command, and from there on every word
+ * belongs to it, even ones that look like our flags. An unknown flag before
+ * the command stays among the flags, so parsing them reports it.
+ *
+ * @example
+ * ```ts
+ * import { splitAtCommand } from "./flags.ts";
+ * import assert from "node:assert/strict";
+ * const options = { url: { type: "string" }, tty: { type: "boolean" } } as const;
+ * assert.deepEqual(splitAtCommand(["--url", "ws://h:1", "--tty", "ls", "-la", "--url"], options), {
+ *   flags: ["--url", "ws://h:1", "--tty"],
+ *   command: ["ls", "-la", "--url"],
+ * });
+ * assert.deepEqual(splitAtCommand(["--url=ws://h:1", "--", "-x"], options), {
+ *   flags: ["--url=ws://h:1"],
+ *   command: ["-x"],
+ * });
+ * ```
+ */
+export function splitAtCommand(
+  args: readonly string[],
+  options: OptionSpecs,
+): { flags: string[]; command: string[] } {
+  const byShort = new Map(
+    Object.entries(options).flatMap(([name, spec]) => spec.short ? [[spec.short, name]] : []),
+  );
+  let i = 0;
+  while (i < args.length) {
+    const arg = args[i]!;
+    if (arg === "--") return { flags: args.slice(0, i), command: args.slice(i + 1) };
+    if (arg === "-" || !arg.startsWith("-")) break;
+    const name = arg.startsWith("--")
+      ? arg.slice(2).split("=", 1)[0]!
+      : arg.length === 2
+      ? byShort.get(arg[1]!)
+      : undefined;
+    const takesValue = name !== undefined && options[name]?.type === "string" &&
+      !arg.includes("=");
+    i += takesValue ? 2 : 1;
+  }
+  return { flags: args.slice(0, Math.min(i, args.length)), command: args.slice(i) };
 }
 
 /**
@@ -133,4 +207,28 @@ export async function readTokenFile(path: string, flag = "--token-file"): Promis
       `${(mode & 0o777).toString(8).padStart(3, "0")}); run chmod 600 on it`
     : null;
   return { token, warning };
+}
+
+/**
+ * An error that ends the command with `code` after printing its message
+ * (prefixed "exec-server: ") on stderr, without a stack trace.
+ *
+ * @example
+ * ```ts
+ * import { CliExit } from "./flags.ts";
+ * import assert from "node:assert/strict";
+ * const err = new CliExit("the connection dropped", 255);
+ * assert.equal(err.code, 255);
+ * ```
+ */
+export class CliExit extends Error {
+  /** The exit code. */
+  readonly code: number;
+
+  /** Creates the error. */
+  constructor(message: string, code: number) {
+    super(message);
+    this.name = "CliExit";
+    this.code = code;
+  }
 }

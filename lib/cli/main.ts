@@ -6,15 +6,24 @@
  * @module
  */
 import { ConnectionClosedError } from "../client/errors.ts";
-import { parseFlags, positiveNumber, readTokenFile, UsageError } from "./flags.ts";
-import { createLogger, type LogLevel, messageOf } from "../util/mod.ts";
+import { CliExit, parseFlags, positiveNumber, readTokenFile, UsageError } from "./flags.ts";
+import { createLogger, type LogLevel, messageOf, VERSION } from "../util/mod.ts";
 import { createServerCore } from "../server/core.ts";
 import { isLoopback, parseListenUrl } from "../server/listen.ts";
 import { serveStdio } from "../server/stdio_server.ts";
 // The WebSocket server loads only for a WebSocket --listen: the stdio path never pulls it in.
 import type { ExecServer, ExecServerOptions } from "../server/ws_server.ts";
 
-const VERSION = "0.1.0";
+/**
+ * This program's entry, for the ssh installer's payload: the checkout's
+ * main.ts when running from source, else the bundle this code is part of
+ * (every module of a bundle shares its import.meta.url).
+ */
+function programEntry(): URL {
+  return import.meta.url.endsWith("/lib/cli/main.ts")
+    ? new URL("../../main.ts", import.meta.url)
+    : new URL(import.meta.url);
+}
 
 const MAIN_HELP =
   `exec-server ${VERSION}: run processes and files on this machine for remote clients,
@@ -22,13 +31,18 @@ over one WebSocket (codex exec-server protocol).
 
 Usage:
   exec-server serve [flags]                 start the server
-  exec-server exec [flags] -- CMD [ARG...]  run CMD on a server, like "ssh host cmd"
+  exec-server exec [flags] CMD [ARG...]     run CMD on a server, like "ssh host cmd"
+  exec-server cp [flags] SOURCE DEST        copy a file to or from a server (:/remote/path)
   exec-server call [flags] METHOD [JSON]    send one request and print the result
-  exec-server mcp-bridge [flags] -- CMD ... run a remote MCP stdio server as if it were local
+  exec-server mcp-bridge [flags] CMD ...    run a remote MCP stdio server as if it were local
   exec-server --help                        this text
   exec-server --version                     print the version
 
-Every subcommand has --help.
+Connect with --url ws://HOST:PORT (a running server) or --ssh [USER@]HOST (no server needed
+there: it is installed into the host's cache on first use). Every subcommand has --help.
+
+Exit status of exec: the remote command's own; 127 not found, 126 not executable, 124 timed
+out, 2 usage, 255 connection failures only (exec --help has the details).
 `;
 
 const SERVE_HELP = `Usage: exec-server serve [flags]
@@ -248,7 +262,15 @@ async function serve(args: string[]): Promise<number> {
     const { ExecServer } = await import("../server/ws_server.ts");
     server = await ExecServer.start(parsed.options);
   } catch (err) {
-    console.error(`exec-server: cannot start the server: ${messageOf(err)}`);
+    const message = messageOf(err);
+    const busy = /address already in use|AddrInUse|os error 98/i.test(message);
+    console.error(
+      busy
+        ? `exec-server: cannot listen on ${parsed.options.listen}: the address is already in ` +
+          `use (another server?). Pick another port with --listen ws://IP:PORT, or port 0 for ` +
+          `any free one`
+        : `exec-server: cannot start the server on ${parsed.options.listen}: ${message}`,
+    );
     return 1;
   }
   console.log(server.url);
@@ -283,6 +305,9 @@ async function serveOverStdio(options: ExecServerOptions): Promise<number> {
   return 0;
 }
 
+/** The subcommands, for dispatch and for the usage hint. */
+const COMMANDS = ["serve", "exec", "cp", "call", "mcp-bridge"] as const;
+
 /** Runs the CLI with `args`; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
@@ -292,11 +317,13 @@ export async function main(args: string[]): Promise<number> {
         return await serve(rest);
       case "exec":
         // Client subcommands load lazily, so `serve` does not pay for them in memory.
-        return await (await import("./exec.ts")).execMain(rest);
+        return await (await import("./exec.ts")).execMain(rest, programEntry());
+      case "cp":
+        return await (await import("./cp.ts")).cpMain(rest, programEntry());
       case "call":
-        return await (await import("./exec.ts")).callMain(rest);
+        return await (await import("./call.ts")).callMain(rest, programEntry());
       case "mcp-bridge":
-        return await (await import("./mcp.ts")).mcpBridgeMain(rest);
+        return await (await import("./mcp.ts")).mcpBridgeMain(rest, programEntry());
       case "--version":
       case "-V":
         console.log(VERSION);
@@ -308,17 +335,24 @@ export async function main(args: string[]): Promise<number> {
         console.log(MAIN_HELP);
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+        throw new UsageError(
+          `unknown command ${JSON.stringify(command)}; the commands are ${COMMANDS.join(", ")}`,
+        );
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      const help = command === undefined ? "--help" : `${command} --help`;
-      console.error(`exec-server: ${err.message}\nRun exec-server ${help} for usage.`);
+      const known = (COMMANDS as readonly string[]).includes(command ?? "");
+      const help = known ? `${command} --help` : "--help";
+      console.error(`exec-server: ${err.message}\nRun "exec-server ${help}" for usage.`);
       return 2;
+    }
+    if (err instanceof CliExit) {
+      console.error(`exec-server: ${err.message}`);
+      return err.code;
     }
     if (
       err instanceof ConnectionClosedError ||
-      (err instanceof Error && err.name === "ExecServerError")
+      (err instanceof Error && (err.name === "ExecServerError" || err.name === "ProtocolError"))
     ) {
       // Like ssh: 255 when the remote side could not run the request at all.
       console.error(`exec-server: ${err.message}`);

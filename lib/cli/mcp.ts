@@ -13,11 +13,12 @@ import { ExecutorStdioTransport } from "../mcp/transport.ts";
 import { messageOf, readLines } from "../util/mod.ts";
 
 /** `mcp-bridge --help`. */
-const MCP_BRIDGE_HELP = `Usage: exec-server mcp-bridge [flags] --cwd DIR -- CMD [ARG...]
+const MCP_BRIDGE_HELP = `Usage: exec-server mcp-bridge [flags] --cwd DIR [--] CMD [ARG...]
 
 Acts as a local stdio MCP server: every JSON-RPC line on stdin goes to CMD, started on the
 exec-server's host (stdin piped, no terminal), and every line CMD writes comes back on stdout.
 CMD's stderr is copied to stderr. Configure an MCP host to run this command instead of CMD.
+Flags end where CMD begins, so hosts that drop "--" from the arguments work too.
 
 ${CONNECT_HELP}
 
@@ -36,7 +37,7 @@ export function bridgeConfig(
   env: string[],
   envVars: string[],
 ): McpServerConfig {
-  if (argv.length === 0) throw new UsageError("mcp-bridge needs a command: -- CMD [ARG...]");
+  if (argv.length === 0) throw new UsageError("mcp-bridge needs a command: [--] CMD [ARG...]");
   if (!cwd) {
     throw new UsageError("mcp-bridge needs --cwd DIR (the server's working directory)");
   }
@@ -57,18 +58,21 @@ export function bridgeConfig(
 }
 
 /** Runs `mcp-bridge`; resolves to the exit code. */
-export async function mcpBridgeMain(args: string[]): Promise<number> {
+export async function mcpBridgeMain(args: string[], entry?: string | URL): Promise<number> {
   const { values: v, positionals: argv } = parseClientFlags(args, {
     cwd: { type: "string" },
     env: { type: "string", multiple: true },
     "env-var": { type: "string", multiple: true },
-  });
+  }, { command: true });
   if (v.help) {
     console.log(MCP_BRIDGE_HELP);
     return 0;
   }
   const config = bridgeConfig(argv, v.cwd, v.env ?? [], v["env-var"] ?? []);
-  const client = await connectFromFlags(v, Deno.env.toObject(), "exec-server-mcp-bridge");
+  const client = await connectFromFlags(v, Deno.env.toObject(), {
+    clientName: "exec-server-mcp-bridge",
+    entry,
+  });
   const encoder = new TextEncoder();
   const stdout = Deno.stdout.writable.getWriter();
   let writes = Promise.resolve();
