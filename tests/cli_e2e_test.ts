@@ -167,7 +167,7 @@ Deno.test("call --session keeps one session across invocations", async (t) => {
       }),
     ]);
     assert.equal(start.code, 0, start.stderr);
-    assert.deepEqual(JSON.parse(start.stdout), { processId: "p" });
+    assert.equal(JSON.parse(start.stdout).processId, "p");
     let output = "";
     let cursor = 0;
     await waitUntil(async () => {
