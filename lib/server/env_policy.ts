@@ -29,28 +29,82 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
   "*TOKEN*",
 ];
 
+/** One code point folded for case-insensitive comparison (its lowercase when that is one code point). */
+function fold(cp: number): number {
+  const lower = String.fromCodePoint(cp).toLowerCase();
+  const first = lower.codePointAt(0)!;
+  return lower.length === String.fromCodePoint(first).length ? first : cp;
+}
+
+function folded(s: string): number[] {
+  const out: number[] = [];
+  for (const ch of s) out.push(fold(ch.codePointAt(0)!));
+  return out;
+}
+
+const STAR = -1;
+const ANY = -2;
+
 /**
- * Compiles a glob with `*` and `?` into a case-insensitive, anchored RegExp.
+ * Compiles a glob with `*` (any run, including none) and `?` (one character)
+ * into a case-insensitive matcher of whole names. The match never backtracks
+ * further than the last `*` it passed, so it takes at most
+ * O(name length × glob length) steps: a regular expression built from the
+ * glob would backtrack exponentially on names such as `*a*a*a…*b`.
  *
  * @example
  * ```ts
- * import { globToRegExp } from "./env_policy.ts";
- * console.assert(globToRegExp("*token*").test("GITHUB_TOKEN"));
+ * import { compileGlob } from "./env_policy.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(compileGlob("*token*")("GITHUB_TOKEN"), true);
+ * assert.equal(compileGlob("a?c")("ABC"), true);
+ * assert.equal(compileGlob("a.c")("abc"), false);
+ * const slow = "*a".repeat(20) + "*b";
+ * assert.equal(compileGlob(slow)("a".repeat(40)), false); // at once
  * ```
  */
-export function globToRegExp(glob: string): RegExp {
-  let source = "";
-  for (const ch of glob) {
-    if (ch === "*") source += ".*";
-    else if (ch === "?") source += ".";
-    else source += ch.replace(/[.+^${}()|[\]\\/-]/g, "\\$&");
+export function compileGlob(glob: string): (name: string) => boolean {
+  const pattern = globPattern(glob);
+  return (name) => matchFolded(pattern, folded(name));
+}
+
+function globPattern(glob: string): number[] {
+  return folded(glob).map((cp) => cp === 0x2a ? STAR : cp === 0x3f ? ANY : cp);
+}
+
+function matchFolded(p: readonly number[], s: readonly number[]): boolean {
+  let pi = 0;
+  let si = 0;
+  let starP = -1; // index in p just after the last star passed
+  let starS = 0; // where in s that star's run currently ends
+  while (si < s.length) {
+    const c = p[pi];
+    if (pi < p.length && c !== STAR && (c === ANY || c === s[si])) {
+      pi++;
+      si++;
+    } else if (c === STAR) {
+      while (p[pi] === STAR) pi++;
+      if (pi === p.length) return true; // a trailing star takes the rest
+      starP = pi;
+      starS = si;
+    } else if (starP >= 0) {
+      // Let the last star take one more character and retry what follows it.
+      pi = starP;
+      si = ++starS;
+    } else {
+      return false;
+    }
   }
-  return new RegExp(`^${source}$`, "is");
+  while (p[pi] === STAR) pi++;
+  return pi === p.length;
 }
 
 function matcher(globs: readonly string[]): (name: string) => boolean {
-  const res = globs.map(globToRegExp);
-  return (name) => res.some((re) => re.test(name));
+  const patterns = [...new Set(globs)].map(globPattern);
+  return (name) => {
+    const s = folded(name);
+    return patterns.some((p) => matchFolded(p, s));
+  };
 }
 
 /**
