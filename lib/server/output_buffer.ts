@@ -40,39 +40,82 @@ export interface OutputSlice {
 export interface OutputBufferOptions {
   /** Bytes to retain before evicting the oldest chunks. @default {1048576} */
   maxBytes?: number;
-  /** Evicted chunks remembered for exact gap sizes. @default {65536} */
+  /**
+   * Chunks to retain, however small: each costs about 100 bytes of memory
+   * besides its data, so a process writing a byte at a time must not keep a
+   * million of them. @default {max(64, maxBytes / 128)}
+   */
+  maxChunks?: number;
+  /** Evicted chunks remembered for exact gap sizes. @default {4096} */
   maxEvictedIndex?: number;
 }
 
 /**
- * A byte-capped FIFO of output chunks.
+ * A view that keeps a backing buffer this much bigger than itself alive is
+ * copied before it is retained (a 20 KiB read into a 64 KiB buffer).
+ */
+const SLACK_BYTES = 4096;
+
+/**
+ * Chunks up to this size are copied into shared slabs: an ArrayBuffer of its
+ * own costs about 500 bytes of memory besides the data (measured), a slot in
+ * a slab nothing.
+ */
+const SMALL_BYTES = 2048;
+const SLAB_BYTES = 32 * 1024;
+
+/** A retained chunk as stored: its own bytes, or a range of a slab. */
+interface Entry {
+  readonly seq: number;
+  readonly stream: StreamName;
+  readonly data: Uint8Array | ArrayBuffer;
+  readonly offset: number;
+  readonly length: number;
+}
+
+function view(entry: Entry): RetainedChunk {
+  const data = entry.data instanceof Uint8Array
+    ? entry.data
+    : new Uint8Array(entry.data, entry.offset, entry.length);
+  return { seq: entry.seq, stream: entry.stream, data };
+}
+
+/**
+ * A byte-capped FIFO of output chunks. An evicted chunk is dropped from the
+ * buffer at once, so its memory can be reclaimed while the process runs.
  *
  * @example
  * ```ts
  * import { OutputBuffer } from "./output_buffer.ts";
+ * import assert from "node:assert/strict";
  * const buf = new OutputBuffer({ maxBytes: 4 });
  * buf.push(1, "stdout", new Uint8Array(3));
  * buf.push(2, "stdout", new Uint8Array(3));
  * const slice = buf.read(0, Infinity);
- * console.assert(slice.chunks.length === 1 && slice.gap?.throughSeq === 1);
+ * assert.equal(slice.chunks.length, 1);
+ * assert.deepEqual(slice.gap, { afterSeq: 0, throughSeq: 1, bytes: 3 });
  * ```
  */
 export class OutputBuffer {
   readonly #maxBytes: number;
-  readonly #maxEvicted: number;
-  #chunks: RetainedChunk[] = [];
-  #starts: number[] = []; // byte offset of each retained chunk in the whole output
-  #head = 0; // index of the oldest retained chunk
+  readonly #maxChunks: number;
+  readonly #evicted: EvictedIndex;
+  // Retained chunks are #chunks[#head..]; evicted slots before #head are
+  // cleared at once and the array is compacted now and then.
+  #chunks: (Entry | undefined)[] = [];
+  #slab: ArrayBuffer | null = null;
+  #slabUsed = 0;
+  #starts: number[] = []; // byte offset of each chunk in the whole output
+  #head = 0;
   #retained = 0;
   #total = 0; // bytes ever pushed
   #evictedThrough = 0; // last evicted seq
-  #evSeq: number[] = []; // evicted chunks' seqs (ascending) ...
-  #evStart: number[] = []; // ... and their byte offsets
 
   /** Creates an empty buffer. */
   constructor(options: OutputBufferOptions = {}) {
     this.#maxBytes = options.maxBytes ?? 1024 * 1024;
-    this.#maxEvicted = options.maxEvictedIndex ?? 65536;
+    this.#maxChunks = options.maxChunks ?? Math.max(64, Math.floor(this.#maxBytes / 128));
+    this.#evicted = new EvictedIndex(options.maxEvictedIndex ?? 4096);
   }
 
   /** Bytes currently retained. */
@@ -80,20 +123,32 @@ export class OutputBuffer {
     return this.#retained;
   }
 
+  /** Chunks currently retained. */
+  get retainedChunks(): number {
+    return this.#chunks.length - this.#head;
+  }
+
   /** Bytes ever pushed. */
   get totalBytes(): number {
     return this.#total;
   }
 
-  /** Appends a chunk (seqs must increase) and evicts the oldest beyond the cap. */
+  /**
+   * Appends a chunk (seqs must increase) and evicts the oldest beyond the
+   * caps. Small chunks are copied into shared slabs, and a view that would
+   * pin a much bigger buffer is copied, so that the caps count what the
+   * buffer keeps in memory.
+   */
   push(seq: number, stream: StreamName, data: Uint8Array): void {
-    this.#chunks.push({ seq, stream, data });
+    const length = data.byteLength;
+    this.#chunks.push(this.#store(seq, stream, data));
     this.#starts.push(this.#total);
-    this.#total += data.byteLength;
-    this.#retained += data.byteLength;
+    this.#total += length;
+    this.#retained += length;
     // Keep at least the newest chunk, even when it alone exceeds the cap.
     while (
-      this.#retained > this.#maxBytes && this.#chunks.length - this.#head > 1
+      this.#chunks.length - this.#head > 1 &&
+      (this.#retained > this.#maxBytes || this.#chunks.length - this.#head > this.#maxChunks)
     ) {
       this.#evictOldest();
     }
@@ -104,19 +159,30 @@ export class OutputBuffer {
     }
   }
 
+  #store(seq: number, stream: StreamName, data: Uint8Array): Entry {
+    const length = data.byteLength;
+    if (length > SMALL_BYTES) {
+      if (data.buffer.byteLength > length * 2 + SLACK_BYTES) data = data.slice();
+      return { seq, stream, data, offset: 0, length };
+    }
+    if (!this.#slab || this.#slabUsed + length > SLAB_BYTES) {
+      this.#slab = new ArrayBuffer(SLAB_BYTES);
+      this.#slabUsed = 0;
+    }
+    const offset = this.#slabUsed;
+    new Uint8Array(this.#slab, offset, length).set(data);
+    this.#slabUsed += length;
+    return { seq, stream, data: this.#slab, offset, length };
+  }
+
   #evictOldest(): void {
     const chunk = this.#chunks[this.#head]!;
     const start = this.#starts[this.#head]!;
+    this.#chunks[this.#head] = undefined; // unreachable now, not at the next compaction
     this.#head++;
-    this.#retained -= chunk.data.byteLength;
+    this.#retained -= chunk.length;
     this.#evictedThrough = chunk.seq;
-    this.#evSeq.push(chunk.seq);
-    this.#evStart.push(start);
-    if (this.#evSeq.length > this.#maxEvicted) {
-      const cut = this.#evSeq.length >> 1;
-      this.#evSeq = this.#evSeq.slice(cut);
-      this.#evStart = this.#evStart.slice(cut);
-    }
+    this.#evicted.add(chunk.seq, start);
   }
 
   /**
@@ -129,17 +195,18 @@ export class OutputBuffer {
     let bytes = 0;
     for (; i < this.#chunks.length; i++) {
       const chunk = this.#chunks[i]!;
-      if (chunks.length > 0 && bytes + chunk.data.byteLength > maxBytes) break;
-      chunks.push(chunk);
-      bytes += chunk.data.byteLength;
+      if (chunks.length > 0 && bytes + chunk.length > maxBytes) break;
+      chunks.push(view(chunk));
+      bytes += chunk.length;
       if (bytes >= maxBytes) break;
     }
     const slice: OutputSlice = { chunks };
     if (afterSeq < this.#evictedThrough) {
+      const end = this.#head < this.#starts.length ? this.#starts[this.#head]! : this.#total;
       slice.gap = {
         afterSeq,
         throughSeq: this.#evictedThrough,
-        bytes: this.#evictedBytesAfter(afterSeq),
+        bytes: end - this.#evicted.startAfter(afterSeq, end),
       };
     }
     return slice;
@@ -155,19 +222,49 @@ export class OutputBuffer {
     }
     return lo;
   }
+}
 
-  #evictedBytesAfter(afterSeq: number): number {
-    const end = this.#head < this.#starts.length ? this.#starts[this.#head]! : this.#total;
-    // First evicted chunk with seq > afterSeq.
+/**
+ * The seqs and byte offsets of the most recently evicted chunks, in a ring
+ * allocated on the first eviction (16 bytes per entry).
+ */
+class EvictedIndex {
+  readonly #capacity: number;
+  #seqs: Float64Array | null = null;
+  #starts: Float64Array | null = null;
+  #first = 0; // ring position of the oldest entry
+  #size = 0;
+
+  constructor(capacity: number) {
+    this.#capacity = Math.max(1, capacity);
+  }
+
+  add(seq: number, start: number): void {
+    this.#seqs ??= new Float64Array(this.#capacity);
+    this.#starts ??= new Float64Array(this.#capacity);
+    const at = (this.#first + this.#size) % this.#capacity;
+    this.#seqs[at] = seq;
+    this.#starts[at] = start;
+    if (this.#size < this.#capacity) this.#size++;
+    else this.#first = (this.#first + 1) % this.#capacity;
+  }
+
+  /**
+   * Byte offset of the first evicted chunk with seq > `afterSeq`, or `end`
+   * when there is none. When the cursor predates the oldest remembered entry
+   * this is that entry's offset, so the gap is a lower bound.
+   */
+  startAfter(afterSeq: number, end: number): number {
+    const seqs = this.#seqs;
+    if (!seqs || !this.#starts) return end;
+    const cap = this.#capacity;
     let lo = 0;
-    let hi = this.#evSeq.length;
+    let hi = this.#size;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.#evSeq[mid]! <= afterSeq) lo = mid + 1;
+      if (seqs[(this.#first + mid) % cap]! <= afterSeq) lo = mid + 1;
       else hi = mid;
     }
-    // When the index was trimmed and the cursor predates it, this undercounts.
-    const from = lo < this.#evStart.length ? this.#evStart[lo]! : end;
-    return end - from;
+    return lo < this.#size ? this.#starts[(this.#first + lo) % cap]! : end;
   }
 }
