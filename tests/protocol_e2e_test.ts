@@ -205,3 +205,26 @@ Deno.test("SIGTERM shuts down: process groups terminated, sockets closed with 10
   assert.ok(isGone(pid), "the background child is gone");
   assert.equal(server.stdoutExtra, "", "nothing but the URL on stdout");
 });
+
+Deno.test("process ids must be well-formed Unicode: a lone surrogate is -32602 (issue 15 row 16)", async () => {
+  // Binary output frames carry the id as UTF-8, where every lone surrogate
+  // becomes U+FFFD: "a\ud800" and "a\udbff" would be one id to such a client.
+  await using server = await ServerProcess.start([]);
+  await using c = await TestClient.connect(server.url, { binaryOutput: true });
+  for (const id of ["a\ud800", "a\udbff", "\udc00b", "x\ud83d"]) {
+    const r = await c.call("process/start", { ...START, processId: id });
+    assert.equal(r.error?.code, -32602, JSON.stringify(id));
+    assert.equal(
+      r.error.message,
+      "invalid params for process/start: processId: processId must be well-formed Unicode (no lone surrogates)",
+    );
+    const read = await c.call("process/read", { processId: id });
+    assert.equal(read.error?.code, -32602);
+  }
+  // A well-formed astral id is fine and arrives intact in a binary frame.
+  const id = "emoji-\ud83d\ude00";
+  await c.start(id, ["echo", "hi"]);
+  await c.waitUntil(() => c.frames.find((f) => f.processId === id), 10_000, "a frame");
+  assert.equal(c.frames.find((f) => f.processId === id)!.processId, id);
+  await c.untilClosed(id);
+});

@@ -18,10 +18,12 @@ export const RequestIdSchema = z.union([z.int(), z.string()]);
 /** A JSON-RPC request id. */
 export type RequestId = z.infer<typeof RequestIdSchema>;
 
+// Well-formed: a lone surrogate has no UTF-8 form, so binary output frames
+// would carry it as U+FFFD and ids that differ only there would collide.
 const processId = z.string().min(1, "processId must not be empty").max(
   1024,
   "processId must be at most 1024 characters",
-);
+).refine((id) => id.isWellFormed(), "processId must be well-formed Unicode (no lone surrogates)");
 const seq = z.int().nonnegative();
 const u64 = z.int().nonnegative();
 
