@@ -1,0 +1,14 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * The differential suite's table of cases, by area; `differential_test.ts`
+ * plays each against codex's server and ours.
+ *
+ * @module
+ */
+import type { Case } from "./_differential.ts";
+import { FS_CASES } from "./differential_cases_fs.ts";
+import { LIFECYCLE_CASES } from "./differential_cases_lifecycle.ts";
+import { PROCESS_CASES } from "./differential_cases_process.ts";
+
+/** Every case. */
+export const CASES: Case[] = [...LIFECYCLE_CASES, ...PROCESS_CASES, ...FS_CASES];

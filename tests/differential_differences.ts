@@ -1,0 +1,136 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * Where ours differs from codex 0.171's `codex exec-server` on purpose: the
+ * one list. The differential suite (`tests/differential_test.ts`) requires
+ * every step marked `differs: ID` to name a row here and to really differ,
+ * and the README's table of deliberate differences must say the same as this
+ * list (the suite checks it; `deno run tests/differential_differences.ts`
+ * prints the table as the README should have it).
+ *
+ * @module
+ */
+
+/** One deliberate difference. */
+export interface DeliberateDifference {
+  /** A stable id, used by the cases (`differs: ID`). */
+  id: string;
+  /** The behaviour, as the README's first column names it. */
+  behaviour: string;
+  /** What codex 0.171 does. */
+  codex: string;
+  /** What ours does. */
+  ours: string;
+  /** Why. */
+  reason: string;
+  /**
+   * Where it is shown when no differential step can (`differs: ID` is the
+   * rule): a test, or a normalisation rule.
+   */
+  shownBy?: string;
+}
+
+/** The list, in the README's order. */
+export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
+  {
+    id: "terminate-grace",
+    behaviour: "`process/terminate`",
+    codex: "SIGKILL to the process group at once (exit code 137)",
+    ours: "SIGTERM to the group, SIGKILL after 2 s (`--kill-grace`); exit code 143 for a process " +
+      "that ends on SIGTERM",
+    reason: "a process gets the chance to clean up (flush output, remove temporary files, stop " +
+      "its own children)",
+  },
+  {
+    id: "tty-signal-exit",
+    behaviour: "a terminal process killed by a signal",
+    codex: "`exitCode` 1",
+    ours: "`exitCode` 128+N and `signal` naming it, as for pipes",
+    reason: "the shell's convention, the same for pipes and terminals; the model sees that the " +
+      "process was killed",
+  },
+  {
+    id: "concurrent-requests",
+    behaviour: "requests on one connection",
+    codex: "handled one at a time (`--concurrent-requests 1`): a long-polling `process/read` " +
+      "holds up every later call",
+    ours: "handled concurrently (`--concurrent-requests` caps how many)",
+    reason: "a client waiting for output can still read files, write stdin or terminate",
+  },
+  {
+    id: "ours-only-methods",
+    behaviour: "`ping`, `process/closeStdin`, `process/resize`, `process/list`, `fs/watch`, " +
+      "`fs/unwatch`",
+    codex: "-32601",
+    ours: "implemented",
+    reason: "our additions (keepalive, end-of-file, terminals, rebuilding a client's view, " +
+      "watches); codex clients never call them",
+  },
+  {
+    id: "more-signals",
+    behaviour: "`process/signal`",
+    codex: "`interrupt` only",
+    ours: "`interrupt`, `terminate`, `kill`, `hangup`, `quit`, `user1`, `user2`",
+    reason: "a superset; `interrupt` behaves the same",
+  },
+  {
+    id: "native-paths",
+    behaviour: "paths and `cwd` as native absolute paths",
+    codex: "-32602 (`file://` URIs only)",
+    ours: "accepted, as are `file://` URIs",
+    reason: "April-era clients send native paths",
+  },
+  {
+    id: "write-id-optional",
+    behaviour: "`process/write` without `writeId`",
+    codex: "-32602 (required)",
+    ours: "accepted (the write is not deduplicated)",
+    reason: "April-era clients send no `writeId`",
+  },
+  {
+    id: "file-ranges",
+    behaviour: "`fs/readFile` `offset`/`length`, `fs/writeFile` `append`",
+    codex: "ignored (whole-file read, truncating write)",
+    ours: "honoured",
+    reason: "chunked transfer of files bigger than one message; codex clients never send them",
+  },
+  {
+    id: "violation-close",
+    behaviour: "closing the connection on a protocol violation",
+    codex: "abrupt (the client sees 1006)",
+    ours: "close code 1008 with the reason",
+    reason: "the client learns what it did wrong",
+  },
+  {
+    id: "our-extra-fields",
+    behaviour: "fields only ours sends",
+    codex: "absent",
+    ours: "`signal`, `timedOut` and `gap` in `process/read` and `process/exited`; `size` and " +
+      "`eof` in `fs/readFile`; `capabilities.binaryOutput` in `initialize` when asked",
+    reason: "our additions; codex clients ignore unknown fields",
+    shownBy: "OUR_EXTRA_FIELDS below: the differential runner drops exactly these",
+  },
+];
+
+/**
+ * The fields ours adds on purpose (row `our-extra-fields`), by the kind of
+ * differential entry (a method, or `events` for a process's summarised
+ * notifications): dot paths, dropped from our replies before comparing when
+ * codex's reply lacks them.
+ */
+export const OUR_EXTRA_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  "process/read": ["result.signal", "result.timedOut", "result.gap"],
+  "events": ["exited.signal", "exited.timedOut"],
+  "fs/readFile": ["result.size", "result.eof"],
+  "initialize": ["result.capabilities"],
+};
+
+/** The README's table, as markdown (before `deno fmt` pads it). */
+export function differencesMarkdown(): string {
+  const rows = DELIBERATE_DIFFERENCES.map((d) =>
+    `| ${d.behaviour} | ${d.codex} | ${d.ours} | ${d.reason} |`
+  );
+  return ["| behaviour | codex 0.171 | ours | why |", "| --- | --- | --- | --- |", ...rows]
+    .join("\n");
+}
+
+if (import.meta.main) console.log(differencesMarkdown());

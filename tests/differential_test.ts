@@ -1,0 +1,49 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * The differential suite: every case of `differential_cases.ts` is played
+ * against codex 0.171's `codex exec-server` and against ours (one server
+ * each for the whole file), and the normalised replies must agree, except
+ * where a step names a deliberate difference.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { CODEX_BIN, startCodexServer } from "./_codex.ts";
+import { compareEntries, runSide } from "./_differential.ts";
+import { ServerProcess } from "./_harness.ts";
+import { CASES } from "./differential_cases.ts";
+import { DELIBERATE_DIFFERENCES } from "./differential_differences.ts";
+
+Deno.test({
+  name: "differential: codex exec-server and ours answer alike",
+  ignore: !CODEX_BIN,
+  async fn(t) {
+    await using codex = await startCodexServer();
+    await using ours = await ServerProcess.start();
+    for (const c of CASES) {
+      await t.step(c.name, async () => {
+        const [fromCodex, fromOurs] = await Promise.all([
+          runSide({ name: "codex", url: codex.url }, c),
+          runSide({ name: "ours", url: ours.url }, c),
+        ]);
+        const problems = compareEntries(fromCodex, fromOurs);
+        assert.deepEqual(problems, [], `\n  ${problems.join("\n  ")}`);
+      });
+    }
+  },
+});
+
+Deno.test("differential: every differs: names a deliberate difference, and each is shown", () => {
+  const ids = new Set(DELIBERATE_DIFFERENCES.map((d) => d.id));
+  assert.equal(ids.size, DELIBERATE_DIFFERENCES.length, "duplicate ids");
+  const used = new Set<string>();
+  for (const c of CASES) {
+    for (const step of c.steps) {
+      if (!("differs" in step) || !step.differs) continue;
+      assert.ok(ids.has(step.differs), `${c.name}: unknown deliberate difference ${step.differs}`);
+      used.add(step.differs);
+    }
+  }
+  const unshown = DELIBERATE_DIFFERENCES.filter((d) => !used.has(d.id) && !d.shownBy);
+  assert.deepEqual(unshown.map((d) => d.id), [], "deliberate differences no case shows");
+});
