@@ -9,6 +9,17 @@ import type { Child, ChildSink, PosixSignal, Spawner, SpawnOptions } from "../li
 import { StdinClosedError } from "../lib/process/child.ts";
 import type { Peer } from "../lib/server/connection.ts";
 import type { Clock } from "../lib/util/clock.ts";
+import { environmentInfoOf } from "../lib/server/edge_host.ts";
+
+/** An `environmentInfo` from fixed host facts, for cores built by hand. */
+export const FAKE_ENVIRONMENT_INFO = environmentInfoOf({
+  uid: 1000,
+  passwd: "me:x:1000:1000::/home/me:/bin/bash\n",
+  env: { HOME: "/home/me" },
+  cwd: "/srv",
+  os: "linux",
+  machineId: "test",
+});
 
 /** A child whose output, EOF and exit the test triggers. */
 export class FakeChild implements Child {

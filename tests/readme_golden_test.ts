@@ -3,6 +3,7 @@
 // cannot drift from the code.
 import assert from "node:assert/strict";
 import { ServerProcess } from "./_harness.ts";
+import { EnvironmentInfoSchema } from "../lib/protocol/environment.ts";
 
 type Line = { dir: ">" | "<"; json: string };
 
@@ -50,7 +51,16 @@ Deno.test("README example session replays byte for byte (modulo the session id)"
     }
     const got = JSON.parse(received[expectedCount - 1]!);
     if (got.result?.sessionId) sessionId = got.result.sessionId;
-    const want = JSON.parse(line.json.replaceAll("<session-id>", sessionId));
+    let environmentInfo = "null";
+    if (got.result?.environmentInfo) {
+      // Host facts differ per machine: checked for shape, then stood in for.
+      EnvironmentInfoSchema.parse(got.result.environmentInfo);
+      environmentInfo = JSON.stringify(got.result.environmentInfo);
+    }
+    const want = JSON.parse(
+      line.json.replaceAll("<session-id>", sessionId)
+        .replaceAll('"<environment-info>"', environmentInfo),
+    );
     assert.deepEqual(got, want, `README line ${i + 1}`);
   }
   ws.close();

@@ -7,7 +7,13 @@ import { PROCESS_HANDLERS, type ServerContext } from "../lib/server/process_hand
 import { NULL_LOGGER } from "../lib/util/logger.ts";
 import { type Attachment, SessionRegistry } from "../lib/server/session.ts";
 import { RpcError } from "../lib/protocol/errors.ts";
-import { FakeSpawner, ManualClock, RecordingPeer, settle } from "./_fakes.ts";
+import {
+  FAKE_ENVIRONMENT_INFO,
+  FakeSpawner,
+  ManualClock,
+  RecordingPeer,
+  settle,
+} from "./_fakes.ts";
 
 const TIMINGS = { killGraceMs: 20, exitGraceMs: 10, retentionMs: 50 };
 
@@ -34,6 +40,7 @@ function setup(ttlMs = 1000, limits: { maxProcesses?: number } = {}) {
     baseEnv: () => ({}),
     maxMessageBytes: 1 << 20,
     log: NULL_LOGGER,
+    environmentInfo: () => FAKE_ENVIRONMENT_INFO,
   };
   const connect = () => {
     const peer = new RecordingPeer();

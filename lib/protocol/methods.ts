@@ -7,6 +7,7 @@
  * @module
  */
 import type { z } from "zod";
+import { ENVIRONMENT_METHODS } from "./environment.ts";
 import { FS_METHODS } from "./fs.ts";
 import { InitializeParamsSchema, InitializeResultSchema, PROCESS_METHODS } from "./process.ts";
 
@@ -18,6 +19,7 @@ export const METHODS = {
   },
   ...PROCESS_METHODS,
   ...FS_METHODS,
+  ...ENVIRONMENT_METHODS,
 } as const;
 
 /** A request method name. */

@@ -18,6 +18,7 @@
 export * from "./errors.ts";
 export * from "./process.ts";
 export * from "./fs.ts";
+export * from "./environment.ts";
 export * from "./sandbox.ts";
 export * from "./methods.ts";
 export * from "./binary_frame.ts";

@@ -9,6 +9,7 @@
  * @module
  */
 import { z } from "zod";
+import { EnvironmentInfoSchema } from "./environment.ts";
 import { FileSystemSandboxContextSchema, SandboxTypeSchema } from "./sandbox.ts";
 
 // -- Shared pieces --
@@ -55,9 +56,13 @@ export const InitializeParamsSchema = z.object({
 /** `initialize` params. */
 export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
 
-/** `initialize` result. */
+/**
+ * `initialize` result. `environmentInfo` (codex 0.171) is always sent by this
+ * server, and optional for a client, since older servers did not send it.
+ */
 export const InitializeResultSchema = z.object({
   sessionId: z.string(),
+  environmentInfo: EnvironmentInfoSchema.optional(),
   capabilities: z.object({ binaryOutput: z.boolean() }).optional(),
 });
 /** `initialize` result. */

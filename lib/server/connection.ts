@@ -14,6 +14,7 @@ import { ErrorCode, invalidParams, invalidRequest, RpcError } from "../protocol/
 import type { CallContext, HandlerTable, ServerContext } from "./process_handlers.ts";
 import { messageOf } from "../util/errors.ts";
 import { isMethodName, type MethodName, METHODS } from "../protocol/methods.ts";
+import { methodGroup } from "../protocol/environment.ts";
 import type { InitializeParams, InitializeResult, RequestId } from "../protocol/process.ts";
 import type { Attachment, Session } from "./session.ts";
 
@@ -283,7 +284,7 @@ export class Connection implements Attachment {
   }
 
   #requireReady(method: MethodName): Session {
-    const kind = method.startsWith("fs/") ? "filesystem" : "exec";
+    const kind = methodGroup(method);
     if (!this.#initializeRequested || !this.#session) {
       throw invalidRequest(
         `client must call initialize before using ${kind} methods`,
@@ -320,7 +321,10 @@ export class Connection implements Attachment {
       this.#initializeRequested = false;
       throw err;
     }
-    const result: InitializeResult = { sessionId: this.#session.id };
+    const result: InitializeResult = {
+      sessionId: this.#session.id,
+      environmentInfo: this.#server.environmentInfo(),
+    };
     if (params.capabilities) {
       this.#binaryOutput = Boolean(
         params.capabilities.binaryOutput && this.#peer.sendBinary,

@@ -31,6 +31,9 @@ import { Connection, type ConnectionOptions, type Peer } from "./connection.ts";
 import { fsHandlers } from "./fs_handlers.ts";
 import { type HandlerTable, PROCESS_HANDLERS, type ServerContext } from "./process_handlers.ts";
 import { SessionRegistry } from "./session.ts";
+import { ENVIRONMENT_HANDLERS } from "./environment_handlers.ts";
+import { hostEnvironmentInfo } from "./edge_host.ts";
+import type { EnvironmentInfo } from "../protocol/environment.ts";
 
 /** Options of the core, whatever the transport; every field has a default. */
 export interface ServerCoreOptions {
@@ -62,6 +65,11 @@ export interface ServerCoreOptions {
    * watchdog. @default {SYSTEM_CLOCK}
    */
   clock?: Clock;
+  /**
+   * What `initialize` and `environment/info` report: a value, or a function
+   * called once, on first use. @default {hostEnvironmentInfo: read from this host}
+   */
+  environmentInfo?: EnvironmentInfo | (() => EnvironmentInfo);
 }
 
 /** What both transports share: sessions, handlers and services. */
@@ -103,10 +111,12 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
     baseEnv: options.baseEnv ?? hostEnv,
     maxMessageBytes,
     log,
+    environmentInfo: once(options.environmentInfo ?? hostEnvironmentInfo),
   };
   const handlers: HandlerTable = {
     ...PROCESS_HANDLERS,
     ...fsHandlers(lazyFileSystem(options.fsRoots ?? [], maxMessageBytes)),
+    ...ENVIRONMENT_HANDLERS,
   };
   return {
     context,
@@ -117,6 +127,13 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
     connect: (peer, connectionOptions) =>
       new Connection(peer, context, handlers, connectionOptions),
   };
+}
+
+/** A value, or a function's result computed on the first call. */
+function once<T extends object>(source: T | (() => T)): () => T {
+  if (typeof source !== "function") return () => source;
+  let value: T | null = null;
+  return () => value ??= (source as () => T)();
 }
 
 /**

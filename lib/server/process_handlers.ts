@@ -17,6 +17,7 @@ import {
   RpcError,
 } from "../protocol/errors.ts";
 import type { Logger } from "../util/logger.ts";
+import type { EnvironmentInfo } from "../protocol/environment.ts";
 import type { MethodName, ParsedParamsOf, ResultOf } from "../protocol/methods.ts";
 import { toNativePath } from "../fs/paths.ts";
 import type { Session, SessionRegistry } from "./session.ts";
@@ -35,6 +36,8 @@ export interface ServerContext {
   maxMessageBytes: number;
   /** Logger (never given env values, tokens or file contents). */
   log: Logger;
+  /** The executor's facts for `initialize` and `environment/info`. */
+  environmentInfo: () => EnvironmentInfo;
 }
 
 /** Per-call context. */

@@ -20,4 +20,5 @@ export * from "./errors.ts";
 export * from "./logger.ts";
 export * from "./lines.ts";
 export * from "./path.ts";
+export * from "./sha256.ts";
 export * from "./version.ts";
