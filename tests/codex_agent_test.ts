@@ -291,6 +291,20 @@ const SCENARIOS: Scenario[] = [
     assert.ok(first.includes("AGENTS-MARKER-7f3a"), "AGENTS.md marker missing from the request");
     assertCalled(setup.relay, "fs/getMetadata", "fs/readFile");
   }],
+
+  ["exec_command takes an explicit shell from the environment's shell", async (setup) => {
+    const result = await runCodexAgent(agentOptions(setup, [
+      functionCall("c1", "exec_command", { cmd: 'echo "shell=$0"', shell: "bash" }),
+      functionCall("c2", "exec_command", { cmd: "echo unreachable", shell: "zsh" }),
+      message("fin"),
+    ]));
+    assertFinished(result);
+    const out = outputOf(result, "c1");
+    assert.match(out, /Process exited with code 0/);
+    assert.match(out, /shell=\/(usr\/)?bin\/bash/);
+    // The client resolves `shell` against initialize's environmentInfo.shell.
+    assert.equal(outputOf(result, "c2"), "environment `remote` only supports `bash`");
+  }],
 ];
 
 Deno.test({

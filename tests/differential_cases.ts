@@ -6,9 +6,15 @@
  * @module
  */
 import type { Case } from "./_differential.ts";
+import { ENVIRONMENT_CASES } from "./differential_cases_environment.ts";
 import { FS_CASES } from "./differential_cases_fs.ts";
 import { LIFECYCLE_CASES } from "./differential_cases_lifecycle.ts";
 import { PROCESS_CASES } from "./differential_cases_process.ts";
 
 /** Every case. */
-export const CASES: Case[] = [...LIFECYCLE_CASES, ...PROCESS_CASES, ...FS_CASES];
+export const CASES: Case[] = [
+  ...LIFECYCLE_CASES,
+  ...PROCESS_CASES,
+  ...FS_CASES,
+  ...ENVIRONMENT_CASES,
+];

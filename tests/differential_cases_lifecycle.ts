@@ -39,6 +39,40 @@ function oursOnly(call: string, params: unknown, oursReply: unknown = { result: 
 /** Lifecycle and envelope cases. */
 export const LIFECYCLE_CASES: Case[] = [
   {
+    name: "calls before initialize and before initialized are refused",
+    raw: true,
+    steps: [
+      {
+        call: "process/start",
+        params: { processId: "p", argv: ["true"], cwd: "$URI", env: {}, tty: false },
+        text: true,
+      },
+      { call: "initialize", params: {} },
+      { call: "initialize", params: { clientName: "differential" }, ...ENVIRONMENT_INFO },
+      { call: "initialize", params: { clientName: "differential" }, text: true },
+      { call: "fs/getMetadata", params: { path: "$URI" }, text: true },
+      { call: "process/read", params: { processId: "p" } },
+      { notify: "initialized", params: {} },
+      { call: "fs/getMetadata", params: { path: "$URI" }, omit: ["result.size"] },
+    ],
+  },
+  {
+    name: "a resume of an unknown session fails and a fresh initialize may follow",
+    raw: true,
+    steps: [
+      {
+        call: "initialize",
+        params: { clientName: "differential", resumeSessionId: "no-such-session" },
+        text: true,
+      },
+      {
+        call: "initialize",
+        params: { clientName: "differential", resumeSessionId: null },
+        ...ENVIRONMENT_INFO,
+      },
+    ],
+  },
+  {
     name: "unknown methods are -32601",
     steps: [
       { call: "no/such/method", params: {} },

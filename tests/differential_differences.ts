@@ -101,6 +101,15 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     reason: "the client learns what it did wrong",
   },
   {
+    id: "environment-info",
+    behaviour: "`environmentInfo` (`initialize`, `environment/info`)",
+    codex: "`executorVersion` 0.171.0; `prependPathDirs` holds codex's helper binaries (`rg`); " +
+      "every capability flag true but `windowsMxc`",
+    ours: "our version; no `prependPathDirs`; a capability flag is true only for what we implement",
+    reason: "each flag makes the client call methods, so a flag for something we lack would " +
+      "break it; we ship no helper binaries",
+  },
+  {
     id: "our-extra-fields",
     behaviour: "fields only ours sends",
     codex: "absent",

@@ -5,6 +5,12 @@
  * each for the whole file), and the normalised replies must agree, except
  * where a step names a deliberate difference.
  *
+ * `EXEC_SERVER_DIFF_SELF=1` plays codex against a second codex server, to
+ * check that a new case is deterministic (every step must then agree, and
+ * only codex's expectations are checked); `EXEC_SERVER_DIFF_CASES=TEXT`
+ * plays only the cases whose name contains TEXT; `EXEC_SERVER_DIFF_DUMP=DIR`
+ * writes both sides' normalised entries there, one JSON file per case.
+ *
  * @module
  */
 import assert from "node:assert/strict";
@@ -14,19 +20,32 @@ import { ServerProcess } from "./_harness.ts";
 import { CASES } from "./differential_cases.ts";
 import { DELIBERATE_DIFFERENCES } from "./differential_differences.ts";
 
+const SELF = Deno.env.get("EXEC_SERVER_DIFF_SELF") === "1";
+const ONLY = Deno.env.get("EXEC_SERVER_DIFF_CASES") ?? "";
+const DUMP = Deno.env.get("EXEC_SERVER_DIFF_DUMP");
+
 Deno.test({
-  name: "differential: codex exec-server and ours answer alike",
+  name: SELF
+    ? "differential: codex exec-server answers itself alike (EXEC_SERVER_DIFF_SELF)"
+    : "differential: codex exec-server and ours answer alike",
   ignore: !CODEX_BIN,
   async fn(t) {
     await using codex = await startCodexServer();
-    await using ours = await ServerProcess.start();
-    for (const c of CASES) {
+    await using ours = SELF ? await startCodexServer() : await ServerProcess.start();
+    for (const c of CASES.filter((c) => c.name.includes(ONLY))) {
       await t.step(c.name, async () => {
         const [fromCodex, fromOurs] = await Promise.all([
           runSide({ name: "codex", url: codex.url }, c),
-          runSide({ name: "ours", url: ours.url }, c),
+          runSide({ name: SELF ? "codex" : "ours", url: ours.url }, c),
         ]);
-        const problems = compareEntries(fromCodex, fromOurs);
+        if (DUMP) {
+          const entries = (side: typeof fromCodex) => side.map((e) => ({ [e.label]: e.value }));
+          await Deno.writeTextFile(
+            `${DUMP}/${c.name.replace(/\W+/g, "_")}.json`,
+            JSON.stringify({ codex: entries(fromCodex), ours: entries(fromOurs) }, null, 1),
+          );
+        }
+        const problems = compareEntries(fromCodex, fromOurs, { self: SELF });
         assert.deepEqual(problems, [], `\n  ${problems.join("\n  ")}`);
       });
     }
