@@ -20,7 +20,7 @@ stderr (as {"code", "message"}) and the exit code is 1; a connection failure exi
 For scripts and debugging.
 
 Each call runs in a session. Without --session that session is new, and the server ends it
-(and its processes) once its --session-ttl (30 s by default) passes after the call. To make
+(and its processes) once its --session-ttl (80 s by default) passes after the call. To make
 several calls in one session, over --url:
 
   id=$(exec-server call --url URL initialize | sed -n 's/.*"sessionId": "\\(.*\\)".*/\\1/p')
@@ -76,7 +76,7 @@ export async function callMain(args: string[], entry?: string | URL): Promise<nu
     if (v.session && err instanceof ExecServerError) {
       throw new CliExit(
         `cannot resume session ${v.session}: ${err.message}\nhint: a detached session lasts ` +
-          `the server's --session-ttl (30 s by default) after the last call; start a new one ` +
+          `the server's --session-ttl (80 s by default) after the last call; start a new one ` +
           `with "call initialize"`,
         1,
       );

@@ -9,6 +9,7 @@ import { ConnectionClosedError } from "../client/errors.ts";
 import { CliExit, parseFlags, positiveNumber, readTokenFile, UsageError } from "./flags.ts";
 import { createLogger, type LogLevel, messageOf, VERSION } from "../util/mod.ts";
 import { createServerCore } from "../server/core.ts";
+import { DEFAULT_SESSION_TTL_MS } from "../server/session.ts";
 import { isLoopback, parseListenUrl } from "../server/listen.ts";
 import { serveStdio } from "../server/stdio_server.ts";
 // The WebSocket server loads only for a WebSocket --listen: the stdio path never pulls it in.
@@ -68,8 +69,8 @@ Access
   --insecure-no-auth       allow a non-loopback --listen without a token (not recommended)
 
 Sessions and processes
-  --session-ttl SECONDS    how long a disconnected session keeps its processes (default 30;
-                           decimals allowed)
+  --session-ttl SECONDS    how long a disconnected session keeps its processes (default 80,
+                           beyond the codex client's 45 s of reconnecting; decimals allowed)
   --retained-bytes N       output bytes retained per process, oldest evicted first (default 1048576)
   --exited-retention SECONDS
                            how long a finished process stays readable (default 30)
@@ -220,8 +221,11 @@ async function parseServeArgs(
       token,
       allowOrigins: v["allow-origin"] ?? [],
       fsRoots: v["fs-root"] ?? [],
-      sessionTtlMs: positiveNumber("--session-ttl", v["session-ttl"], 30) *
-        1000,
+      sessionTtlMs: positiveNumber(
+        "--session-ttl",
+        v["session-ttl"],
+        DEFAULT_SESSION_TTL_MS / 1000,
+      ) * 1000,
       retainedBytes: positiveInt(
         "--retained-bytes",
         v["retained-bytes"],

@@ -30,7 +30,7 @@ import { type Clock, SYSTEM_CLOCK } from "../util/clock.ts";
 import { Connection, type ConnectionOptions, type Peer } from "./connection.ts";
 import { fsHandlers } from "./fs_handlers.ts";
 import { type HandlerTable, PROCESS_HANDLERS, type ServerContext } from "./process_handlers.ts";
-import { SessionRegistry } from "./session.ts";
+import { DEFAULT_SESSION_TTL_MS, SessionRegistry } from "./session.ts";
 import { ENVIRONMENT_HANDLERS } from "./environment_handlers.ts";
 import { hostEnvironmentInfo } from "./edge_host.ts";
 import type { EnvironmentInfo } from "../protocol/environment.ts";
@@ -43,7 +43,7 @@ export interface ServerCoreOptions {
   maxSessions?: number;
   /** Processes per session (finished ones count until their retention ends). @default {1024} */
   maxProcesses?: number;
-  /** How long a detached session keeps its processes, in ms. @default {30000} */
+  /** How long a detached session keeps its processes, in ms. @default {80000} */
   sessionTtlMs?: number;
   /** Output bytes retained per process. @default {1048576} */
   retainedBytes?: number;
@@ -94,7 +94,7 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
   const clock = options.clock ?? SYSTEM_CLOCK;
   const registry = new SessionRegistry({
     clock,
-    ttlMs: options.sessionTtlMs ?? 30_000,
+    ttlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
     maxSessions: options.maxSessions ?? 1024,
     maxProcesses: options.maxProcesses ?? 1024,
     timings: {

@@ -21,5 +21,5 @@ export { createServerCore, type ServerCore, type ServerCoreOptions } from "./cor
 export { DEFAULT_LISTEN, isLoopback, parseListenUrl } from "./listen.ts";
 export { serveStdio, type StdioServeOptions } from "./stdio_server.ts";
 export { CloseCode, Connection, type ConnectionOptions, type Peer } from "./connection.ts";
-export { SessionRegistry, type SessionRegistryOptions } from "./session.ts";
+export { DEFAULT_SESSION_TTL_MS, SessionRegistry, type SessionRegistryOptions } from "./session.ts";
 export { type Clock, SYSTEM_CLOCK } from "../util/clock.ts";

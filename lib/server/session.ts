@@ -49,9 +49,16 @@ export interface SessionResource {
   close(): void | Promise<void>;
 }
 
+/**
+ * How long a detached session keeps its processes by default, in ms: longer
+ * than the codex 0.171 client's 45 s recovery window, as codex's own server
+ * (about 75-80 s).
+ */
+export const DEFAULT_SESSION_TTL_MS = 80_000;
+
 /** Options for {@linkcode SessionRegistry}. */
 export interface SessionRegistryOptions {
-  /** How long a detached session survives. @default {30000} */
+  /** How long a detached session survives. @default {80000} */
   ttlMs?: number;
   /** Maximum number of live sessions. @default {1024} */
   maxSessions?: number;
@@ -276,7 +283,7 @@ export class SessionRegistry {
 
   /** Creates an empty registry. */
   constructor(options: SessionRegistryOptions = {}) {
-    this.#ttlMs = options.ttlMs ?? 30_000;
+    this.#ttlMs = options.ttlMs ?? DEFAULT_SESSION_TTL_MS;
     this.#maxSessions = options.maxSessions ?? 1024;
     this.maxProcesses = options.maxProcesses ?? 1024;
     this.timings = options.timings ?? {};
