@@ -10,6 +10,7 @@ import { childEnv } from "./env_policy.ts";
 import { messageOf } from "../util/errors.ts";
 import {
   ErrorKind,
+  type ErrorKindValue,
   internalError,
   invalidParams,
   invalidRequest,
@@ -112,6 +113,32 @@ function refuseUnsupported(params: ParsedParamsOf<"process/start">): void {
   }
 }
 
+/**
+ * The `data.kind` of a failed start, as codex 0.171 reports it, from the
+ * error a spawner threw: its errno (the "(os error N)" every backend puts in
+ * the message) or its name. A missing program, interpreter or cwd is
+ * `spawnNotFound`; a file or directory the server's user may not execute or
+ * search, `spawnPermissionDenied`; anything else (ENOEXEC, a cwd that is not
+ * a directory, no terminal support) `spawnFailed`.
+ *
+ * @example
+ * ```ts
+ * import { spawnErrorKind } from "./process_handlers.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(spawnErrorKind(new Error("No such file or directory (os error 2): x")), "spawnNotFound");
+ * assert.equal(spawnErrorKind(new Error("Exec format error (os error 8): x")), "spawnFailed");
+ * ```
+ */
+export function spawnErrorKind(err: unknown): ErrorKindValue {
+  const name = err instanceof Error ? err.name : "";
+  const errno = Number(/\(os error (\d+)\)/.exec(messageOf(err))?.[1] ?? NaN);
+  if (name === "NotFound" || errno === 2) return ErrorKind.SpawnNotFound;
+  if (name === "PermissionDenied" || errno === 13 || errno === 1) {
+    return ErrorKind.SpawnPermissionDenied;
+  }
+  return ErrorKind.SpawnFailed;
+}
+
 /** Read responses stay well inside the message limit (base64 grows 4/3). */
 function readBudget(
   ctx: CallContext,
@@ -129,6 +156,9 @@ export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
   async "process/start"(params, ctx) {
     const cwd = toNativePath(params.cwd, "cwd");
     refuseUnsupported(params);
+    if (params.argv[0] === "") {
+      throw kindError(ErrorKind.SpawnFailed, "missing program: argv[0] is empty");
+    }
     const { session, server } = ctx;
     const proc = session.reserve({
       processId: params.processId,
@@ -161,9 +191,7 @@ export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
     } catch (err) {
       session.release(proc);
       if (err instanceof RpcError) throw err;
-      throw internalError(
-        `failed to start process ${params.argv[0]}: ${messageOf(err)}`,
-      );
+      throw kindError(spawnErrorKind(err), messageOf(err));
     }
     const call = params.metadata?.toolCallId;
     server.log.debug(
