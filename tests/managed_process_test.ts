@@ -161,6 +161,32 @@ Deno.test("ManagedProcess.write() reports codex statuses", async () => {
   proc.dispose();
 });
 
+Deno.test("ManagedProcess.write(): stdin a process does not read is bounded; a write past it fails clearly (issue 15 row 12)", async () => {
+  const { proc, child } = make({ timings: { ...TIMINGS, maxPendingStdinBytes: 100 } });
+  // A process that never reads: the OS never takes the bytes.
+  const stuck: (() => void)[] = [];
+  child.write = () => new Promise<void>((resolve) => stuck.push(resolve));
+  const first = proc.write(new Uint8Array(150)); // one write is always taken
+  await assert.rejects(proc.write(new Uint8Array(1)), {
+    code: -32603,
+    message: "process p is not reading its stdin fast enough: 150 bytes are still waiting, " +
+      "and 1 more would pass the limit of 100; retry once it has read them",
+  });
+  stuck.shift()!();
+  assert.equal(await first, "accepted");
+  const a = proc.write(new Uint8Array(60));
+  const b = proc.write(new Uint8Array(40)); // 100 waiting: at the limit, not past it
+  await assert.rejects(proc.write(new Uint8Array(1)), /is not reading its stdin/);
+  stuck.shift()!();
+  stuck.shift()!();
+  assert.deepEqual([await a, await b], ["accepted", "accepted"]);
+  const c = proc.write(new Uint8Array(100)); // nothing waits again: room for the whole limit
+  stuck.shift()!();
+  assert.equal(await c, "accepted");
+  child.finish(0);
+  proc.dispose();
+});
+
 Deno.test("ManagedProcess.terminate() sends SIGTERM, then SIGKILL to the group after the grace", () => {
   const { proc, child, clock } = make();
   assert.equal(proc.terminate(), true);

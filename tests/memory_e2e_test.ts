@@ -61,3 +61,40 @@ Deno.test("retention: 20 processes x 60 MB keep about 20 MiB, and evicted output
   assert.ok(kept <= MIB && kept > MIB / 2, `retained ${kept} bytes`);
   assert.equal(read.gap.bytes + kept, sizes[3], "nothing lost silently");
 });
+
+Deno.test("stdin: 40 writes of 11 MiB to a process that never reads hold one of them, not 440 MiB (issue 15 row 12)", async () => {
+  await using server = await ServerProcess.start([]);
+  await using c = await TestClient.connect(server.url);
+  await c.start("deaf", ["sleep", "60"], { pipeStdin: true });
+  const baseline = rssKib(server.pid);
+  const chunk = new Uint8Array(11 * MIB).fill(0x61).toBase64();
+  const errors: { code: number; message: string }[] = [];
+  const writes = Array.from({ length: 40 }, async () => {
+    const r = await c.call("process/write", { processId: "deaf", chunk }, { timeoutMs: 60_000 });
+    if (r.error) errors.push(r.error);
+    return r;
+  });
+  const all = Promise.allSettled(writes);
+  // Every write but the first fails at once, saying why.
+  await waitUntil(() => errors.length === 39, {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    message: "39 writes to be refused",
+  });
+  for (const r of errors) {
+    assert.equal(r.code, -32603);
+    assert.match(r.message, /^process deaf is not reading its stdin fast enough: \d+ bytes/);
+  }
+  const grown = (peakKib(server.pid) - baseline) / 1024;
+  // The old server kept every write waiting (+901 MB, no refusal). What is
+  // left is garbage of the refused messages (a 15 MB string, its parse and
+  // its 11 MiB decoding each) that the collector has not reclaimed yet.
+  assert.ok(grown < 500, `peak RSS grew ${grown.toFixed(0)} MiB`);
+  await c.request("process/terminate", { processId: "deaf" });
+  // The one write taken ends with the process (stdinClosed, or the broken pipe).
+  const results = await all;
+  const refused = results.filter((r) =>
+    r.status === "fulfilled" && /is not reading its stdin/.test(r.value.error?.message ?? "")
+  );
+  assert.equal(refused.length, 39);
+});

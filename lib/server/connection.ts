@@ -36,7 +36,33 @@ export interface ConnectionOptions {
   highWaterBytes?: number;
   /** Label for logs, such as the peer address. */
   label?: string;
+  /**
+   * Requests handled at once (codex's `--concurrent-requests`); later ones
+   * wait their turn in arrival order. The calls that never wait for
+   * anything ({@linkcode IMMEDIATE_METHODS}) are answered at once.
+   * @default {64}
+   */
+  maxInFlight?: number;
+  /**
+   * Closes the connection (1008) when no `initialize` has succeeded this
+   * long after it opened, so connections that never start cannot hold the
+   * server's slots; 0 for no deadline. @default {0}
+   */
+  initializeTimeoutMs?: number;
 }
+
+/**
+ * Methods answered at once whatever the in-flight limit: they never wait,
+ * and a client must be able to stop a process (or check the link) while its
+ * other requests wait.
+ */
+export const IMMEDIATE_METHODS: ReadonlySet<string> = new Set([
+  "ping",
+  "process/terminate",
+  "process/signal",
+  "process/list",
+  "process/resize",
+]);
 
 /** WebSocket close codes used by the server. */
 export const CloseCode = {
@@ -48,6 +74,8 @@ export const CloseCode = {
   PolicyViolation: 1008,
   /** Message too big. */
   TooBig: 1009,
+  /** The server failed (a fault while handling the connection). */
+  InternalError: 1011,
 } as const;
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -64,6 +92,15 @@ type Outcome = { id: RequestId; result: unknown } | {
   id: RequestId;
   error: RpcError;
 };
+
+/** A request waiting for a slot. */
+interface Waiting {
+  id: RequestId;
+  method: string;
+  params: unknown;
+  size: number;
+  done: (response: Response | null) => void;
+}
 
 /**
  * One client connection.
@@ -89,6 +126,12 @@ export class Connection implements Attachment {
   #binaryOutput = false;
   #open = true;
   #drain: Promise<void> | null = null;
+  readonly #maxInFlight: number;
+  #running = 0;
+  #waiting: Waiting[] = [];
+  #waitingBytes = 0;
+  #ready: { promise: Promise<void>; resolve: () => void } | null = null;
+  #cancelInitDeadline: () => void = () => {};
 
   /** Creates a connection over `peer`. */
   constructor(
@@ -102,6 +145,16 @@ export class Connection implements Attachment {
     this.#handlers = handlers;
     this.#highWater = options.highWaterBytes ?? 8 * 1024 * 1024;
     this.#label = options.label ?? "peer";
+    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 64);
+    const initMs = options.initializeTimeoutMs ?? 0;
+    if (initMs > 0) {
+      this.#cancelInitDeadline = server.registry.clock.setTimer(() => {
+        if (this.#session) return;
+        const seconds = initMs / 1000;
+        this.#server.log.warn(`${this.#label}: closing: no initialize within ${seconds} s`);
+        this.close(CloseCode.PolicyViolation, `no initialize within ${seconds} s`);
+      }, initMs);
+    }
   }
 
   /** The attached session, once initialized. */
@@ -120,6 +173,53 @@ export class Connection implements Attachment {
    * it produced, or null; a response is dropped if the transport closed.
    */
   receive(frame: string | Uint8Array): Promise<Response | null> {
+    try {
+      return this.#receive(frame).catch((err) => this.#fault(err));
+    } catch (err) {
+      return Promise.resolve(this.#fault(err));
+    }
+  }
+
+  /**
+   * A fault while handling a message (a bug, or a transport that threw)
+   * closes this connection with a logged reason; the server carries on.
+   */
+  #fault(err: unknown): null {
+    this.#server.log.error(`${this.#label}: closing after an internal error: ${messageOf(err)}`);
+    try {
+      this.close(CloseCode.InternalError, `internal error: ${clip(messageOf(err))}`);
+    } catch {
+      this.transportClosed();
+    }
+    return null;
+  }
+
+  /**
+   * Resolves once the edge may read the next message: while this many
+   * requests wait for a slot ({@linkcode ConnectionOptions.maxInFlight}) or
+   * they hold a message's worth of bytes, the edge should stop reading, so
+   * that a client's burst waits in its own socket rather than in the
+   * server's memory. Undefined when there is room.
+   */
+  ready(): Promise<void> | undefined {
+    if (!this.#open || !this.#full()) return undefined;
+    this.#ready ??= Promise.withResolvers<void>();
+    return this.#ready.promise;
+  }
+
+  #full(): boolean {
+    return this.#waiting.length >= this.#maxInFlight ||
+      (this.#waiting.length > 0 && this.#waitingBytes >= this.#server.maxMessageBytes);
+  }
+
+  #releaseReady(): void {
+    if (this.#ready && (!this.#open || !this.#full())) {
+      this.#ready.resolve();
+      this.#ready = null;
+    }
+  }
+
+  #receive(frame: string | Uint8Array): Promise<Response | null> {
     if (!this.#open) return Promise.resolve(null);
     const size = typeof frame === "string"
       ? utf8Length(frame, this.#server.maxMessageBytes)
@@ -147,10 +247,10 @@ export class Connection implements Attachment {
       );
       return Promise.resolve(null);
     }
-    return this.#route(message);
+    return this.#route(message, size);
   }
 
-  #route(message: unknown): Promise<Response | null> {
+  #route(message: unknown, size: number): Promise<Response | null> {
     if (
       typeof message !== "object" || message === null || Array.isArray(message)
     ) {
@@ -188,7 +288,7 @@ export class Connection implements Attachment {
         );
         return Promise.resolve(null);
       }
-      return this.#request(msg.id, msg.method, msg.params);
+      return this.#admit(msg.id, msg.method, msg.params, size);
     }
     if (
       hasId && (Object.hasOwn(msg, "result") || Object.hasOwn(msg, "error"))
@@ -233,6 +333,35 @@ export class Connection implements Attachment {
       CloseCode.PolicyViolation,
       `unexpected notification ${clip(method)}`,
     );
+  }
+
+  /** Runs a request now if a slot is free (or it never waits), else queues it. */
+  #admit(id: RequestId, method: string, params: unknown, size: number): Promise<Response | null> {
+    if (IMMEDIATE_METHODS.has(method)) return this.#request(id, method, params);
+    if (this.#running < this.#maxInFlight) return this.#run(id, method, params);
+    return new Promise((done) => {
+      this.#waiting.push({ id, method, params, size, done });
+      this.#waitingBytes += size;
+    });
+  }
+
+  async #run(id: RequestId, method: string, params: unknown): Promise<Response | null> {
+    this.#running++;
+    try {
+      return await this.#request(id, method, params);
+    } finally {
+      this.#running--;
+      this.#next();
+    }
+  }
+
+  #next(): void {
+    while (this.#open && this.#running < this.#maxInFlight && this.#waiting.length > 0) {
+      const w = this.#waiting.shift()!;
+      this.#waitingBytes -= w.size;
+      this.#run(w.id, w.method, w.params).then(w.done, (err) => w.done(this.#fault(err)));
+    }
+    this.#releaseReady();
   }
 
   async #request(
@@ -321,6 +450,7 @@ export class Connection implements Attachment {
       this.#initializeRequested = false;
       throw err;
     }
+    this.#cancelInitDeadline();
     const result: InitializeResult = {
       sessionId: this.#session.id,
       environmentInfo: this.#server.environmentInfo(),
@@ -403,6 +533,11 @@ export class Connection implements Attachment {
   transportClosed(): void {
     if (!this.#open && !this.#session) return;
     this.#open = false;
+    this.#cancelInitDeadline();
+    // Requests still waiting for a slot never ran: nobody could get their answer.
+    for (const w of this.#waiting.splice(0)) w.done(null);
+    this.#waitingBytes = 0;
+    this.#releaseReady();
     const session = this.#session;
     if (session) this.#server.registry.detach(session, this);
   }

@@ -60,6 +60,18 @@ export interface ServerCoreOptions {
   /** The environment an `envPolicy` inherits from. @default {hostEnv: the server's own environment} */
   baseEnv?: () => Record<string, string>;
   /**
+   * Requests one connection has handled at once (codex's
+   * `--concurrent-requests`); later ones wait, and the edge stops reading
+   * while as many wait. `ping`, `process/terminate`, `process/signal`,
+   * `process/list` and `process/resize` never wait. @default {64}
+   */
+  concurrentRequests?: number;
+  /**
+   * A connection on which no `initialize` succeeded this long after it
+   * opened is closed (1008), in ms; 0 for no deadline. @default {10000}
+   */
+  initializeTimeoutMs?: number;
+  /**
    * Time for every timer: session expiry, process timeouts, exit and kill
    * grace, retention, long-poll reads, drain polls and the WebSocket stall
    * watchdog. @default {SYSTEM_CLOCK}
@@ -101,6 +113,11 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
       killGraceMs: options.killGraceMs ?? 2000,
       retentionMs: options.exitedRetentionMs ?? 30_000,
       retainedBytes: options.retainedBytes ?? 1024 * 1024,
+      // Room for one whole message of stdin, and a few writes in flight.
+      maxPendingStdinBytes: Math.max(
+        8 * 1024 * 1024,
+        options.maxMessageBytes ?? 16 * 1024 * 1024,
+      ),
     },
     onExpire: (id) => log.info(`session ${id} expired`),
   });
@@ -125,7 +142,11 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
     registry,
     clock,
     connect: (peer, connectionOptions) =>
-      new Connection(peer, context, handlers, connectionOptions),
+      new Connection(peer, context, handlers, {
+        maxInFlight: options.concurrentRequests ?? 64,
+        initializeTimeoutMs: options.initializeTimeoutMs ?? 10_000,
+        ...connectionOptions,
+      }),
   };
 }
 

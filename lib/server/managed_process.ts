@@ -55,6 +55,13 @@ export interface ProcessTimings {
   retentionMs?: number;
   /** Bytes of output retained. @default {1048576} */
   retainedBytes?: number;
+  /**
+   * Stdin bytes handed to the process that it has not read yet: a write that
+   * would go past this fails (one write is always taken while nothing is
+   * waiting), so a process that never reads holds at most this much.
+   * @default {16777216}
+   */
+  maxPendingStdinBytes?: number;
 }
 
 /** Static facts about a process. */
@@ -109,6 +116,7 @@ export class ManagedProcess {
   #paused = 0; // output promises not yet settled (backpressure)
   #terminateRequested = false;
   #writes = new Map<string, Promise<WriteStatus>>();
+  #stdinPending = 0; // bytes of writes the OS has not taken yet
   #timers = new Set<() => void>(); // cancel functions of pending timers
   #disposed = false;
 
@@ -128,6 +136,7 @@ export class ManagedProcess {
       killGraceMs: timings.killGraceMs ?? 2000,
       retentionMs: timings.retentionMs ?? 30_000,
       retainedBytes: timings.retainedBytes ?? 1024 * 1024,
+      maxPendingStdinBytes: timings.maxPendingStdinBytes ?? 16 * 1024 * 1024,
     };
     this.#buffer = new OutputBuffer({ maxBytes: this.#timings.retainedBytes });
     this.#stdinClosed = !spec.pipeStdin && !spec.tty;
@@ -382,6 +391,15 @@ export class ManagedProcess {
     const child = this.#child;
     if (!child) return "starting";
     if (this.#stdinClosed) return "stdinClosed";
+    const limit = this.#timings.maxPendingStdinBytes;
+    if (this.#stdinPending > 0 && this.#stdinPending + data.byteLength > limit) {
+      throw internalError(
+        `process ${this.id} is not reading its stdin fast enough: ${this.#stdinPending} bytes ` +
+          `are still waiting, and ${data.byteLength} more would pass the limit of ${limit}; ` +
+          `retry once it has read them`,
+      );
+    }
+    this.#stdinPending += data.byteLength;
     try {
       await child.write(data);
       return "accepted";
@@ -390,6 +408,8 @@ export class ManagedProcess {
       throw internalError(
         `failed to write to process stdin: ${messageOf(err)}`,
       );
+    } finally {
+      this.#stdinPending -= data.byteLength;
     }
   }
 

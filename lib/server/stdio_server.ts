@@ -62,13 +62,19 @@ export async function serveStdio(
       queued += bytes.byteLength;
       writer.write(bytes).then(
         () => (queued -= bytes.byteLength),
-        () => (open = false),
+        () => {
+          // The peer stopped reading for good (stdout closed): stop serving.
+          open = false;
+          stop();
+        },
       );
     },
     close(_code, reason) {
       if (!open) return;
       server.log.warn(`stdio: closing: ${reason}`);
       open = false;
+      // Stop reading too: the input may stay open for ever (an ssh session).
+      stop();
     },
     bufferedAmount: () => queued,
   };
@@ -80,6 +86,9 @@ export async function serveStdio(
       const p = conn.receive(line);
       inflight.add(p);
       p.finally(() => inflight.delete(p));
+      // While as many requests wait as may run, leave the rest in the pipe.
+      const ready = conn.ready();
+      if (ready) await ready;
     } else {
       conn.close(
         CloseCode.TooBig,
