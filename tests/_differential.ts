@@ -27,12 +27,17 @@
  * 7. Directory listings (`entries` with `fileName`) are sorted by name: both
  *    return them in the file system's order, which is the order of creation
  *    here, but need not be.
+ * 8. HTTP `date` headers (`{name: "date", value}` in a header list) are
+ *    dropped; a streamed body (`http/request/bodyDelta`) is summarised as its
+ *    text, whether the seqs ran 1, 2, … and how it ended (frame sizes follow
+ *    socket reads).
  *
  * A step marked `differs: ID` must give different normalised replies (ID
  * names a row of `DELIBERATE_DIFFERENCES`); every other step must agree.
  *
  * @module
  */
+import { concatBytes } from "../lib/util/mod.ts";
 import { type Message, TestClient, waitUntil } from "./_harness.ts";
 import { OUR_EXTRA_FIELDS } from "./differential_differences.ts";
 
@@ -62,7 +67,10 @@ interface Compared {
 export interface CallStep extends Compared {
   /** JSON-RPC method. */
   call: string;
-  /** Params; `$DIR` / `$URI` in strings become the fixture dir's path / file URI. */
+  /**
+   * Params; `$DIR` / `$URI` in strings become the fixture dir's path / file
+   * URI, and `$NAME` each of the side's {@linkcode Side.vars}.
+   */
   params?: unknown;
 }
 
@@ -92,6 +100,12 @@ export interface EventsStep extends Compared {
 export interface NotificationStep extends Compared {
   /** Method, e.g. `fs/missingChanged`. */
   notification: string;
+}
+
+/** Waits for a streamed HTTP body to end and compares its summary (rule 8). */
+export interface BodyDeltasStep extends Compared {
+  /** The `requestId` of the streamed `http/request`. */
+  bodyDeltas: string;
 }
 
 /** Waits for the server to close the connection; compares `{closed: true, code}`. */
@@ -132,6 +146,7 @@ export type Step =
   | EventsStep
   | NotificationStep
   | ClosedStep
+  | BodyDeltasStep
   | RaceStep
   | ResumeStep
   | ActStep;
@@ -154,6 +169,12 @@ export interface Side {
   name: "codex" | "ours";
   /** The server's URL. */
   url: string;
+  /**
+   * Values shared by every case, by name: `$NAME` in params becomes the
+   * value, and the value in replies becomes `<NAME>` (a directory both
+   * servers use, a loopback HTTP server's base URL).
+   */
+  vars?: Record<string, string>;
 }
 
 /** A step's normalised reply, as compared. */
@@ -171,14 +192,20 @@ export interface Entry {
 const B64_KEYS = new Set(["chunk", "dataBase64", "bodyBase64", "deltaBase64"]);
 const TIME_KEYS = new Set(["createdAtMs", "modifiedAtMs", "startedAt"]);
 
-/** Substitutes `$DIR` and `$URI` in every string of `value`. */
-function template(value: unknown, dir: string): unknown {
+/** The `$NAME` substitutions for one case on one side, longest name first. */
+function variables(side: Side, dir: string): [name: string, value: string][] {
+  const vars = { ...side.vars, DIR: dir, URI: `file://${encodeURI(dir)}` };
+  return Object.entries(vars).sort(([a], [b]) => b.length - a.length);
+}
+
+/** Substitutes every `$NAME` of `vars` in every string of `value`. */
+function template(value: unknown, vars: [string, string][]): unknown {
   if (typeof value === "string") {
-    return value.replaceAll("$URI", `file://${encodeURI(dir)}`).replaceAll("$DIR", dir);
+    return vars.reduce((s, [name, v]) => s.replaceAll(`$${name}`, v), value);
   }
-  if (Array.isArray(value)) return value.map((v) => template(v, dir));
+  if (Array.isArray(value)) return value.map((v) => template(v, vars));
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, template(v, dir)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, template(v, vars)]));
   }
   return value;
 }
@@ -204,11 +231,15 @@ async function makeFixture(dir: string, files: Record<string, FixtureEntry>): Pr
 
 /** The normaliser for one side's run of one case. */
 class Normaliser {
-  readonly #dir: string;
+  readonly #masks: [value: string, mask: string][];
   readonly #sessions = new Map<string, string>();
 
-  constructor(dir: string) {
-    this.#dir = dir;
+  /** Masks each variable's value (`URI` as `<DIR>`, `X_URI` as `<X>`), longest first. */
+  constructor(vars: [string, string][]) {
+    this.#masks = vars.map(([name, value]): [string, string] => [
+      value,
+      `<${name === "URI" ? "DIR" : name.replace(/_URI$/, "")}>`,
+    ]).sort(([a], [b]) => b.length - a.length);
   }
 
   /** Remembers a session id so that it is masked everywhere; returns its mask. */
@@ -219,10 +250,7 @@ class Normaliser {
   }
 
   #text(s: string): string {
-    let out = s.replaceAll(`file://${encodeURI(this.#dir)}`, "<DIR>").replaceAll(
-      this.#dir,
-      "<DIR>",
-    );
+    let out = this.#masks.reduce((t, [value, mask]) => t.replaceAll(value, mask), s);
     for (const [id, mask] of this.#sessions) out = out.replaceAll(id, mask);
     return out;
   }
@@ -247,7 +275,8 @@ class Normaliser {
       return v;
     }
     if (Array.isArray(v)) {
-      const out = v.map((x) => this.value(x));
+      const isDate = (x: unknown) => (x as { name?: unknown } | null)?.name === "date";
+      const out = v.filter((x) => !isDate(x)).map((x) => this.value(x));
       const name = (x: unknown) => (x as { fileName?: unknown } | null)?.fileName;
       if (key === "entries" && out.every((x) => typeof name(x) === "string")) {
         out.sort((a, b) => String(name(a)).localeCompare(String(name(b)), "en"));
@@ -322,6 +351,19 @@ function summarise(events: Message[]): unknown {
   };
 }
 
+/** Summarises a streamed HTTP body (rule 8). */
+function summariseBody(deltas: Message[]): unknown {
+  const bySeq = [...deltas].sort((a, b) => a.params.seq - b.params.seq);
+  const bytes = bySeq.map((m) => Uint8Array.fromBase64(m.params.deltaBase64));
+  const last = bySeq.at(-1)?.params;
+  return {
+    text: new TextDecoder().decode(concatBytes(bytes)),
+    seqsFromOne: bySeq.every((m, i) => m.params.seq === i + 1),
+    doneOnlyLast: bySeq.every((m, i) => m.params.done === (i === bySeq.length - 1)),
+    last: { deltaBase64: last?.deltaBase64, done: last?.done, error: last?.error },
+  };
+}
+
 /** Plays `c` against one side and returns its normalised entries. */
 export async function runSide(side: Side, c: Case): Promise<Entry[]> {
   const dir = await Deno.makeTempDir({ prefix: `diff-${side.name}-` });
@@ -330,7 +372,8 @@ export async function runSide(side: Side, c: Case): Promise<Entry[]> {
   const client = () => link.client!;
   try {
     await makeFixture(dir, c.files ?? {});
-    const norm = new Normaliser(dir);
+    const vars = variables(side, dir);
+    const norm = new Normaliser(vars);
     link.client = await TestClient.connect(side.url, { initialize: false });
     let sessionId = "";
     if (!c.raw) {
@@ -347,11 +390,11 @@ export async function runSide(side: Side, c: Case): Promise<Entry[]> {
         continue;
       }
       if ("notify" in step) {
-        client().notify(step.notify, template(step.params, dir));
+        client().notify(step.notify, template(step.params, vars));
         continue;
       }
       if ("raw" in step && step.noReply) {
-        client().sendRaw(template(step.raw, dir) as string);
+        client().sendRaw(template(step.raw, vars) as string);
         continue;
       }
       let value: unknown;
@@ -360,12 +403,12 @@ export async function runSide(side: Side, c: Case): Promise<Entry[]> {
         kind = "race";
         const order: number[] = [];
         await Promise.all(step.race.map(async (r, n) => {
-          await client().call(r.call, template(r.params, dir), { timeoutMs: 20_000 });
+          await client().call(r.call, template(r.params, vars), { timeoutMs: 20_000 });
           order.push(n);
         }));
         value = order;
       } else if ("call" in step) {
-        const msg = await client().call(step.call, template(step.params, dir), {
+        const msg = await client().call(step.call, template(step.params, vars), {
           timeoutMs: 20_000,
         });
         if (step.call === "initialize" && msg.result?.sessionId) {
@@ -387,7 +430,7 @@ export async function runSide(side: Side, c: Case): Promise<Entry[]> {
         value = reply(msg);
       } else if ("raw" in step) {
         kind = "raw";
-        client().sendRaw(template(step.raw, dir) as string);
+        client().sendRaw(template(step.raw, vars) as string);
         const want = ++strays;
         const msg = await client().waitUntil(
           () => client().stray.length >= want ? client().stray[want - 1] : undefined,
@@ -398,6 +441,18 @@ export async function runSide(side: Side, c: Case): Promise<Entry[]> {
       } else if ("events" in step) {
         kind = "events";
         value = summarise(await client().untilClosed(step.events, 20_000));
+      } else if ("bodyDeltas" in step) {
+        kind = "bodyDeltas";
+        const deltas = (): Message[] =>
+          client().notifications.filter((m) =>
+            m.method === "http/request/bodyDelta" && m.params?.requestId === step.bodyDeltas
+          );
+        await client().waitUntil(
+          () => deltas().some((m) => m.params.done) || undefined,
+          20_000,
+          `the end of the body of ${step.bodyDeltas}`,
+        );
+        value = summariseBody(deltas());
       } else if ("notification" in step) {
         kind = step.notification;
         const n = await client().waitFor((m) => m.method === step.notification, 10_000);
@@ -506,6 +561,7 @@ function stepLabel(step: Step): string {
   if ("notification" in step) return `notification ${step.notification}`;
   if ("closed" in step) return "connection closed";
   if ("resume" in step) return "resume";
+  if ("bodyDeltas" in step) return `body of ${step.bodyDeltas}`;
   if ("race" in step) return `race ${step.race.map((r) => r.call).join(", ")}`;
   if ("notify" in step) return `notify ${step.notify}`;
   return "act";

@@ -92,6 +92,19 @@ export const PROCESS_CASES: Case[] = [
     ],
   },
   {
+    name: "spawn failures are -32603 with data.kind, and free the id",
+    files: { "noexec.sh": { text: "#!/bin/sh\necho hi\n", mode: 0o644 }, "d": { dir: true } },
+    steps: [
+      start("p", ["/nonexistent/prog"]),
+      start("p", ["no-such-prog-xyz"]),
+      start("p", ["$DIR/noexec.sh"]),
+      start("p", ["$DIR/d"]),
+      start("p", ["true"], { cwd: "$URI/missing" }),
+      start("p", ["true"]),
+      { events: "p" },
+    ],
+  },
+  {
     name: "write to stdin, with writeId; a repeated writeId writes once",
     steps: [
       start("p", ["head", "-c", "6"], { pipeStdin: true }),

@@ -110,6 +110,13 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
       "break it; we ship no helper binaries",
   },
   {
+    id: "non-loopback-no-auth",
+    behaviour: "`serve --listen` on a non-loopback address without auth",
+    codex: "starts, without a warning",
+    ours: "refuses to start unless `--insecure-no-auth` says so",
+    reason: "anyone who can reach the port could run commands as the server's user",
+  },
+  {
     id: "our-extra-fields",
     behaviour: "fields only ours sends",
     codex: "absent",
