@@ -159,6 +159,8 @@ export interface Case {
   files?: Record<string, FixtureEntry>;
   /** Skip `initialize` + `initialized` (the case does the lifecycle itself). */
   raw?: boolean;
+  /** Needs the servers that run with the shared `CODEX_HOME` and `HOME` (`$SHARED`). */
+  sharedHome?: boolean;
   /** The steps. */
   steps: Step[];
 }

@@ -2,8 +2,8 @@
 /**
  * What the differential suite's two servers share: a directory holding a
  * `CODEX_HOME` (with a `config.toml`, a trusted project and skills) and a
- * `HOME` (with `.agents/skills`), both servers' environment, and a loopback
- * HTTP server for `http/request`. The cases reach them as `$SHARED`,
+ * `HOME` (with `.agents/skills`), the environment of the servers that play the
+ * cases marked `sharedHome`, and a loopback HTTP server for `http/request`. The cases reach them as `$SHARED`,
  * `$SHARED_URI` and `$HTTP`.
  *
  * @module
@@ -121,7 +121,7 @@ export class SharedHost implements AsyncDisposable {
     return new SharedHost(dir, http);
   }
 
-  /** The environment both servers get. */
+  /** The environment of the servers that play `sharedHome` cases. */
   get env(): Record<string, string> {
     return { CODEX_HOME: `${this.dir}/codex-home`, HOME: `${this.dir}/home` };
   }

@@ -25,6 +25,30 @@ const SELF = Deno.env.get("EXEC_SERVER_DIFF_SELF") === "1";
 const ONLY = Deno.env.get("EXEC_SERVER_DIFF_CASES") ?? "";
 const DUMP = Deno.env.get("EXEC_SERVER_DIFF_DUMP");
 
+/** Codex's server and ours (or a second codex's, with `EXEC_SERVER_DIFF_SELF`), started alike. */
+class ServerPair implements AsyncDisposable {
+  private constructor(readonly codex: ServerProcess, readonly ours: ServerProcess) {}
+
+  /** Starts both with `options`. */
+  static async start(options: { env?: Record<string, string> }): Promise<ServerPair> {
+    const codex = await startCodexServer([], options);
+    try {
+      const ours = SELF
+        ? await startCodexServer([], options)
+        : await ServerProcess.start([], options);
+      return new ServerPair(codex, ours);
+    } catch (err) {
+      await codex[Symbol.asyncDispose]();
+      throw err;
+    }
+  }
+
+  /** Stops both. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all([this.codex[Symbol.asyncDispose](), this.ours[Symbol.asyncDispose]()]);
+  }
+}
+
 Deno.test({
   name: SELF
     ? "differential: codex exec-server answers itself alike (EXEC_SERVER_DIFF_SELF)"
@@ -32,14 +56,17 @@ Deno.test({
   ignore: !CODEX_BIN,
   async fn(t) {
     await using host = await SharedHost.start();
-    const options = { env: host.env };
-    await using codex = await startCodexServer([], options);
-    await using ours = SELF
-      ? await startCodexServer([], options)
-      : await ServerProcess.start([], options);
+    const cases = CASES.filter((c) => c.name.includes(ONLY));
+    // Two pairs: one plain, one with the shared CODEX_HOME and HOME (only where a case reads
+    // them: codex cannot sandbox with a CODEX_HOME under /tmp, where it makes no helpers).
+    await using plain = await ServerPair.start({});
+    await using shared = cases.some((c) => c.sharedHome)
+      ? await ServerPair.start({ env: host.env })
+      : null;
     const vars = host.vars;
-    for (const c of CASES.filter((c) => c.name.includes(ONLY))) {
+    for (const c of cases) {
       await t.step(c.name, async () => {
+        const { codex, ours } = c.sharedHome ? shared! : plain;
         const [fromCodex, fromOurs] = await Promise.all([
           runSide({ name: "codex", url: codex.url, vars }, c),
           runSide({ name: SELF ? "codex" : "ours", url: ours.url, vars }, c),
