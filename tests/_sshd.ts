@@ -8,12 +8,30 @@
  */
 import { waitUntil } from "./_harness.ts";
 
-/** A free TCP port on loopback (bound and released). */
+/**
+ * A free TCP port on loopback for a program that binds it itself, taken from
+ * below the kernel's ephemeral range: a port 0 bind or an outgoing connection
+ * of a test running in parallel can take a port of that range between our
+ * check and the program's bind (or between two binds of the same port).
+ */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
+  let low = 32768;
+  try {
+    low = Number(Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").split(/\s+/)[0]);
+  } catch {
+    // no /proc: keep Linux's default
+  }
+  const floor = Math.max(1024, low - 20_000);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = floor + Math.floor(Math.random() * (low - floor));
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+  throw new Error(`no free port found in ${floor}-${low - 1}`);
 }
 
 /** Waits until something accepts TCP connections on `port`. */

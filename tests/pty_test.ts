@@ -1,154 +1,20 @@
 // Copyright 2026 the exec-server authors. MIT license.
 import assert from "node:assert/strict";
-import {
-  type ChildSink,
-  type ExitStatus,
-  type SpawnOptions,
-  StdinClosedError,
-  type StreamName,
-} from "../lib/process/child.ts";
+import { StdinClosedError } from "../lib/process/child.ts";
 import { ptySupport, spawnPty } from "../lib/process/pty.ts";
+import {
+  Collector,
+  options,
+  PATH,
+  probe,
+  processGone,
+  processState,
+  REJECTED_STARTS,
+  run,
+  waitFor,
+} from "./_pty.ts";
 
-const PATH = "/usr/bin:/bin";
 const decoder = new TextDecoder();
-
-/** Collects what a child produces and lets a test await a condition. */
-class Collector implements ChildSink {
-  chunks: Uint8Array[] = [];
-  bytes = 0;
-  outputCalls = 0;
-  ends = 0;
-  status: ExitStatus | null = null;
-  /** Bytes received when `exit` was called. */
-  bytesAtExit = -1;
-  #waiters = new Set<() => void>();
-  #onOutput: ((data: Uint8Array) => void | Promise<void>) | null;
-
-  constructor(onOutput?: (data: Uint8Array) => void | Promise<void>) {
-    this.#onOutput = onOutput ?? null;
-  }
-
-  output(stream: StreamName, data: Uint8Array): void | Promise<void> {
-    assert.equal(stream, "pty");
-    this.outputCalls++;
-    this.bytes += data.length;
-    if (this.#onOutput === null) this.chunks.push(data);
-    this.#notify();
-    return this.#onOutput?.(data);
-  }
-
-  end(stream: StreamName): void {
-    assert.equal(stream, "pty");
-    this.ends++;
-    this.#notify();
-  }
-
-  exit(status: ExitStatus): void {
-    assert.equal(this.status, null, "exit must be reported once");
-    this.status = status;
-    this.bytesAtExit = this.bytes;
-    this.#notify();
-  }
-
-  get text(): string {
-    const all = new Uint8Array(this.chunks.reduce((n, c) => n + c.length, 0));
-    let offset = 0;
-    for (const chunk of this.chunks) {
-      all.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return decoder.decode(all);
-  }
-
-  get done(): boolean {
-    return this.status !== null && this.ends > 0;
-  }
-
-  /** Resolves once `predicate()` holds after some sink call; rejects at the deadline. */
-  async until(predicate: () => boolean, what: string, ms = 20_000) {
-    if (predicate()) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let check = () => {};
-    try {
-      await new Promise<void>((resolve, reject) => {
-        check = () => {
-          if (predicate()) resolve();
-        };
-        this.#waiters.add(check);
-        timer = setTimeout(() => {
-          const tail = JSON.stringify(this.text.slice(-300));
-          reject(new Error(`Timed out waiting for ${what}; output: ${tail}`));
-        }, ms);
-      });
-    } finally {
-      clearTimeout(timer);
-      this.#waiters.delete(check);
-    }
-  }
-
-  #notify(): void {
-    for (const waiter of [...this.#waiters]) waiter();
-  }
-}
-
-/** Polls `predicate` (for state outside any sink) until it holds or the deadline passes. */
-async function waitFor(predicate: () => boolean, what: string, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-function options(
-  argv: string[],
-  extra: Partial<SpawnOptions> = {},
-): SpawnOptions {
-  return {
-    argv,
-    arg0: null,
-    cwd: "/",
-    env: { PATH },
-    tty: true,
-    pipeStdin: false,
-    size: { rows: 24, cols: 80 },
-    ...extra,
-  };
-}
-
-async function run(
-  argv: string[],
-  extra: Partial<SpawnOptions> = {},
-): Promise<Collector> {
-  const sink = new Collector();
-  await spawnPty(options(argv, extra), sink);
-  await sink.until(() => sink.done, `${argv.join(" ")} to finish`);
-  return sink;
-}
-
-function threadCount(): number {
-  const status = Deno.readTextFileSync("/proc/self/status");
-  return Number(/Threads:\s+(\d+)/.exec(status)?.[1]);
-}
-
-function fdCount(): number {
-  return [...Deno.readDirSync("/proc/self/fd")].length;
-}
-
-/** True when the process is gone or a zombie. */
-function processGone(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return true;
-  }
-}
-
-function processState(pid: number): string {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-}
 
 Deno.test("ptySupport() reports that terminals work here", () => {
   assert.deepEqual(ptySupport(), { ok: true });
@@ -220,63 +86,27 @@ Deno.test("spawnPty() gives the child a terminal", async (t) => {
   });
 });
 
-Deno.test("spawnPty() rejects what it cannot start, leaking no fd", async (t) => {
-  await run(["true"]); // loads libc and settles lazily opened fds
-  const before = fdCount();
-
-  await t.step("a program missing from PATH", async () => {
-    await assert.rejects(
-      spawnPty(options(["no-such-program-xyz"]), new Collector()),
-      (error: Error) => {
-        assert.equal(
-          error.message,
-          "No such file or directory (os error 2): no-such-program-xyz",
-        );
-        assert.ok(error instanceof Deno.errors.NotFound);
-        return true;
-      },
-    );
-  });
-
-  await t.step("a program given by a path that does not exist", async () => {
-    await assert.rejects(
-      spawnPty(options(["/no/such/program"]), new Collector()),
-      { message: "No such file or directory (os error 2): /no/such/program" },
-    );
-  });
-
-  await t.step(
-    "a PATH without the program (server PATH is ignored)",
-    async () => {
-      await assert.rejects(
-        spawnPty(options(["sh"], { env: { PATH: "/nope" } }), new Collector()),
-        { message: "No such file or directory (os error 2): sh" },
-      );
-    },
+Deno.test("spawnPty() rejects what it cannot start", async (t) => {
+  for (const start of REJECTED_STARTS) {
+    await t.step(start.what, async () => {
+      await assert.rejects(spawnPty(start.options, new Collector()), { message: start.message });
+    });
+  }
+  await assert.rejects(
+    spawnPty(REJECTED_STARTS[0]!.options, new Collector()),
+    Deno.errors.NotFound,
   );
+});
 
-  await t.step("a working directory that does not exist", async () => {
-    await assert.rejects(
-      spawnPty(options(["true"], { cwd: "/no/such/dir" }), new Collector()),
-      { message: "No such file or directory (os error 2): cwd /no/such/dir" },
-    );
-  });
-
-  await t.step("a working directory that is a file", async () => {
-    await assert.rejects(
-      spawnPty(options(["true"], { cwd: "/etc/passwd" }), new Collector()),
-      { message: "Not a directory (os error 20): cwd /etc/passwd" },
-    );
-  });
-
-  await t.step("a file that is not executable", async () => {
-    await assert.rejects(
-      spawnPty(options(["/etc/passwd"]), new Collector()),
-      { message: "Permission denied (os error 13): /etc/passwd" },
-    );
-  });
-
-  assert.equal(fdCount(), before);
+Deno.test("spawnPty() leaks no fd when it rejects a start (in a process of its own)", async () => {
+  const got = await probe<{
+    before: number;
+    after: number;
+    failures: { message: string; notFound: boolean }[];
+  }>("rejects");
+  assert.deepEqual(got.failures.map((f) => f.message), REJECTED_STARTS.map((s) => s.message));
+  assert.equal(got.failures[0]!.notFound, true);
+  assert.equal(got.after, got.before, "fds of the process that tried the starts");
 });
 
 Deno.test("Child.write() and closeStdin() type into the terminal", async (t) => {
@@ -349,44 +179,28 @@ Deno.test("Child.signal() reaches the whole process group", async () => {
   child.signal("SIGTERM"); // a gone group is not an error
 });
 
-Deno.test("spawnPty() serves 200 terminals with one reactor", async () => {
-  await run(["true"]);
-  const before = fdCount();
-  const count = 200;
-  const size = 1_000_000;
-  const sinks = Array.from({ length: count }, () => new Collector(() => {}));
-  await Promise.all(
-    sinks.map((sink) => spawnPty(options(["head", "-c", String(size), "/dev/zero"]), sink)),
+Deno.test("spawnPty() serves 200 terminals with one reactor (in a process of its own)", async () => {
+  const got = await probe<{
+    count: number;
+    wrong: unknown[];
+    reads: number;
+    slowest: number;
+    threadsBefore: number;
+    maxThreads: number;
+    before: number;
+    after: number;
+  }>("many");
+  assert.equal(got.count, 200);
+  // Each got all its output before its exit, exit code 0, one end of stream.
+  assert.deepEqual(got.wrong, []);
+  assert.ok(got.reads > 1);
+  // Unrelated async file I/O was not starved, and one poll served all.
+  assert.ok(got.slowest < 250, `readTextFile took ${got.slowest.toFixed(1)} ms`);
+  assert.ok(
+    got.maxThreads <= got.threadsBefore + 6,
+    `threads: ${got.threadsBefore} -> ${got.maxThreads}`,
   );
-  const all = Promise.all(
-    sinks.map((sink) => sink.until(() => sink.done, "exit", 60_000)),
-  );
-  let finished = false;
-  all.finally(() => finished = true).catch(() => {});
-  // Unrelated async file I/O must not be starved by the terminals, and the
-  // thread count must not grow with them (one poll serves all).
-  const threadsBefore = threadCount();
-  let maxThreads = threadsBefore;
-  let slowest = 0;
-  let reads = 0;
-  while (!finished) {
-    const t0 = performance.now();
-    await Deno.readTextFile("/proc/self/stat");
-    slowest = Math.max(slowest, performance.now() - t0);
-    maxThreads = Math.max(maxThreads, threadCount());
-    reads++;
-  }
-  await all;
-  for (const sink of sinks) {
-    assert.equal(sink.bytes, size);
-    assert.equal(sink.bytesAtExit, size, "all output comes before exit");
-    assert.deepEqual(sink.status, { code: 0, signal: null });
-    assert.equal(sink.ends, 1);
-  }
-  assert.ok(reads > 1);
-  assert.ok(slowest < 250, `readTextFile took ${slowest.toFixed(1)} ms`);
-  assert.ok(maxThreads <= threadsBefore + 6, `threads: ${threadsBefore} -> ${maxThreads}`);
-  assert.equal(fdCount(), before);
+  assert.equal(got.after, got.before, "fds of the process that ran the terminals");
 });
 
 Deno.test("spawnPty() stops reading while the sink applies backpressure", async () => {
