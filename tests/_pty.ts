@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import type { ChildSink, ExitStatus, SpawnOptions, StreamName } from "../lib/process/child.ts";
 import { spawnPty } from "../lib/process/pty.ts";
+import { openFds } from "./_harness.ts";
 
 /** The PATH children get. */
 export const PATH = "/usr/bin:/bin";
@@ -136,9 +137,9 @@ export function threadCount(): number {
   return Number(/Threads:\s+(\d+)/.exec(status)?.[1]);
 }
 
-/** Open fds of this process. */
+/** Open fds of this process, sockets left out (see {@linkcode openFds}). */
 export function fdCount(): number {
-  return [...Deno.readDirSync("/proc/self/fd")].length;
+  return openFds("self");
 }
 
 /** True when the process is gone or a zombie. */

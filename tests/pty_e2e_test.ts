@@ -1,18 +1,14 @@
 // Copyright 2026 the exec-server authors. MIT license.
 // Terminals and signals through the real server.
 import assert from "node:assert/strict";
-import { assertAllGone, ServerProcess, TestClient, text, waitUntil } from "./_harness.ts";
+import { assertAllGone, openFds, ServerProcess, TestClient, text, waitUntil } from "./_harness.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s).toBase64();
-
-function fdCount(pid: number): number {
-  return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
-}
 
 Deno.test("tty:true over the wire", async (t) => {
   await using server = await ServerProcess.start();
   await using c = await TestClient.connect(server.url);
-  const baselineFds = fdCount(server.pid);
+  const baselineFds = openFds(server.pid);
 
   await t.step("fds 0, 1 and 2 are a terminal and output arrives as stream pty", async () => {
     await c.start("isatty", ["sh", "-c", "test -t 0 && test -t 1 && test -t 2 && echo yes"], {
@@ -120,9 +116,9 @@ Deno.test("tty:true over the wire", async (t) => {
   });
 
   await t.step("the server's open fd count returns to its baseline", async () => {
-    await waitUntil(() => fdCount(server.pid) <= baselineFds + 2, {
+    await waitUntil(() => openFds(server.pid) === baselineFds, {
       timeoutMs: 10_000,
-      message: `fd count back near ${baselineFds}`,
+      message: `the server's fds (sockets aside) back at ${baselineFds}`,
     });
   });
 });
