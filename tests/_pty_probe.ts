@@ -41,6 +41,7 @@ async function rejects(): Promise<unknown> {
 async function terminals(): Promise<Record<string, unknown>> {
   const count = 200;
   const size = 1_000_000;
+  const t0 = performance.now();
   const sinks = Array.from({ length: count }, () => new Collector(() => {}));
   await Promise.all(
     sinks.map((sink) => spawnPty(options(["head", "-c", String(size), "/dev/zero"]), sink)),
@@ -60,11 +61,12 @@ async function terminals(): Promise<Record<string, unknown>> {
     reads++;
   }
   await all;
+  const burstMs = performance.now() - t0;
   const wrong = sinks.filter((s) =>
     s.bytes !== size || s.bytesAtExit !== size || s.status?.code !== 0 ||
     s.status.signal !== null || s.ends !== 1
   ).map((s) => ({ bytes: s.bytes, bytesAtExit: s.bytesAtExit, status: s.status, ends: s.ends }));
-  return { count, wrong, reads, slowest, threadsBefore, maxThreads };
+  return { count, wrong, burstMs, reads, slowest, threadsBefore, maxThreads };
 }
 
 async function many(): Promise<unknown> {

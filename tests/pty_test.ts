@@ -183,6 +183,7 @@ Deno.test("spawnPty() serves 200 terminals with one reactor (in a process of its
   const got = await probe<{
     count: number;
     wrong: unknown[];
+    burstMs: number;
     reads: number;
     slowest: number;
     threadsBefore: number;
@@ -194,8 +195,15 @@ Deno.test("spawnPty() serves 200 terminals with one reactor (in a process of its
   // Each got all its output before its exit, exit code 0, one end of stream.
   assert.deepEqual(got.wrong, []);
   assert.ok(got.reads > 1);
-  // Unrelated async file I/O was not starved, and one poll served all.
-  assert.ok(got.slowest < 250, `readTextFile took ${got.slowest.toFixed(1)} ms`);
+  // Unrelated async file I/O was not starved: no read waited for more than a
+  // fraction of the burst. (An absolute bound fails on a loaded machine,
+  // where the burst itself takes several times longer.)
+  const bound = Math.max(250, got.burstMs / 10);
+  assert.ok(
+    got.slowest < bound,
+    `a readTextFile took ${got.slowest.toFixed(0)} ms of a ${got.burstMs.toFixed(0)} ms burst`,
+  );
+  // One poll served all.
   assert.ok(
     got.maxThreads <= got.threadsBefore + 6,
     `threads: ${got.threadsBefore} -> ${got.maxThreads}`,
