@@ -203,10 +203,12 @@ Deno.test("spawnPty() serves 200 terminals with one reactor (in a process of its
     got.slowest < bound,
     `a readTextFile took ${got.slowest.toFixed(0)} ms of a ${got.burstMs.toFixed(0)} ms burst`,
   );
-  // One poll served all.
+  // One poll served all: threads do not grow with the terminals. (Deno's
+  // blocking pool does add a few when the machine is busy: 6 -> 15 measured
+  // with other suites running, hence a tenth of the terminals, not a handful.)
   assert.ok(
-    got.maxThreads <= got.threadsBefore + 6,
-    `threads: ${got.threadsBefore} -> ${got.maxThreads}`,
+    got.maxThreads <= got.threadsBefore + got.count / 10,
+    `threads: ${got.threadsBefore} -> ${got.maxThreads} for ${got.count} terminals`,
   );
   assert.equal(got.after, got.before, "fds of the process that ran the terminals");
 });
