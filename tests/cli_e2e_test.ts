@@ -80,6 +80,17 @@ Deno.test("exec parses like ssh: everything from the command on is the command's
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), JSON.parse(line));
   });
+
+  await t.step("mcp-bridge lets the command answer after its stdin ends", async () => {
+    // The old bridge terminated the command as soon as its own stdin ended,
+    // losing answers still on their way (here: all of them).
+    const line = '{"jsonrpc":"2.0","id":2,"method":"ping"}';
+    const r = await runCli(["mcp-bridge", ...url, "--cwd", "/tmp", "sh", "-c", "sleep 0.3; cat"], {
+      input: `${line}\n`,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), JSON.parse(line));
+  });
 });
 
 Deno.test("exec exit codes: the command's own, 127, 126, 1, 255 only for the connection", async (t) => {

@@ -12,12 +12,17 @@ import type { McpServerConfig } from "../mcp/config.ts";
 import { ExecutorStdioTransport } from "../mcp/transport.ts";
 import { messageOf, readLines } from "../util/mod.ts";
 
+/** How long the command may run on after our stdin ends before it is terminated, in ms. */
+const STDIN_EOF_GRACE_MS = 5000;
+
 /** `mcp-bridge --help`. */
 const MCP_BRIDGE_HELP = `Usage: exec-server mcp-bridge [flags] --cwd DIR [--] CMD [ARG...]
 
 Acts as a local stdio MCP server: every JSON-RPC line on stdin goes to CMD, started on the
 exec-server's host (stdin piped, no terminal), and every line CMD writes comes back on stdout.
-CMD's stderr is copied to stderr. Configure an MCP host to run this command instead of CMD.
+CMD's stderr is copied to stderr. When stdin ends, CMD's stdin is closed and CMD has 5 s to
+finish (its answers still come back) before it is terminated. Configure an MCP host to run this
+command instead of CMD.
 Flags end where CMD begins, so hosts that drop "--" from the arguments work too.
 
 ${CONNECT_HELP}
@@ -106,10 +111,24 @@ export async function mcpBridgeMain(args: string[], entry?: string | URL): Promi
       }
     })();
     // Ends when the host closes our stdin, or when the remote server exits.
-    await Promise.race([
-      pump.catch((err) => console.error(`exec-server mcp-bridge: ${messageOf(err)}`)),
-      ended.promise,
+    const eof = await Promise.race([
+      pump.then(() => true, (err) => {
+        console.error(`exec-server mcp-bridge: ${messageOf(err)}`);
+        return true;
+      }),
+      ended.promise.then(() => false),
     ]);
+    if (eof) {
+      // As an MCP host shuts a server down: close its stdin and let it finish
+      // (and answer what it was sent) before terminating it.
+      await transport.process?.closeStdin().catch(() => {});
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        ended.promise,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, STDIN_EOF_GRACE_MS))),
+      ]);
+      clearTimeout(timer);
+    }
     await transport.close();
     await writes;
     return 0;
