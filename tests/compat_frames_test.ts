@@ -229,3 +229,15 @@ Deno.test("fs calls take sandbox: null and refuse a codex profile with sandboxUn
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("inputs ours takes or refuses on purpose (row input-leniency)", () => {
+  const start = METHODS["process/start"].params;
+  const base = { processId: "p", argv: ["true"], cwd: "file:///tmp", env: {}, tty: false };
+  assert.equal(start.safeParse({ ...base, pipeStdin: null }).success, true, "null: the default");
+  assert.equal(
+    start.safeParse({ ...base, metadata: { threadId: "not-a-uuid", toolCallId: "c1" } }).success,
+    true,
+    "metadata is only logged",
+  );
+  assert.equal(start.safeParse({ ...base, processId: "" }).success, false, "an empty id");
+});

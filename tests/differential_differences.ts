@@ -53,7 +53,7 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     behaviour: "requests on one connection",
     codex: "handled one at a time (`--concurrent-requests 1`): a long-polling `process/read` " +
       "holds up every later call",
-    ours: "handled concurrently (`--concurrent-requests` caps how many)",
+    ours: "handled concurrently, up to 64 at once by default (`--concurrent-requests N`)",
     reason: "a client waiting for output can still read files, write stdin or terminate",
   },
   {
@@ -115,6 +115,57 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     codex: "starts, without a warning",
     ours: "refuses to start unless `--insecure-no-auth` says so",
     reason: "anyone who can reach the port could run commands as the server's user",
+  },
+  {
+    id: "error-texts",
+    behaviour: "error messages",
+    codex: 'serde\'s texts ("missing field `x`", "invalid type: …"); a spawn error is the ' +
+      "bare OS text",
+    ours: 'texts that name the method and field ("invalid params for process/start: argv: …"); ' +
+      'a spawn error is the OS text and what it concerns ("No such file or directory (os error ' +
+      '2): prog"); the same codes and `data.kind`',
+    reason:
+      "clients act on codes and kinds, not texts (the 0.171 client does); ours say what was " +
+      "wrong where",
+    shownBy: "tests/_differential.ts: messages are compared only where a step claims codex's " +
+      "wording",
+  },
+  {
+    id: "pty-start-errors",
+    behaviour: "a terminal (`tty: true`) start that cannot run",
+    codex: "a missing cwd or a file as cwd starts the process in `$HOME`; a program not on PATH " +
+      'is `spawnFailed` ("Unable to spawn …")',
+    ours: "the errors of a piped start: `spawnNotFound` for a missing cwd or program, " +
+      "`spawnFailed` for a file as cwd",
+    reason: "one program and cwd rule for pipes and terminals; a command never runs anywhere but " +
+      "where it was asked to",
+    shownBy: "tests/compat_spawn_errors_test.ts",
+  },
+  {
+    id: "input-leniency",
+    behaviour: "`pipeStdin: null`; a `metadata.threadId` that is not a UUID; an empty `processId`",
+    codex: "rejected; rejected; accepted",
+    ours: "accepted (the default); accepted (metadata is only logged); -32602",
+    reason: "null means the default for every optional field of ours; an empty id cannot be told " +
+      "apart in logs and `process/list`",
+    shownBy: "tests/compat_frames_test.ts",
+  },
+  {
+    id: "exit-after-output",
+    behaviour: "`process/exited` against the output before it",
+    codex: "may come before output the process wrote before exiting (clients order by seq)",
+    ours: "comes after every byte the process wrote before it exited",
+    reason: "a client that does not reorder still sees the output first",
+    shownBy: "tests/process_e2e_test.ts: pushes events in seq order",
+  },
+  {
+    id: "our-access-options",
+    behaviour: "`--token-file`/`EXEC_SERVER_TOKEN`, a `bearer.<token>` subprotocol, " +
+      "`--allow-origin`, `--tls-cert`/`--tls-key`",
+    codex: "none: `--ws-auth` only, any `Origin` is 403, no TLS",
+    ours: "available next to codex's `--ws-auth` modes, which behave as codex's",
+    reason: "browser pages cannot set headers; TLS where no tunnel or relay protects the link",
+    shownBy: "tests/security_e2e_test.ts",
   },
   {
     id: "our-extra-fields",

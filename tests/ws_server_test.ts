@@ -4,7 +4,7 @@
 // manual clock.
 import assert from "node:assert/strict";
 import { ExecServer } from "../lib/server/ws_server.ts";
-import { refuseOrigin, refuseOverLimit, refuseRoute, refuseToken } from "../lib/server/upgrade.ts";
+import { refuseAuth, refuseOrigin, refuseOverLimit, refuseRoute } from "../lib/server/upgrade.ts";
 import { watchSendProgress } from "../lib/server/ws_peer.ts";
 import { NULL_LOGGER } from "../lib/util/logger.ts";
 import { ManualClock } from "./_fakes.ts";
@@ -66,16 +66,18 @@ Deno.test("refuseOrigin(): no Origin or a listed one passes, any other gets 403"
   );
 });
 
-Deno.test("refuseToken(): a header or a bearer subprotocol with the token passes, else 401", () => {
+Deno.test("refuseAuth(): a header or a bearer subprotocol with the token passes, else 401", async () => {
   const token = "0123456789abcdef";
-  const check = (headers: Record<string, string>, offered: string[] = []) =>
-    refuseToken(upgradeRequest(headers), offered, token, REMOTE, NULL_LOGGER)?.status ?? null;
-  assert.equal(check({ authorization: `Bearer ${token}` }), null);
-  assert.equal(check({}, ["exec-server", `bearer.${token}`]), null);
-  assert.equal(check({ authorization: "Bearer wrong" }), 401);
-  assert.equal(check({}), 401);
+  const auth = { mode: "bearer", token } as const;
+  const check = async (headers: Record<string, string>, offered: string[] = []) =>
+    (await refuseAuth(upgradeRequest(headers), offered, auth, 0, REMOTE, NULL_LOGGER))?.status ??
+      null;
+  assert.equal(await check({ authorization: `Bearer ${token}` }), null);
+  assert.equal(await check({}, ["exec-server", `bearer.${token}`]), null);
+  assert.equal(await check({ authorization: "Bearer wrong" }), 401);
+  assert.equal(await check({}), 401);
   assert.equal(
-    refuseToken(upgradeRequest({}), [], null, REMOTE, NULL_LOGGER),
+    await refuseAuth(upgradeRequest({}), [], null, 0, REMOTE, NULL_LOGGER),
     null,
     "no token, no check",
   );

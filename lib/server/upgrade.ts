@@ -11,18 +11,13 @@ import { messageOf } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import { CloseCode } from "./connection.ts";
 import type { ServerCore } from "./core.ts";
-import {
-  bearerToken,
-  constantTimeEqual,
-  type SendGuard,
-  socketPeer,
-  watchSendProgress,
-} from "./ws_peer.ts";
+import { type SendGuard, socketPeer, watchSendProgress } from "./ws_peer.ts";
+import { authorize, type WsAuth } from "./auth.ts";
 
 /** What an upgrade is checked against. */
 export interface UpgradePolicy {
-  /** Bearer token required, or null for none. */
-  token: string | null;
+  /** Who may upgrade (see lib/server/auth.ts), or null for anyone. */
+  auth: WsAuth | null;
   /** Origins allowed to upgrade (exact match). */
   allowOrigins: ReadonlySet<string>;
   /** Concurrent connections. */
@@ -78,24 +73,26 @@ export function refuseOrigin(
 }
 
 /**
- * 401 unless the request carries `token` as `Authorization: Bearer` or as a
- * `bearer.<token>` subprotocol (compared in constant time).
+ * 401 unless the request's credentials pass `auth` (see
+ * {@linkcode authorize}); the log names the peer and the reason, never the
+ * token.
  */
-export function refuseToken(
+export async function refuseAuth(
   req: Request,
   offered: string[],
-  token: string | null,
+  auth: WsAuth | null,
+  nowMs: number,
   remote: Remote,
   log: Logger,
-): Response | null {
-  if (token === null) return null;
-  const given = bearerToken(req.headers.get("authorization")) ??
-    offered.find((p) => p.startsWith("bearer."))?.slice(7) ?? null;
-  if (given !== null && constantTimeEqual(given, token)) return null;
-  log.warn(`rejected upgrade from ${remote.hostname}: missing or wrong token`);
-  return plain("unauthorized: a valid bearer token is required\n", 401, {
-    "www-authenticate": "Bearer",
-  });
+): Promise<Response | null> {
+  const refused = await authorize(
+    auth,
+    { authorization: req.headers.get("authorization"), protocols: offered },
+    nowMs,
+  );
+  if (refused === null) return null;
+  log.warn(`rejected upgrade from ${remote.hostname}: ${refused.reason}`);
+  return plain(`${refused.body}\n`, refused.status, refused.headers);
 }
 
 /** 503 while shutting down or at the connection limit. */
@@ -199,22 +196,22 @@ export function wireSocket(
 
 /**
  * The request handler of a WebSocket server: `/readyz`, then the checks in
- * order (route, origin, token, limits, handshake), then the wiring.
+ * order (route, origin, credentials, limits, handshake), then the wiring.
  */
 export function upgradeHandler(
   core: ServerCore,
   policy: UpgradePolicy,
   table: SocketTable,
-): (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response {
+): (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response> {
   const { log } = core;
-  return (req, info) => {
+  return async (req, info) => {
     const url = new URL(req.url);
     const remote = info.remoteAddr;
     if (url.pathname === "/readyz") return plain("ok\n");
     const offered = offeredProtocols(req);
     const refusal = refuseRoute(req, url) ??
       refuseOrigin(req, policy.allowOrigins, log) ??
-      refuseToken(req, offered, policy.token, remote, log) ??
+      await refuseAuth(req, offered, policy.auth, core.clock.now(), remote, log) ??
       refuseOverLimit(table, policy.maxConnections, log);
     if (refusal) return refusal;
     const upgraded = acceptUpgrade(req, offered, policy.pingSeconds, remote, log);

@@ -27,23 +27,6 @@ export function closeReason(reason: string): string {
   return new TextDecoder().decode(bytes.subarray(0, end)) + "…";
 }
 
-/** Compares two strings in time that depends only on their lengths. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  }
-  return diff === 0;
-}
-
-/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or null. */
-export function bearerToken(header: string | null): string | null {
-  const m = header === null ? null : /^bearer[ \t]+(\S.*)$/is.exec(header.trim());
-  return m ? m[1]!.trim() : null;
-}
-
 /** What the send-queue guard needs to know about a socket. */
 export interface SendGuard {
   /** Queued bytes above which the peer is dropped. */

@@ -13,6 +13,7 @@ import { createServerCore, type ServerCore, type ServerCoreOptions } from "./cor
 import { boundUrl, DEFAULT_LISTEN, parseListenUrl } from "./listen.ts";
 import type { SessionRegistry } from "./session.ts";
 import { type SocketTable, upgradeHandler } from "./upgrade.ts";
+import type { WsAuth } from "./auth.ts";
 
 /** Options of the WebSocket edge (the core does not see them); every field has a default. */
 export interface WebSocketServerOptions {
@@ -22,8 +23,17 @@ export interface WebSocketServerOptions {
   maxConnections?: number;
   /** WebSocket keepalive: ping interval and dead-peer timeout, in s. @default {30} */
   pingSeconds?: number;
-  /** Bearer token required for upgrades; null for none. @default {null} */
+  /**
+   * Bearer token required for upgrades (our `bearer` mode: the
+   * `Authorization` header or a `bearer.<token>` subprotocol); null for none.
+   * Ignored when `auth` is given. @default {null}
+   */
   token?: string | null;
+  /**
+   * Who may upgrade: ours or codex's `--ws-auth` modes (lib/server/auth.ts).
+   * @default {token ? {mode: "bearer", token} : null}
+   */
+  auth?: WsAuth | null;
   /** Origins allowed to upgrade (exact match); others get 403. @default {[]} */
   allowOrigins?: string[];
   /** PEM certificate and key to serve wss://. @default {null} */
@@ -80,7 +90,7 @@ export class ExecServer implements AsyncDisposable {
     const core = createServerCore(options);
     const table: SocketTable = { sockets: new Set(), closing: false };
     const handler = upgradeHandler(core, {
-      token: options.token ?? null,
+      auth: options.auth ?? (options.token ? { mode: "bearer", token: options.token } : null),
       allowOrigins: new Set(options.allowOrigins ?? []),
       maxConnections: options.maxConnections ?? 256,
       pingSeconds: options.pingSeconds ?? 30,
