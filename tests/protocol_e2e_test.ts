@@ -172,7 +172,7 @@ Deno.test("serve --help documents every flag and a bad flag exits 2", async () =
   const help = await run(["serve", "--help"]);
   assert.equal(help.code, 0);
   const out = new TextDecoder().decode(help.stdout);
-  const source = await Deno.readTextFile(new URL("../lib/cli/main.ts", import.meta.url));
+  const source = await Deno.readTextFile(new URL("../lib/cli/serve.ts", import.meta.url));
   const block = source.slice(source.indexOf("options: {"), source.indexOf("help: { type"));
   const flags = [...block.matchAll(/"([a-z-]+)": \{ type/g)].map((m) => m[1]);
   assert.ok(flags.length >= 15);
