@@ -15,11 +15,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   util: [],
   process: ["protocol", "util"],
   fs: ["protocol", "util"],
-  server: ["protocol", "util", "process", "fs"],
+  sandbox: ["protocol", "util", "process"],
+  server: ["protocol", "util", "process", "fs", "sandbox"],
   client: ["protocol", "util"],
   mcp: ["protocol", "util", "client"],
   memory: ["protocol", "util", "server", "client"],
-  cli: ["protocol", "util", "server", "client", "mcp"],
+  cli: ["protocol", "util", "server", "client", "mcp", "sandbox"],
   ".": ["protocol", "util", "server", "client", "mcp", "memory"],
 };
 
@@ -31,10 +32,12 @@ const NPM_ALLOWED: Record<string, readonly string[]> = {
 
 /**
  * Files outside process/, fs/ and cli/ that may touch `Deno.*`: the server's
- * transport edges. Everything else is runtime-neutral.
+ * transport edges and the sandbox's host edge (its policy compiler, bwrap
+ * planner and seccomp builder stay pure). Everything else is runtime-neutral.
  */
 const DENO_EDGE_FOLDERS = new Set(["process", "fs", "cli"]);
-const DENO_EDGE_FILE = /^server\/(ws_[a-z_]+|stdio_[a-z_]+|upgrade|edge_[a-z_]+)\.ts$/;
+const DENO_EDGE_FILE =
+  /^(server\/(ws_[a-z_]+|stdio_[a-z_]+|upgrade|edge_[a-z_]+)|sandbox\/(host|service))\.ts$/;
 
 /** Removes comments and string contents that are not import specifiers. */
 export function stripComments(source: string): string {

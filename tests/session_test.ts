@@ -7,6 +7,7 @@ import { PROCESS_HANDLERS, type ServerContext } from "../lib/server/process_hand
 import { NULL_LOGGER } from "../lib/util/logger.ts";
 import { type Attachment, SessionRegistry } from "../lib/server/session.ts";
 import { RpcError } from "../lib/protocol/errors.ts";
+import { SandboxService } from "../lib/sandbox/mod.ts";
 import {
   FAKE_ENVIRONMENT_INFO,
   FakeSpawner,
@@ -37,6 +38,7 @@ function setup(ttlMs = 1000, limits: { maxProcesses?: number } = {}) {
   const server: ServerContext = {
     registry,
     spawn: spawner.spawn,
+    sandbox: new SandboxService(),
     baseEnv: () => ({}),
     maxMessageBytes: 1 << 20,
     log: NULL_LOGGER,

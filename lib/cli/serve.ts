@@ -447,7 +447,7 @@ async function serveOverStdio(options: ExecServerOptions): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGTERM", onSignal);
     Deno.removeSignalListener("SIGINT", onSignal);
-    await core.registry.shutdown();
+    await core.close();
   }
   return 0;
 }

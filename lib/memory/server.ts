@@ -184,7 +184,7 @@ export class MemoryServer implements AsyncDisposable {
         link.conn.close(CloseCode.GoingAway, "server shutting down");
       }
       await Promise.all(links.map((l) => l.closed));
-      await this.registry.shutdown();
+      await this.#core.close();
     })();
     return this.#closing;
   }

@@ -68,8 +68,10 @@ export const ErrorKind = {
   SpawnPermissionDenied: "spawnPermissionDenied",
   /** Any other failure to start (ENOEXEC, cwd not a directory, no terminal, …). */
   SpawnFailed: "spawnFailed",
-  /** The request asks for a sandbox or managed network this server cannot enforce. */
+  /** The request asks for a sandbox or managed network this server cannot enforce here. */
   SandboxUnavailable: "sandboxUnavailable",
+  /** The sandbox profile cannot be set up for this start (a path it needs, an entry it cannot enforce). */
+  SandboxPreparation: "sandboxPreparation",
 } as const;
 
 /** One of the {@linkcode ErrorKind} values. */

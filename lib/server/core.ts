@@ -34,6 +34,7 @@ import { DEFAULT_SESSION_TTL_MS, SessionRegistry } from "./session.ts";
 import { ENVIRONMENT_HANDLERS } from "./environment_handlers.ts";
 import { hostEnvironmentInfo } from "./edge_host.ts";
 import type { EnvironmentInfo } from "../protocol/environment.ts";
+import { SandboxService, type SandboxServiceOptions } from "../sandbox/service.ts";
 
 /** Options of the core, whatever the transport; every field has a default. */
 export interface ServerCoreOptions {
@@ -57,6 +58,12 @@ export interface ServerCoreOptions {
   fsRoots?: string[];
   /** Starts children. @default {defaultSpawner: pipes, and terminals when FFI is allowed} */
   spawn?: Spawner;
+  /**
+   * How sandbox profiles are enforced: a service, or options for one (the
+   * bwrap path, an operator default profile no client can widen).
+   * @default {a SandboxService with bwrap from the server's PATH and no default profile}
+   */
+  sandbox?: SandboxService | SandboxServiceOptions;
   /** The environment an `envPolicy` inherits from. @default {hostEnv: the server's own environment} */
   baseEnv?: () => Record<string, string>;
   /**
@@ -98,6 +105,11 @@ export interface ServerCore {
   readonly clock: Clock;
   /** Serves one connection over `peer`; the edge feeds it messages and reports the close. */
   connect(peer: Peer, options?: ConnectionOptions): Connection;
+  /**
+   * Shuts down: every session's processes, then what the sandbox keeps on
+   * the host (mount-point placeholders, its private files). Idempotent.
+   */
+  close(): Promise<void>;
 }
 
 /** Builds the transport-independent part of a server; throws on a bad `fsRoots` entry. */
@@ -125,6 +137,9 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
   const context: ServerContext = {
     registry,
     spawn: options.spawn ?? defaultSpawner,
+    sandbox: options.sandbox instanceof SandboxService
+      ? options.sandbox
+      : new SandboxService(options.sandbox),
     baseEnv: options.baseEnv ?? hostEnv,
     maxMessageBytes,
     log,
@@ -147,6 +162,10 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
         initializeTimeoutMs: options.initializeTimeoutMs ?? 10_000,
         ...connectionOptions,
       }),
+    close: async () => {
+      await registry.shutdown();
+      await context.sandbox[Symbol.asyncDispose]();
+    },
   };
 }
 

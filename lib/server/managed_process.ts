@@ -20,6 +20,7 @@ import {
 } from "../process/child.ts";
 import { internalError } from "../protocol/errors.ts";
 import { OutputBuffer } from "./output_buffer.ts";
+import { DenialScanner } from "../sandbox/denied.ts";
 import type {
   ClosedNotification,
   ExitedNotification,
@@ -119,6 +120,8 @@ export class ManagedProcess {
   #stdinPending = 0; // bytes of writes the OS has not taken yet
   #timers = new Set<() => void>(); // cancel functions of pending timers
   #disposed = false;
+  #denial: DenialScanner | null = null; // set when the process runs sandboxed
+  #denied = false; // the verdict, fixed when the exit is reported
 
   /** Creates a process in state `starting`; `clock` runs its timers. */
   constructor(
@@ -176,6 +179,15 @@ export class ManagedProcess {
     exit: (status) => this.#onExit(status),
   };
 
+  /**
+   * Marks the process as sandboxed (before {@linkcode attach}): its output is
+   * scanned, and `sandboxDenied` reports whether the exit looks like the
+   * sandbox refused something (see lib/sandbox/denied.ts).
+   */
+  sandboxed(): void {
+    this.#denial ??= new DenialScanner();
+  }
+
   /** Hands over the started child and starts the timeout clock. */
   attach(child: Child): void {
     this.#child = child;
@@ -209,6 +221,7 @@ export class ManagedProcess {
     if (data.byteLength === 0) return;
     const seq = this.#nextSeq++;
     this.#lastOutputSeq = seq;
+    this.#denial?.feed(stream, data);
     this.#buffer.push(seq, stream, data);
     this.#outputTick++;
     this.#wake();
@@ -273,12 +286,13 @@ export class ManagedProcess {
     if (this.#exitSeq !== null || !status) return;
     this.#exitSeq = this.#nextSeq++;
     this.#stdinClosed = true;
+    this.#denied = this.#denial?.verdict(status.code) ?? false;
     this.#wake();
     const params: ExitedNotification = {
       processId: this.id,
       seq: this.#exitSeq,
       exitCode: status.code,
-      sandboxDenied: false, // no sandbox is applied
+      sandboxDenied: this.#denied,
     };
     if (status.signal) params.signal = status.signal;
     if (this.#timedOut) params.timedOut = true;
@@ -313,7 +327,7 @@ export class ManagedProcess {
       exitCode: this.#exitSeq !== null ? this.#exitStatus!.code : null,
       closed: this.#closedSeq !== null,
       failure: null,
-      sandboxDenied: false, // no sandbox is applied
+      sandboxDenied: this.#exitSeq !== null && this.#denied,
     };
     if (slice.gap) result.gap = slice.gap;
     if (this.#exitSeq !== null) {

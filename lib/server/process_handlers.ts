@@ -24,6 +24,7 @@ import { toNativePath } from "../fs/paths.ts";
 import type { Session, SessionRegistry } from "./session.ts";
 import type { PROCESS_METHODS } from "../protocol/process.ts";
 import type { ManagedProcess } from "./managed_process.ts";
+import { type PreparedStart, SandboxError, type SandboxService } from "../sandbox/mod.ts";
 
 /** Everything handlers need from the server. */
 export interface ServerContext {
@@ -31,6 +32,8 @@ export interface ServerContext {
   registry: SessionRegistry;
   /** Starts a child (pipes or terminal, by `options.tty`). */
   spawn: Spawner;
+  /** Enforces sandbox profiles (turns a sandboxed start into a bwrap command line). */
+  sandbox: SandboxService;
   /** The server's own environment (for `envPolicy`). */
   baseEnv: () => Record<string, string>;
   /** Largest message either side may send, in bytes. */
@@ -81,17 +84,11 @@ function decodeBase64(field: string, value: string): Uint8Array {
 
 /**
  * Refuses what a codex 0.171 start may ask for but this server cannot do: a
- * sandbox profile, a managed network, a shell snapshot. Each changes what the
- * process may do or sees, so running without it is never silent.
+ * managed network, a shell snapshot. Each changes what the process may do or
+ * sees, so running without it is never silent. (Sandbox profiles are
+ * enforced: see lib/sandbox.)
  */
 function refuseUnsupported(params: ParsedParamsOf<"process/start">): void {
-  if (params.sandbox !== null && params.sandbox !== undefined) {
-    throw kindError(
-      ErrorKind.SandboxUnavailable,
-      "this server cannot enforce codex sandbox profiles: refusing to start the process " +
-        "unsandboxed (send sandbox: null to run it with the server user's rights)",
-    );
-  }
   const network = params.enforceManagedNetwork === true
     ? "enforceManagedNetwork"
     : params.managedNetwork !== null && params.managedNetwork !== undefined
@@ -167,20 +164,33 @@ export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
       pipeStdin: params.pipeStdin ?? false,
       timeoutMs: params.timeoutMs ?? null,
     });
+    let prepared: PreparedStart | null = null;
     try {
-      const child = await server.spawn({
+      const env = childEnv(
+        params.env,
+        params.envPolicy,
+        params.envPolicy ? server.baseEnv() : {},
+      );
+      prepared = await server.sandbox.prepareStart({
+        sandbox: params.sandbox,
         argv: params.argv,
         arg0: params.arg0 ?? null,
         cwd,
-        env: childEnv(
-          params.env,
-          params.envPolicy,
-          params.envPolicy ? server.baseEnv() : {},
-        ),
+        env,
         tty: params.tty,
-        pipeStdin: params.pipeStdin ?? false,
-        size: params.size ?? { rows: 24, cols: 80 },
-      }, proc.sink);
+      });
+      if (prepared.sandboxType !== "none") proc.sandboxed();
+      const child = prepared.adopt(
+        await server.spawn({
+          argv: prepared.argv,
+          arg0: prepared.arg0,
+          cwd: prepared.cwd,
+          env: prepared.env,
+          tty: params.tty,
+          pipeStdin: params.pipeStdin ?? false,
+          size: params.size ?? { rows: 24, cols: 80 },
+        }, prepared.sink(proc.sink)),
+      );
       if (session.closed) {
         child.signal("SIGKILL");
         throw invalidRequest(
@@ -190,7 +200,9 @@ export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
       proc.attach(child);
     } catch (err) {
       session.release(proc);
+      await prepared?.release();
       if (err instanceof RpcError) throw err;
+      if (err instanceof SandboxError) throw kindError(err.kind, err.message);
       throw kindError(spawnErrorKind(err), messageOf(err));
     }
     const call = params.metadata?.toolCallId;
@@ -198,7 +210,7 @@ export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
       `session ${session.id}: started process ${params.processId}` +
         (call ? ` for tool call ${JSON.stringify(call.slice(0, 100))}` : ""),
     );
-    return { processId: params.processId, sandboxType: "none" };
+    return { processId: params.processId, sandboxType: prepared.sandboxType };
   },
 
   async "process/read"(params, ctx) {

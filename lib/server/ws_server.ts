@@ -65,6 +65,7 @@ export class ExecServer implements AsyncDisposable {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #table: SocketTable;
   readonly #log: Logger;
+  readonly #core: ServerCore;
   #closing: Promise<void> | null = null;
 
   private constructor(
@@ -77,6 +78,7 @@ export class ExecServer implements AsyncDisposable {
     this.#server = server;
     this.registry = core.registry;
     this.#log = core.log;
+    this.#core = core;
     this.#table = table;
   }
 
@@ -132,7 +134,7 @@ export class ExecServer implements AsyncDisposable {
           s.close(CloseCode.GoingAway, "server shutting down");
         }
       }
-      await this.registry.shutdown();
+      await this.#core.close();
       await this.#server.shutdown();
     })();
     return this.#closing;
