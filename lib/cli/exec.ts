@@ -10,6 +10,7 @@ import type { ProcessHandle } from "../client/process.ts";
 import { CONNECT_HELP, connectFromFlags, parseClientFlags } from "./connect.ts";
 import { CliExit, parseKeyValues, positiveNumber, UsageError } from "./flags.ts";
 import { inheritEnv } from "../protocol/process.ts";
+import { EXEC_SANDBOX_FLAGS, EXEC_SANDBOX_HELP, execSandboxProfile } from "./sandbox_flags.ts";
 
 /** Exit codes of `exec`, as ssh and the shell use them. */
 export const EXIT = {
@@ -61,6 +62,7 @@ Process
   --timeout SECONDS        terminate the remote process tree after this long (exit 124)
   -h, --help               this text
 
+${EXEC_SANDBOX_HELP}
 ${EXIT_HELP}
 `;
 
@@ -182,6 +184,7 @@ export async function execMain(args: string[], entry?: string | URL): Promise<nu
     cwd: { type: "string" },
     env: { type: "string", multiple: true },
     timeout: { type: "string" },
+    ...EXEC_SANDBOX_FLAGS,
   }, { command: true });
   if (v.help) {
     console.log(EXEC_HELP);
@@ -193,6 +196,7 @@ export async function execMain(args: string[], entry?: string | URL): Promise<nu
   const timeout = v.timeout === undefined ? undefined : positiveNumber("--timeout", v.timeout, 0);
   const env = parseKeyValues(v.env ?? [], "--env");
   const tty = v.tty ?? false;
+  const sandbox = execSandboxProfile(v, v.cwd ?? "/");
   const client: ExecServerClient = await connectFromFlags(v, Deno.env.toObject(), {
     clientName: "exec-server-cli",
     entry,
@@ -207,6 +211,7 @@ export async function execMain(args: string[], entry?: string | URL): Promise<nu
         cwd: v.cwd ?? "/",
         env,
         envPolicy: inheritEnv(),
+        ...(sandbox ? { sandbox } : {}),
         tty,
         pipeStdin: true,
         ...(size ? { size: { rows: size.rows, cols: size.columns } } : {}),

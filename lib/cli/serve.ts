@@ -14,6 +14,7 @@ import { createServerCore } from "../server/core.ts";
 import { DEFAULT_SESSION_TTL_MS } from "../server/session.ts";
 import { isLoopback, parseListenUrl } from "../server/listen.ts";
 import { serveStdio } from "../server/stdio_server.ts";
+import { SERVE_SANDBOX_FLAGS, SERVE_SANDBOX_HELP, serveSandboxOptions } from "./sandbox_flags.ts";
 import { DEFAULT_MAX_CLOCK_SKEW_SECONDS, type WsAuth } from "../server/auth.ts";
 // The WebSocket server loads only for a WebSocket --listen: the stdio path never pulls it in.
 import type { ExecServer, ExecServerOptions } from "../server/ws_server.ts";
@@ -65,6 +66,7 @@ Files
                            component by component, so symlinks and .. cannot escape.
                            Default: the whole filesystem (as the server's user)
 
+${SERVE_SANDBOX_HELP}
 Limits
   --concurrent-requests N  requests one connection has in hand at once; later ones wait
                            (default 64; codex exec-server's default is 1, one at a time)
@@ -140,6 +142,7 @@ export async function parseServeArgs(
       "ws-audience": { type: "string" },
       "ws-max-clock-skew-seconds": { type: "string" },
       "fs-root": { type: "string", multiple: true },
+      ...SERVE_SANDBOX_FLAGS,
       "log-level": { type: "string" },
       "help": { type: "boolean", short: "h" },
     },
@@ -233,6 +236,7 @@ export async function parseServeArgs(
       auth: wsAuth ?? (token !== null ? { mode: "bearer", token } : null),
       allowOrigins: v["allow-origin"] ?? [],
       fsRoots: v["fs-root"] ?? [],
+      sandbox: await serveSandboxOptions(v),
       sessionTtlMs: positiveNumber(
         "--session-ttl",
         v["session-ttl"],

@@ -333,3 +333,80 @@ export const SandboxTypeSchema = z.enum([
 ]);
 /** `sandboxType` in the `process/start` result. */
 export type SandboxType = z.output<typeof SandboxTypeSchema>;
+
+// -- Building profiles (for clients and operators) --
+
+/** What {@linkcode sandboxProfile} builds. */
+export interface SandboxProfileOptions {
+  /**
+   * `workspace-write`: everything readable; the workspace roots, `/tmp` and
+   * `$TMPDIR` writable (their `.git`, `.agents`, `.codex`, `.aws` stay
+   * read-only). `read-only`: everything readable, nothing writable.
+   * `network-only`: the file system unrestricted, only the network cut.
+   */
+  mode: "workspace-write" | "read-only" | "network-only";
+  /** Writable directories (native absolute paths), for `workspace-write`. @default {[]} */
+  writable?: readonly string[];
+  /** Where the profile is evaluated (native absolute path). @default {undefined: the process's cwd} */
+  cwd?: string;
+  /** Let the process reach the network. @default {false} */
+  network?: boolean;
+}
+
+const special = (kind: "root" | "project_roots" | "slash_tmp" | "tmpdir", subpath?: string) => ({
+  type: "special" as const,
+  value: subpath === undefined ? { kind } : { kind, subpath },
+});
+
+/**
+ * A `FileSystemSandboxContext` like the ones codex 0.171 sends for
+ * `--sandbox workspace-write` and `--sandbox read-only`, for any client.
+ *
+ * @example
+ * ```ts
+ * import { FileSystemSandboxContextSchema, sandboxProfile } from "./sandbox.ts";
+ * import assert from "node:assert/strict";
+ * const profile = sandboxProfile({ mode: "workspace-write", writable: ["/src/app"] });
+ * assert.deepEqual(profile.workspaceRoots, ["file:///src/app"]);
+ * assert.equal(FileSystemSandboxContextSchema.safeParse(profile).success, true);
+ * const ro = sandboxProfile({ mode: "read-only", network: true });
+ * assert.deepEqual(ro.permissions, {
+ *   type: "managed",
+ *   file_system: { type: "restricted", entries: [{ path: { type: "special", value: { kind: "root" } }, access: "read" }] },
+ *   network: "enabled",
+ * });
+ * ```
+ */
+export function sandboxProfile(options: SandboxProfileOptions): FileSystemSandboxContextInput {
+  const network = options.network ? "enabled" : "restricted";
+  const context: FileSystemSandboxContextInput = {
+    permissions: { type: "external", network },
+    windowsSandboxLevel: "disabled",
+  };
+  if (options.cwd !== undefined) context.cwd = pathToFileUri(options.cwd);
+  if (options.mode === "network-only") return context;
+  const entries: z.input<typeof FileSystemEntrySchema>[] = [
+    { path: special("root"), access: "read" },
+  ];
+  if (options.mode === "workspace-write") {
+    entries.push(
+      { path: special("project_roots"), access: "write" },
+      { path: special("slash_tmp"), access: "write" },
+      { path: special("tmpdir"), access: "write" },
+    );
+    for (const name of [".git", ".agents", ".codex", ".aws"]) {
+      entries.push({
+        path: special("project_roots", name),
+        access: "read",
+        missing_path_behavior: "skip",
+      });
+    }
+    context.workspaceRoots = (options.writable ?? []).map(pathToFileUri);
+  }
+  context.permissions = {
+    type: "managed",
+    file_system: { type: "restricted", entries },
+    network,
+  };
+  return context;
+}

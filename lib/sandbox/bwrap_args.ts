@@ -122,11 +122,6 @@ export function planBwrap(
   else if (root?.access === "write") args.push("--bind", "/", "/");
   else args.push("--tmpfs", "/");
   args.push("--dev", "/dev", "--proc", "/proc");
-  // Only some paths show (the root is an ephemeral tmpfs): give programs a
-  // /tmp there too, ephemeral as well, unless a rule says what /tmp is.
-  if (root === undefined && !policy.rules.some((r) => isWithin("/tmp", r.path))) {
-    args.push("--perms", "1777", "--dir", "/tmp");
-  }
 
   const remount: string[] = [];
   const rules = policy.rules.filter((r) => r.path !== "/");
@@ -229,8 +224,8 @@ function globMatches(
   facts: PlanFacts & ScanFacts,
 ): Placeholder[] {
   if (policy.globs.length === 0) return [];
-  const list = facts.list;
-  if (!list) throw new Error("deny globs need a directory lister");
+  if (!facts.list) throw new Error("deny globs need a directory lister");
+  const list = facts.list.bind(facts);
   const found = new Map<string, Placeholder["type"]>();
   let visited = 0;
   for (const glob of policy.globs) {

@@ -4,13 +4,16 @@
  * `bwrap --seccomp`, which also sets no_new_privs). Pure: it returns the
  * program's bytes.
  *
- * What it closes, and why (the network namespace does the rest):
- * - `socket(AF_UNIX)` when the network is restricted: a socket file on the
- *   host (docker.sock, an ssh agent, a D-Bus bus) is reachable from any
- *   mount namespace, even through a read-only mount, so with only
- *   `--unshare-net` it would be a way out. `socketpair` stays allowed (it
- *   reaches nothing), and so do inet sockets: the namespace has only its own
- *   loopback, which works inside the sandbox and reaches nothing outside.
+ * What it closes, and why:
+ * - Every `socket()` when the network is restricted. The network namespace
+ *   alone would leave two things open: a socket file on the host
+ *   (docker.sock, an ssh agent, a D-Bus bus) is reachable from any mount
+ *   namespace, even through a read-only mount; and a refused connection
+ *   would fail with ECONNREFUSED or ENETUNREACH, which does not tell a
+ *   client the sandbox refused it (codex's `sandboxDenied` looks for
+ *   "Operation not permitted"). So, as with codex's filter, no socket can be
+ *   made: loopback inside the sandbox does not work either. `socketpair`
+ *   stays allowed (it reaches nothing).
  * - `socket(AF_VSOCK)`, always: vsock talks to the hypervisor, which no
  *   network namespace separates.
  * - `io_uring_setup/enter/register`, always: io_uring can open and connect
@@ -42,7 +45,6 @@ const ARCHES: Record<FilterArch, ArchInfo> = {
   aarch64: { audit: 0xc00000b7, socket: 198, ioUring: [425, 426, 427], foreignFrom: null },
 };
 
-const AF_UNIX = 1;
 const AF_VSOCK = 40;
 const EPERM = 1;
 
@@ -83,7 +85,6 @@ interface Insn {
  */
 export function seccompProgram(arch: FilterArch, mode: FilterMode): Uint8Array {
   const info = ARCHES[arch];
-  const families = mode === "restricted" ? [AF_UNIX, AF_VSOCK] : [AF_VSOCK];
   const insns: Insn[] = [
     { code: LD_ABS_W, k: ARCH },
     { code: JEQ_K, k: info.audit, jt: "next", jf: "deny" },
@@ -93,9 +94,13 @@ export function seccompProgram(arch: FilterArch, mode: FilterMode): Uint8Array {
     insns.push({ code: JGE_K, k: info.foreignFrom, jt: "deny", jf: "next" });
   }
   for (const nr of info.ioUring) insns.push({ code: JEQ_K, k: nr, jt: "deny", jf: "next" });
-  insns.push({ code: JEQ_K, k: info.socket, jt: "next", jf: "allow" });
-  insns.push({ code: LD_ABS_W, k: ARG0 });
-  for (const family of families) insns.push({ code: JEQ_K, k: family, jt: "deny", jf: "next" });
+  if (mode === "restricted") {
+    insns.push({ code: JEQ_K, k: info.socket, jt: "deny", jf: "allow" });
+  } else {
+    insns.push({ code: JEQ_K, k: info.socket, jt: "next", jf: "allow" });
+    insns.push({ code: LD_ABS_W, k: ARG0 });
+    insns.push({ code: JEQ_K, k: AF_VSOCK, jt: "deny", jf: "next" });
+  }
   const allowAt = insns.length;
   insns.push({ code: RET_K, k: RET_ALLOW });
   const denyAt = insns.length;
