@@ -7,6 +7,7 @@ import { CloseCode, Connection, type ConnectionOptions } from "../lib/server/con
 import { PROCESS_HANDLERS, type ServerContext } from "../lib/server/process_handlers.ts";
 import { createLogger } from "../lib/util/logger.ts";
 import { SessionRegistry } from "../lib/server/session.ts";
+import { SandboxService } from "../lib/sandbox/mod.ts";
 import {
   FAKE_ENVIRONMENT_INFO,
   FakeSpawner,
@@ -23,6 +24,7 @@ function setup(options: ConnectionOptions = {}) {
   const server: ServerContext = {
     registry,
     spawn: spawner.spawn,
+    sandbox: new SandboxService(),
     baseEnv: () => ({}),
     environmentInfo: () => FAKE_ENVIRONMENT_INFO,
     maxMessageBytes: 1 << 20,
