@@ -24,7 +24,13 @@ export type RequestId = z.infer<typeof RequestIdSchema>;
 const processId = z.string().min(1, "processId must not be empty").max(
   1024,
   "processId must be at most 1024 characters",
-).refine((id) => id.isWellFormed(), "processId must be well-formed Unicode (no lone surrogates)");
+).refine(
+  // With the u flag a surrogate pair is one code point, so \p{Cs} matches only a
+  // lone surrogate (String.prototype.isWellFormed is ES2024, past the npm
+  // package's TypeScript target).
+  (id) => !/\p{Cs}/u.test(id),
+  "processId must be well-formed Unicode (no lone surrogates)",
+);
 const seq = z.int().nonnegative();
 const u64 = z.int().nonnegative();
 
