@@ -1,15 +1,13 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
  * The sandbox's edge to the host: file-system facts for the compiler,
- * finding and probing bubblewrap, the private files a sandbox needs (the
- * seccomp program, an empty mode-000 file), and the placeholders masked over
- * paths a sandboxed process could otherwise create.
+ * finding bubblewrap, and the private files a sandbox needs (the seccomp
+ * program, an empty mode-000 file). Placeholders are in placeholders.ts.
  *
  * @module
  */
-import { messageOf } from "../util/errors.ts";
 import type { PathFacts } from "./policy.ts";
-import type { Placeholder, PlanFacts, ScanFacts } from "./bwrap_args.ts";
+import type { PlanFacts, ScanFacts } from "./bwrap_args.ts";
 import { type FilterArch, type FilterMode, seccompProgram } from "./seccomp.ts";
 
 /** Most symlinks followed while resolving one path (as the kernel's ELOOP limit). */
@@ -180,95 +178,5 @@ export class RuntimeFiles implements AsyncDisposable {
     } catch {
       // already gone
     }
-  }
-}
-
-interface Made {
-  type: Placeholder["type"];
-  users: number;
-  dev: number | null;
-  ino: number | null;
-}
-
-/**
- * Placeholders on the host, shared by every sandbox of this server and
- * counted: one is created when the first sandbox needs it and removed when
- * the last one using it ends, if it is still the empty entry this server
- * made (same inode, still empty). Removing it earlier would unmask the path
- * in the sandboxes still running. Synchronous, so that no start can plan
- * around a placeholder that another one is removing.
- */
-export class PlaceholderRegistry implements Disposable {
-  #made = new Map<string, Made>();
-
-  /** Paths this registry currently holds (for tests and diagnostics). */
-  get paths(): string[] {
-    return [...this.#made.keys()];
-  }
-
-  /** Whether `path` is a placeholder of ours (a plan must count itself in, not bind it). */
-  holds(path: string): boolean {
-    return this.#made.has(path);
-  }
-
-  /**
-   * Makes sure every placeholder exists and counts one more user of each.
-   * On failure, releases what it took and rethrows.
-   */
-  acquire(placeholders: readonly Placeholder[]): void {
-    const taken: Placeholder[] = [];
-    try {
-      for (const p of placeholders) {
-        this.#take(p);
-        taken.push(p);
-      }
-    } catch (err) {
-      this.release(taken);
-      throw err;
-    }
-  }
-
-  #take(p: Placeholder): void {
-    const known = this.#made.get(p.path);
-    if (known) {
-      known.users++;
-      return;
-    }
-    try {
-      if (p.type === "dir") Deno.mkdirSync(p.path, { mode: 0o555 });
-      else Deno.openSync(p.path, { createNew: true, write: true, mode: 0o444 }).close();
-      const info = Deno.lstatSync(p.path);
-      this.#made.set(p.path, { type: p.type, users: 1, dev: info.dev, ino: info.ino });
-    } catch (err) {
-      throw new Error(`cannot create the mount point ${p.path}: ${messageOf(err)}`);
-    }
-  }
-
-  /** Counts one user less of each; removes those nobody uses any more. */
-  release(placeholders: readonly Placeholder[]): void {
-    for (const p of placeholders) {
-      const entry = this.#made.get(p.path);
-      if (!entry || --entry.users > 0) continue;
-      this.#made.delete(p.path);
-      removeIfOurs(p.path, entry);
-    }
-  }
-
-  /** Removes every placeholder still held (server shutdown); idempotent. */
-  [Symbol.dispose](): void {
-    const all = [...this.#made];
-    this.#made.clear();
-    for (const [path, entry] of all) removeIfOurs(path, entry);
-  }
-}
-
-function removeIfOurs(path: string, entry: Made): void {
-  try {
-    const info = Deno.lstatSync(path);
-    if (info.dev !== entry.dev || info.ino !== entry.ino) return;
-    if (entry.type === "file" ? info.size !== 0 : !info.isDirectory) return;
-    Deno.removeSync(path); // a non-empty directory fails: it is real now
-  } catch {
-    // gone, replaced or filled: leave it
   }
 }

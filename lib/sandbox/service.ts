@@ -9,12 +9,14 @@
  *
  * @module
  */
-import type { Child, ChildSink, PosixSignal } from "../process/child.ts";
+import type { Child, ChildSink } from "../process/child.ts";
 import { findProgram } from "../process/program.ts";
 import { messageOf } from "../util/errors.ts";
 import type { FileSystemSandboxContext, SandboxType } from "../protocol/sandbox.ts";
 import { GlobScanError, type Placeholder, planBwrap } from "./bwrap_args.ts";
-import { findBwrap, hostArch, HostFacts, PlaceholderRegistry, RuntimeFiles } from "./host.ts";
+import { findBwrap, hostArch, HostFacts, RuntimeFiles } from "./host.ts";
+import { defaultJournalDir, PlaceholderRegistry } from "./placeholders.ts";
+import { SandboxedChild } from "./sandboxed_child.ts";
 import {
   accessAt,
   compileProfile,
@@ -38,6 +40,12 @@ export interface SandboxServiceOptions {
   defaultProfile?: FileSystemSandboxContext;
   /** The server's environment (PATH for bwrap, TMPDIR for the default profile). @default {Deno.env} */
   serverEnv?: Readonly<Record<string, string>>;
+  /**
+   * Where placeholders are journaled, so that the next server removes what a
+   * killed one left (null: not journaled).
+   * @default {`$XDG_STATE_HOME/exec-server/placeholders`, else under `$HOME/.local/state`}
+   */
+  journalDir?: string | null;
 }
 
 /** What `process/start` asks to run. */
@@ -91,12 +99,16 @@ export class SandboxService implements AsyncDisposable {
   readonly #options: SandboxServiceOptions;
   readonly #facts = new HostFacts();
   readonly #files = new RuntimeFiles();
-  readonly #placeholders = new PlaceholderRegistry();
+  readonly #placeholders: PlaceholderRegistry;
   #probe: { at: number; result: Promise<string> } | null = null;
 
   /** Creates the service; see {@linkcode SandboxServiceOptions}. */
   constructor(options: SandboxServiceOptions = {}) {
     this.#options = options;
+    const journal = options.journalDir !== undefined
+      ? options.journalDir
+      : defaultJournalDir(options.serverEnv ?? Deno.env.toObject());
+    this.#placeholders = new PlaceholderRegistry(journal);
   }
 
   /** Whether an operator profile applies to everything. */
@@ -207,6 +219,7 @@ export class SandboxService implements AsyncDisposable {
       // start counts itself in rather than binding what may be removed.
       const facts = this.#facts;
       const registry = this.#placeholders;
+      registry.sweep();
       plan = planBwrap(policy, { argv, cwd, env: request.env, tty: request.tty }, {
         bwrap,
         emptyFile,
@@ -379,108 +392,4 @@ function sandboxed(
     adopt: (child) => new SandboxedChild(child, request.tty),
     release,
   };
-}
-
-/**
- * A bwrap child whose signals reach the sandboxed command: bwrap does not
- * forward them, and killing bwrap itself would SIGKILL everything inside
- * (`--die-with-parent`) instead of letting the command handle, say, SIGTERM.
- * A signal goes to the processes inside that share the command's process
- * group; SIGKILL, or a sandbox still being set up, goes to bwrap's group.
- */
-class SandboxedChild implements Child {
-  readonly #child: Child;
-  readonly #tty: boolean;
-
-  constructor(child: Child, tty: boolean) {
-    this.#child = child;
-    this.#tty = tty;
-  }
-
-  get pid(): number {
-    return this.#child.pid;
-  }
-
-  get streams() {
-    return this.#child.streams;
-  }
-
-  write(data: Uint8Array): Promise<void> {
-    return this.#child.write(data);
-  }
-
-  closeStdin(): Promise<void> {
-    return this.#child.closeStdin();
-  }
-
-  resize(size: { rows: number; cols: number }): void {
-    this.#child.resize(size);
-  }
-
-  signal(signal: PosixSignal): void {
-    if (signal === "SIGKILL" || !this.#forward(signal)) this.#child.signal(signal);
-  }
-
-  /** Signals the command's group inside; false when there is none yet. */
-  #forward(signal: PosixSignal): boolean {
-    // Outer bwrap → its child, the namespace's init (bwrap's reaper) → the command.
-    const init = childrenOf(this.#child.pid)[0];
-    if (init === undefined) return false;
-    if (!this.#tty) {
-      // --new-session made the init a session and group leader; the command
-      // is in its group (the init ignores signals from outside).
-      try {
-        Deno.kill(-init, signal);
-        return true;
-      } catch {
-        return false;
-      }
-    }
-    // A terminal keeps bwrap's group (the foreground one): signal its members
-    // inside the namespace, not bwrap.
-    const group = pgidOf(this.#child.pid);
-    let sent = false;
-    for (const pid of descendantsOf(init)) {
-      if (group === null || pgidOf(pid) !== group) continue;
-      try {
-        Deno.kill(pid, signal);
-        sent = true;
-      } catch {
-        // gone meanwhile
-      }
-    }
-    return sent;
-  }
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/)
-      .filter((s) => s !== "").map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function descendantsOf(pid: number): number[] {
-  const out: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0 && out.length < 10_000) {
-    for (const child of childrenOf(queue.shift()!)) {
-      out.push(child);
-      queue.push(child);
-    }
-  }
-  return out;
-}
-
-function pgidOf(pid: number): number | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[2]);
-  } catch {
-    return null;
-  }
 }
