@@ -194,6 +194,11 @@ export interface Entry {
 const B64_KEYS = new Set(["chunk", "dataBase64", "bodyBase64", "deltaBase64"]);
 const TIME_KEYS = new Set(["createdAtMs", "modifiedAtMs", "startedAt"]);
 
+/** A UTF-8 string as base64, for the cases' payloads. */
+export function b64(text: string): string {
+  return new TextEncoder().encode(text).toBase64();
+}
+
 /** The `$NAME` substitutions for one case on one side, longest name first. */
 function variables(side: Side, dir: string): [name: string, value: string][] {
   const vars = { ...side.vars, DIR: dir, URI: `file://${encodeURI(dir)}` };

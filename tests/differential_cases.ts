@@ -10,6 +10,7 @@ import { ENVIRONMENT_CASES } from "./differential_cases_environment.ts";
 import { FS_CASES } from "./differential_cases_fs.ts";
 import { LIFECYCLE_CASES } from "./differential_cases_lifecycle.ts";
 import { PROCESS_CASES } from "./differential_cases_process.ts";
+import { SANDBOX_CASES } from "./differential_cases_sandbox.ts";
 
 /** Every case. */
 export const CASES: Case[] = [
@@ -17,4 +18,5 @@ export const CASES: Case[] = [
   ...PROCESS_CASES,
   ...FS_CASES,
   ...ENVIRONMENT_CASES,
+  ...SANDBOX_CASES,
 ];

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Case, FixtureEntry } from "./_differential.ts";
+import { b64, type Case, type FixtureEntry } from "./_differential.ts";
 
 /** A small tree: files, a nested directory, symlinks (a dangling one too). */
 export const TREE: Record<string, FixtureEntry> = {
@@ -15,11 +15,6 @@ export const TREE: Record<string, FixtureEntry> = {
   "link_to_d": { symlink: "d" },
   "broken": { symlink: "nonexistent" },
 };
-
-/** A utf-8 string as base64. */
-function b64(text: string): string {
-  return new TextEncoder().encode(text).toBase64();
-}
 
 /** Filesystem cases. */
 export const FS_CASES: Case[] = [

@@ -4,7 +4,9 @@
  *
  * Commands write in one piece per stream, so that chunking cannot differ,
  * and a command whose stdout and stderr could race is compared only through
- * its events' summary.
+ * its events' summary. Where seqs are compared, a command pauses after its
+ * last write: codex may otherwise number its exit before that output (row
+ * `exit-order` of the deliberate differences).
  *
  * @module
  */
@@ -42,7 +44,7 @@ export const PROCESS_CASES: Case[] = [
   {
     name: "a command's output, exit code and seqs, pushed and read",
     steps: [
-      start("p", sh("printf 'out\\n'; exit 3")),
+      start("p", sh("printf 'out\\n'; sleep 0.2; exit 3")),
       { events: "p" },
       { call: "process/read", params: { processId: "p", afterSeq: 0 } },
       { call: "process/read", params: { processId: "p", afterSeq: 1 } },
@@ -57,7 +59,7 @@ export const PROCESS_CASES: Case[] = [
     name: "maxBytes cuts a read short, but the first chunk always comes",
     steps: [
       // The pause after the last write lets codex number the output before the exit.
-      start("p", sh("printf aaaa; sleep 0.1; printf bbbb; sleep 0.1; printf cccc; sleep 0.1")),
+      start("p", sh("printf aaaa; sleep 0.1; printf bbbb; sleep 0.1; printf cccc; sleep 0.2")),
       { events: "p" },
       { call: "process/read", params: { processId: "p", afterSeq: 0, maxBytes: 1 } },
       { call: "process/read", params: { processId: "p", afterSeq: 0, maxBytes: 8 } },
@@ -243,7 +245,7 @@ export const PROCESS_CASES: Case[] = [
   {
     name: "nextSeq after everything was read counts the exit and the close",
     steps: [
-      start("p", sh("printf aaaa; sleep 0.05; printf bbbb; sleep 0.1; exit 2")),
+      start("p", sh("printf aaaa; sleep 0.05; printf bbbb; sleep 0.2; exit 2")),
       { events: "p" },
       { call: "process/read", params: { processId: "p", afterSeq: 0 } },
       { call: "process/read", params: { processId: "p", afterSeq: 2 } },
@@ -267,7 +269,7 @@ export const PROCESS_CASES: Case[] = [
   {
     name: "a resumed session keeps its process and its output",
     steps: [
-      start("p", sh("printf before; sleep 0.3; printf after")),
+      start("p", sh("printf before; sleep 0.3; printf after; sleep 0.2")),
       { resume: true, omit: ["result.environmentInfo"] },
       // What was pushed to the old connection before it closed depends on timing.
       { events: "p", omit: ["output"] },
