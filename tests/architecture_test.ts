@@ -37,7 +37,7 @@ const NPM_ALLOWED: Record<string, readonly string[]> = {
  */
 const DENO_EDGE_FOLDERS = new Set(["process", "fs", "cli"]);
 const DENO_EDGE_FILE =
-  /^(server\/(ws_[a-z_]+|stdio_[a-z_]+|upgrade|edge_[a-z_]+)|sandbox\/(host|service))\.ts$/;
+  /^(server\/(ws_[a-z_]+|stdio_[a-z_]+|upgrade|edge_[a-z_]+)|sandbox\/(host|service|placeholders|sandboxed_child))\.ts$/;
 
 /** Removes comments and string contents that are not import specifiers. */
 export function stripComments(source: string): string {

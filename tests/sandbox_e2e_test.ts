@@ -549,3 +549,70 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "placeholders a killed server left are removed by the next server (journal)",
+  ignore,
+  async fn() {
+    await using tmp = await scratch();
+    const work = `${tmp.dir}/w`;
+    const state = `${tmp.dir}/state`;
+    await Deno.mkdir(work);
+    const env = { XDG_STATE_HOME: state };
+    const marker = new Marker();
+    {
+      const srv = await ServerProcess.start(["--log-level", "warn"], { env });
+      const client = await TestClient.connect(srv.url);
+      await client.request("process/start", {
+        processId: "sleeper",
+        argv: ["/bin/sh", "-c", "echo up; exec sleep 60"],
+        cwd: work,
+        env: { PATH: "/usr/bin:/bin", ...marker.env },
+        tty: false,
+        sandbox: sandboxProfile({ mode: "workspace-write", writable: [work] }),
+      });
+      await client.waitUntil(
+        () => new TextDecoder().decode(client.outputOf("sleeper")).includes("up") || undefined,
+        10_000,
+        "up",
+      );
+      await srv.stop("SIGKILL");
+      await client.close();
+      await srv[Symbol.asyncDispose]();
+    }
+    await marker.assertAllGone(); // bwrap dies with its parent (--die-with-parent)
+    assert.ok(await exists(`${work}/.git`), "a killed server leaves its placeholders");
+    const journals = [...Deno.readDirSync(`${state}/exec-server/placeholders`)];
+    assert.equal(journals.length, 1);
+    {
+      await using s = await server();
+      // A server with another journal directory does not touch them.
+      await run(
+        s.client,
+        "true",
+        { sandbox: sandboxProfile({ mode: "read-only" }), cwd: work },
+        marker,
+      );
+      assert.ok(await exists(`${work}/.git`));
+    }
+    {
+      const srv = await ServerProcess.start(["--log-level", "warn"], { env });
+      const client = await TestClient.connect(srv.url);
+      try {
+        const r = await run(client, "true", {
+          sandbox: sandboxProfile({ mode: "read-only" }),
+          cwd: "/",
+        }, marker);
+        assert.equal(r.exitCode, 0);
+        for (const name of [".git", ".agents", ".codex", ".aws"]) {
+          assert.ok(!(await exists(`${work}/${name}`)), `${name} was swept`);
+        }
+        assert.deepEqual([...Deno.readDirSync(`${state}/exec-server/placeholders`)], []);
+      } finally {
+        await client.close();
+        await srv[Symbol.asyncDispose]();
+      }
+    }
+    await marker.assertAllGone();
+  },
+});
