@@ -17,8 +17,10 @@ export const DISCONNECTED = "exec-server transport disconnected";
  * @example Telling a lost connection from a server error
  * ```ts
  * import { ConnectionClosedError, ExecServerError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const err: unknown = new ConnectionClosedError("exec-server transport disconnected");
- * console.assert(err instanceof ConnectionClosedError && !(err instanceof ExecServerError));
+ * assert.ok(err instanceof ConnectionClosedError);
+ * assert.ok(!(err instanceof ExecServerError));
  * ```
  */
 export class ConnectionClosedError extends Error {
@@ -37,8 +39,10 @@ export class ConnectionClosedError extends Error {
  * @example
  * ```ts
  * import { CallInterruptedError, ConnectionClosedError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const err = new CallInterruptedError("process/write", "exec-server transport disconnected");
- * console.assert(err instanceof ConnectionClosedError && err.method === "process/write");
+ * assert.ok(err instanceof ConnectionClosedError);
+ * assert.equal(err.method, "process/write");
  * ```
  */
 export class CallInterruptedError extends ConnectionClosedError {
@@ -62,8 +66,9 @@ export class CallInterruptedError extends ConnectionClosedError {
  * @example Checking the code
  * ```ts
  * import { ExecServerError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const err = new ExecServerError(-32600, "unknown process id p1");
- * console.assert(err.code === -32600);
+ * assert.equal(err.code, -32600);
  * ```
  */
 export class ExecServerError extends Error {
@@ -88,8 +93,9 @@ export class ExecServerError extends Error {
  * @example
  * ```ts
  * import { ProtocolError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const err = new ProtocolError("Cannot decode process/read result: nextSeq: expected number");
- * console.assert(err.name === "ProtocolError");
+ * assert.equal(err.name, "ProtocolError");
  * ```
  */
 export class ProtocolError extends Error {
@@ -107,8 +113,9 @@ export class ProtocolError extends Error {
  * @example
  * ```ts
  * import { RequestTimeoutError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const err = new RequestTimeoutError("fs/readFile", 1000);
- * console.assert(err.timeoutMs === 1000);
+ * assert.equal(err.timeoutMs, 1000);
  * ```
  */
 export class RequestTimeoutError extends Error {

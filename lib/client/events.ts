@@ -14,8 +14,9 @@ import type { Stream } from "../protocol/process.ts";
  * @example
  * ```ts
  * import type { OutputEvent } from "./events.ts";
+ * import assert from "node:assert/strict";
  * const ev: OutputEvent = { type: "output", seq: 1, stream: "stdout", data: new Uint8Array([104, 105]) };
- * console.assert(new TextDecoder().decode(ev.data) === "hi");
+ * assert.equal(new TextDecoder().decode(ev.data), "hi");
  * ```
  */
 export interface OutputEvent {
@@ -36,8 +37,9 @@ export interface OutputEvent {
  * @example
  * ```ts
  * import type { ExitedEvent } from "./events.ts";
+ * import assert from "node:assert/strict";
  * const ev: ExitedEvent = { type: "exited", seq: 3, exitCode: 143, signal: "SIGTERM" };
- * console.assert(ev.signal === "SIGTERM");
+ * assert.equal(ev.signal, "SIGTERM");
  * ```
  */
 export interface ExitedEvent {
@@ -59,8 +61,9 @@ export interface ExitedEvent {
  * @example
  * ```ts
  * import type { ClosedEvent } from "./events.ts";
+ * import assert from "node:assert/strict";
  * const ev: ClosedEvent = { type: "closed", seq: 4 };
- * console.assert(ev.type === "closed");
+ * assert.equal(ev.type, "closed");
  * ```
  */
 export interface ClosedEvent {
@@ -78,8 +81,9 @@ export interface ClosedEvent {
  * @example
  * ```ts
  * import type { GapEvent } from "./events.ts";
+ * import assert from "node:assert/strict";
  * const ev: GapEvent = { type: "gap", afterSeq: 10, throughSeq: 99, bytes: 1 << 20 };
- * console.assert(ev.throughSeq - ev.afterSeq === 89);
+ * assert.equal(ev.throughSeq - ev.afterSeq, 89);
  * ```
  */
 export interface GapEvent {
@@ -100,8 +104,9 @@ export interface GapEvent {
  * @example
  * ```ts
  * import type { FailedEvent } from "./events.ts";
+ * import assert from "node:assert/strict";
  * const ev: FailedEvent = { type: "failed", message: "exec-server transport disconnected" };
- * console.assert(ev.message.startsWith("exec-server transport disconnected"));
+ * assert.ok(ev.message.startsWith("exec-server transport disconnected"));
  * ```
  */
 export interface FailedEvent {
@@ -117,10 +122,11 @@ export interface FailedEvent {
  * @example Switching on the type
  * ```ts
  * import type { ProcessEvent } from "./events.ts";
+ * import assert from "node:assert/strict";
  * function describe(ev: ProcessEvent): string {
  *   return ev.type === "output" ? `${ev.stream}: ${ev.data.byteLength} bytes` : ev.type;
  * }
- * console.assert(describe({ type: "closed", seq: 2 }) === "closed");
+ * assert.equal(describe({ type: "closed", seq: 2 }), "closed");
  * ```
  */
 export type ProcessEvent = OutputEvent | ExitedEvent | ClosedEvent | GapEvent | FailedEvent;
@@ -131,8 +137,9 @@ export type ProcessEvent = OutputEvent | ExitedEvent | ClosedEvent | GapEvent | 
  * @example
  * ```ts
  * import type { ExitStatus } from "./events.ts";
+ * import assert from "node:assert/strict";
  * const status: ExitStatus = { exitCode: 0 };
- * console.assert(status.signal === undefined);
+ * assert.equal(status.signal, undefined);
  * ```
  */
 export interface ExitStatus {

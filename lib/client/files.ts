@@ -17,8 +17,9 @@ import type { MethodName, ParamsOf, ResultOf } from "../protocol/methods.ts";
  * @example
  * ```ts
  * import type { TransferProgress } from "./files.ts";
+ * import assert from "node:assert/strict";
  * const show = (p: TransferProgress) => `${p.bytes}/${p.totalBytes ?? "?"}`;
- * console.assert(show({ bytes: 5, totalBytes: 10 }) === "5/10");
+ * assert.equal(show({ bytes: 5, totalBytes: 10 }), "5/10");
  * ```
  */
 export interface TransferProgress {
@@ -34,8 +35,9 @@ export interface TransferProgress {
  * @example
  * ```ts
  * import type { TransferOptions } from "./files.ts";
+ * import assert from "node:assert/strict";
  * const options: TransferOptions = { chunkBytes: 1 << 20, onProgress: (p) => console.log(p.bytes) };
- * console.assert(options.chunkBytes === 1048576);
+ * assert.equal(options.chunkBytes, 1048576);
  * ```
  */
 export interface TransferOptions extends CallOptions {
@@ -53,8 +55,9 @@ export interface TransferOptions extends CallOptions {
  * @example
  * ```ts
  * import type { UploadSource } from "./files.ts";
+ * import assert from "node:assert/strict";
  * const sources: UploadSource[] = ["./local.bin", new Uint8Array(3), new Blob(["x"]).stream()];
- * console.assert(sources.length === 3);
+ * assert.equal(sources.length, 3);
  * ```
  */
 export type UploadSource =
@@ -70,8 +73,9 @@ export type UploadSource =
  * @example
  * ```ts
  * import type { FsOptions } from "./files.ts";
+ * import assert from "node:assert/strict";
  * const options: FsOptions<"fs/remove", "path"> = { recursive: false, requestTimeoutMs: 5000 };
- * console.assert(options.force === undefined);
+ * assert.equal(options.force, undefined);
  * ```
  */
 export type FsOptions<M extends MethodName, K extends string> = Omit<ParamsOf<M>, K> & CallOptions;

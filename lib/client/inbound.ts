@@ -31,6 +31,7 @@ export interface InboundTargets {
  * @example
  * ```ts
  * import { inboundRouter } from "./inbound.ts";
+ * import assert from "node:assert/strict";
  * const responses: unknown[] = [];
  * const route = inboundRouter({
  *   process: () => undefined,
@@ -38,7 +39,7 @@ export interface InboundTargets {
  *   response: (m) => void responses.push(m),
  * });
  * route('{"id":1,"result":{}}');
- * console.assert(responses.length === 1);
+ * assert.equal(responses.length, 1);
  * ```
  */
 export function inboundRouter(targets: InboundTargets): (data: string | Uint8Array) => void {

@@ -79,8 +79,9 @@ export interface ExecServerClientOptions {
  * @example
  * ```ts
  * import type { ClientState } from "./options.ts";
+ * import assert from "node:assert/strict";
  * const usable = (s: ClientState) => s === "connected" || s === "resuming";
- * console.assert(!usable("failed"));
+ * assert.ok(!usable("failed"));
  * ```
  */
 export type ClientState = "connecting" | "connected" | "resuming" | "failed" | "closed";
@@ -162,8 +163,9 @@ export function startParams(options: StartOptions): [ParamsOf<"process/start">, 
  * ```ts
  * import { isRetryableResume } from "./options.ts";
  * import { ExecServerError } from "./errors.ts";
- * console.assert(isRetryableResume(new ExecServerError(-32010, "session s is already attached")));
- * console.assert(!isRetryableResume(new ExecServerError(-32600, "unknown session id s")));
+ * import assert from "node:assert/strict";
+ * assert.ok(isRetryableResume(new ExecServerError(-32010, "session s is already attached")));
+ * assert.ok(!isRetryableResume(new ExecServerError(-32600, "unknown session id s")));
  * ```
  */
 export function isRetryableResume(err: unknown): boolean {

@@ -42,11 +42,12 @@ interface LostRange {
  * @example Reordering
  * ```ts
  * import { ReorderBuffer } from "./reorder_buffer.ts";
+ * import assert from "node:assert/strict";
  * const buf = new ReorderBuffer<string>();
  * buf.push(2, "b");
- * console.assert(buf.drain().length === 0);
+ * assert.equal(buf.drain().length, 0);
  * buf.push(1, "a");
- * console.assert(buf.drain().map((d) => d.kind === "item" ? d.item : "").join("") === "ab");
+ * assert.ok(buf.drain().map((d) => d.kind === "item" ? d.item : "").join("") === "ab");
  * ```
  */
 export class ReorderBuffer<T> {

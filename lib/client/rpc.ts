@@ -61,7 +61,9 @@ export interface Caller {
  * @example
  * ```ts
  * import { REPLAYABLE_METHODS } from "./rpc.ts";
- * console.assert(REPLAYABLE_METHODS.has("process/read") && !REPLAYABLE_METHODS.has("process/write"));
+ * import assert from "node:assert/strict";
+ * assert.ok(REPLAYABLE_METHODS.has("process/read"));
+ * assert.ok(!REPLAYABLE_METHODS.has("process/write"));
  * ```
  */
 export const REPLAYABLE_METHODS: ReadonlySet<MethodName> = new Set<MethodName>([

@@ -19,11 +19,13 @@ import { messageOf } from "../util/mod.ts";
  * @example Wrapping a connector to watch traffic
  * ```ts
  * import { type TransportConnector, webSocketConnector } from "./transport.ts";
+ * import assert from "node:assert/strict";
  * const inner = webSocketConnector("ws://127.0.0.1:8080");
  * let received = 0;
  * const counting: TransportConnector = (handlers, signal) =>
  *   inner({ message: (d) => (received++, handlers.message(d)), close: handlers.close }, signal);
- * console.assert(typeof counting === "function" && received === 0);
+ * assert.equal(typeof counting, "function");
+ * assert.equal(received, 0);
  * ```
  */
 export interface TransportHandlers {
@@ -39,6 +41,7 @@ export interface TransportHandlers {
  * @example An in-memory transport that discards what it is sent
  * ```ts
  * import type { ClientTransport } from "./transport.ts";
+ * import assert from "node:assert/strict";
  * const sent: string[] = [];
  * const transport: ClientTransport = {
  *   binary: false,
@@ -46,7 +49,7 @@ export interface TransportHandlers {
  *   close: () => Promise.resolve(),
  * };
  * transport.send("{}");
- * console.assert(sent.length === 1);
+ * assert.equal(sent.length, 1);
  * ```
  */
 export interface ClientTransport {
@@ -79,9 +82,10 @@ export type TransportConnector = (
  * @example
  * ```ts
  * import { webSocketConnector, type WebSocketConnectorOptions } from "./transport.ts";
+ * import assert from "node:assert/strict";
  * const options: WebSocketConnectorOptions = { token: "secret", headers: { "x-trace": "1" } };
  * const connect = webSocketConnector("wss://127.0.0.1:8443", options);
- * console.assert(typeof connect === "function");
+ * assert.equal(typeof connect, "function");
  * ```
  */
 export interface WebSocketConnectorOptions {

@@ -61,8 +61,9 @@ const MAX_SYMLINKS = 40;
  * @example
  * ```ts
  * import { mapFsError } from "./confine.ts";
+ * import assert from "node:assert/strict";
  * const err = mapFsError(new Deno.errors.NotFound("gone"));
- * console.assert(err.code === -32004);
+ * assert.equal(err.code, -32004);
  * ```
  */
 export function mapFsError(err: unknown): RpcError {
@@ -146,8 +147,9 @@ export interface ResolvedPath {
  * @example
  * ```ts
  * import { resolvePath } from "./confine.ts";
+ * import assert from "node:assert/strict";
  * const { path } = await resolvePath("/tmp/../tmp/./x");
- * console.assert(path.endsWith("/x"));
+ * assert.ok(path.endsWith("/x"));
  * ```
  */
 export async function resolvePath(
@@ -222,7 +224,9 @@ function components(path: string): string[] {
  * @example
  * ```ts
  * import { isWithin } from "./confine.ts";
- * console.assert(isWithin("/a/b", "/a") && !isWithin("/ab", "/a"));
+ * import assert from "node:assert/strict";
+ * assert.ok(isWithin("/a/b", "/a"));
+ * assert.ok(!isWithin("/ab", "/a"));
  * ```
  */
 export function isWithin(path: string, root: string): boolean {
@@ -278,13 +282,10 @@ function ownSandbox(sandbox: FsSandboxParam | null | undefined): FsSandbox | und
  * @example
  * ```ts
  * import { PathConfinement } from "./confine.ts";
+ * import assert from "node:assert/strict";
  * const root = await Deno.makeTempDir();
  * const confinement = new PathConfinement([root]);
- * try {
- *   await confinement.resolve("/etc/passwd", { access: "read" });
- * } catch (err) {
- *   console.assert((err as { code: number }).code === -32600);
- * }
+ * await assert.rejects(confinement.resolve("/etc/passwd", { access: "read" }), { code: -32600 });
  * await Deno.remove(root);
  * ```
  */

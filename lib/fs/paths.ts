@@ -14,7 +14,8 @@ import { invalidParams } from "../protocol/errors.ts";
  * @example
  * ```ts
  * import { toNativePath } from "./paths.ts";
- * console.assert(toNativePath("file:///tmp/a%20b", "cwd") === "/tmp/a b");
+ * import assert from "node:assert/strict";
+ * assert.equal(toNativePath("file:///tmp/a%20b", "cwd"), "/tmp/a b");
  * ```
  */
 export function toNativePath(value: string, field = "path"): string {

@@ -54,11 +54,13 @@ export interface FileSystemOptions {
  * @example Reading a file in ranges
  * ```ts
  * import { FileSystemService } from "./service.ts";
+ * import assert from "node:assert/strict";
  * const fs = new FileSystemService();
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "hello world");
  * const part = await fs.readFile({ path, offset: 6, length: 5 });
- * console.assert(part.dataBase64 === btoa("world") && part.eof);
+ * assert.equal(part.dataBase64, btoa("world"));
+ * assert.ok(part.eof);
  * await Deno.remove(path);
  * ```
  */

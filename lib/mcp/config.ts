@@ -60,8 +60,10 @@ export const DEFAULT_ENV_VARS: readonly string[] = [
  * @example
  * ```ts
  * import { mcpStartParams } from "./config.ts";
+ * import assert from "node:assert/strict";
  * const p = mcpStartParams("mcp-stdio-1", { command: "node", args: ["s.js"], cwd: "/srv", envVars: ["API_URL"] }, { API_URL: "x" });
- * console.assert(p.env.API_URL === "x" && p.envPolicy?.inherit === "core");
+ * assert.equal(p.env.API_URL, "x");
+ * assert.ok(p.envPolicy?.inherit === "core");
  * ```
  */
 export function mcpStartParams(

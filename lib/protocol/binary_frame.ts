@@ -58,8 +58,9 @@ export function markHeadroom(data: Uint8Array): Uint8Array {
  * @example
  * ```ts
  * import { decodeOutputFrame, encodeOutputFrame } from "./binary_frame.ts";
+ * import assert from "node:assert/strict";
  * const f = encodeOutputFrame("p1", 7, "stderr", new Uint8Array([1, 2]));
- * console.assert(decodeOutputFrame(f).seq === 7);
+ * assert.equal(decodeOutputFrame(f).seq, 7);
  * ```
  */
 export function encodeOutputFrame(

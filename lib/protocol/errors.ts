@@ -30,8 +30,9 @@ export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
  * @example Throwing one from a handler
  * ```ts
  * import { ErrorCode, RpcError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const err = new RpcError(ErrorCode.InvalidParams, "argv must not be empty");
- * console.assert(err.code === -32602);
+ * assert.equal(err.code, -32602);
  * ```
  */
 export class RpcError extends Error {

@@ -289,8 +289,9 @@ export const FS_NOTIFICATIONS = {
  * @example Looking up a schema
  * ```ts
  * import { FS_METHODS } from "./fs.ts";
+ * import assert from "node:assert/strict";
  * const params = FS_METHODS["fs/readFile"].params.parse({ path: "/etc/hosts" });
- * console.assert(params.path === "/etc/hosts");
+ * assert.equal(params.path, "/etc/hosts");
  * ```
  */
 export const FS_METHODS = {

@@ -118,11 +118,14 @@ function matcher(globs: readonly string[]): (name: string) => boolean {
  * @example
  * ```ts
  * import { applyEnvPolicy } from "./env_policy.ts";
+ * import assert from "node:assert/strict";
  * const env = applyEnvPolicy(
  *   { inherit: "core", ignoreDefaultExcludes: false, exclude: [], set: { A: "1" }, includeOnly: [] },
  *   { PATH: "/bin", API_KEY: "x", OTHER: "y" },
  * );
- * console.assert(env.PATH === "/bin" && env.A === "1" && !("OTHER" in env));
+ * assert.equal(env.PATH, "/bin");
+ * assert.equal(env.A, "1");
+ * assert.ok(!("OTHER" in env));
  * ```
  */
 export function applyEnvPolicy(

@@ -265,8 +265,9 @@ export class Session implements ProcessObserver {
  * @example
  * ```ts
  * import { SessionRegistry } from "./session.ts";
+ * import assert from "node:assert/strict";
  * const registry = new SessionRegistry({ ttlMs: 30_000 });
- * console.assert(registry.size === 0);
+ * assert.equal(registry.size, 0);
  * ```
  */
 export class SessionRegistry {

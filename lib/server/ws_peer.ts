@@ -16,7 +16,8 @@ import type { Clock } from "../util/clock.ts";
  * @example
  * ```ts
  * import { closeReason } from "./ws_peer.ts";
- * console.assert(new TextEncoder().encode(closeReason("é".repeat(100))).length <= 123);
+ * import assert from "node:assert/strict";
+ * assert.ok(new TextEncoder().encode(closeReason("é".repeat(100))).length <= 123);
  * ```
  */
 export function closeReason(reason: string): string {

@@ -34,9 +34,10 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * @example
  * ```ts
  * import { deferred } from "./async.ts";
+ * import assert from "node:assert/strict";
  * const d = deferred<number>();
  * d.resolve(1);
- * console.assert(await d.promise === 1);
+ * assert.equal(await d.promise, 1);
  * ```
  */
 export function deferred<T>(): {

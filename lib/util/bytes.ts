@@ -27,7 +27,8 @@ function nodeBuffer(): NodeBuffer | undefined {
  * @example
  * ```ts
  * import { encodeBase64 } from "./bytes.ts";
- * console.assert(encodeBase64(new TextEncoder().encode("hi")) === "aGk=");
+ * import assert from "node:assert/strict";
+ * assert.equal(encodeBase64(new TextEncoder().encode("hi")), "aGk=");
  * ```
  */
 export function encodeBase64(bytes: Uint8Array): string {
@@ -50,7 +51,8 @@ export function encodeBase64(bytes: Uint8Array): string {
  * @example
  * ```ts
  * import { decodeBase64 } from "./bytes.ts";
- * console.assert(new TextDecoder().decode(decodeBase64("aGk=")) === "hi");
+ * import assert from "node:assert/strict";
+ * assert.equal(new TextDecoder().decode(decodeBase64("aGk=")), "hi");
  * ```
  */
 export function decodeBase64(text: string): Uint8Array {
@@ -73,7 +75,8 @@ export function decodeBase64(text: string): Uint8Array {
  * @example
  * ```ts
  * import { concatBytes } from "./bytes.ts";
- * console.assert(concatBytes([new Uint8Array([1]), new Uint8Array([2])]).length === 2);
+ * import assert from "node:assert/strict";
+ * assert.equal(concatBytes([new Uint8Array([1]), new Uint8Array([2])]).length, 2);
  * ```
  */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {

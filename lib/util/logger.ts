@@ -35,9 +35,10 @@ const ORDER: Record<LogLevel, number> = {
  * @example
  * ```ts
  * import { createLogger } from "./logger.ts";
+ * import assert from "node:assert/strict";
  * const lines: string[] = [];
  * createLogger("warn", (l) => lines.push(l)).info("hidden");
- * console.assert(lines.length === 0);
+ * assert.equal(lines.length, 0);
  * ```
  */
 export function createLogger(
