@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { importSpecifiers, stripComments } from "./_source.ts";
 
 const LIB = fileURLToPath(new URL("../lib/", import.meta.url));
 
@@ -38,47 +39,6 @@ const NPM_ALLOWED: Record<string, readonly string[]> = {
 const DENO_EDGE_FOLDERS = new Set(["process", "fs", "cli"]);
 const DENO_EDGE_FILE =
   /^(server\/(ws_[a-z_]+|stdio_[a-z_]+|upgrade|edge_[a-z_]+)|sandbox\/(host|service|placeholders|sandboxed_child))\.ts$/;
-
-/** Removes comments and string contents that are not import specifiers. */
-export function stripComments(source: string): string {
-  let out = "";
-  let i = 0;
-  while (i < source.length) {
-    const c = source[i]!;
-    const next = source[i + 1];
-    if (c === "/" && next === "/") {
-      const end = source.indexOf("\n", i);
-      i = end === -1 ? source.length : end;
-    } else if (c === "/" && next === "*") {
-      const end = source.indexOf("*/", i + 2);
-      i = end === -1 ? source.length : end + 2;
-    } else if (c === '"' || c === "'" || c === "`") {
-      // Keep strings whole (specifiers live in them), skipping escapes.
-      let j = i + 1;
-      while (j < source.length && source[j] !== c) j += source[j] === "\\" ? 2 : 1;
-      out += source.slice(i, j + 1);
-      i = j + 1;
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
-}
-
-/** The specifiers a module imports: static, re-exports and dynamic imports. */
-export function importSpecifiers(code: string): string[] {
-  const found: string[] = [];
-  const patterns = [
-    /\bimport\s+(?:type\s+)?(?:[\w*{}\s,]+?\s+from\s+)?["']([^"']+)["']/g,
-    /\bexport\s+(?:type\s+)?(?:\*|\{[^}]*\})(?:\s+as\s+\w+)?\s+from\s+["']([^"']+)["']/g,
-    /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
-  ];
-  for (const re of patterns) {
-    for (const m of code.matchAll(re)) found.push(m[1]!);
-  }
-  return found;
-}
 
 async function* modules(dir: string): AsyncGenerator<string> {
   for await (const entry of Deno.readDir(dir)) {

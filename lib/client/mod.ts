@@ -50,7 +50,21 @@ export {
   webSocketConnector,
   type WebSocketConnectorOptions,
 } from "./transport.ts";
-export { connectStdio, stdioConnector, type StdioConnectorOptions } from "./stdio.ts";
+export {
+  connectStdio,
+  type PreambleIo,
+  stdioConnector,
+  type StdioConnectorOptions,
+} from "./stdio.ts";
+export {
+  connectSsh,
+  type InstallEvent,
+  parseSshTarget,
+  sshCommandLine,
+  type SshOptions,
+  type SshTarget,
+} from "./ssh.ts";
+export { type LocalPayloadOptions, localServerPayload, type ServerPayload } from "./ssh_payload.ts";
 export type { MethodName, ParamsOf, ResultOf } from "../protocol/methods.ts";
 export type {
   EnvPolicy,

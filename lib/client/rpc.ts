@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { z } from "zod";
+import type { z } from "npm:zod@^4.1.0";
 import {
   CallInterruptedError,
   ConnectionClosedError,

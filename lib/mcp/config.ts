@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@^4.1.0";
 import { type EnvPolicy, inheritEnv, type ProcessStartParams } from "../protocol/process.ts";
 
 /** One `envVars` entry: a bare name (local) or `{name, source}`. */

@@ -9,8 +9,11 @@
  *
  * @module
  */
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { Transport } from "npm:@modelcontextprotocol/sdk@^1.32.2/shared/transport.js";
+import {
+  type JSONRPCMessage,
+  JSONRPCMessageSchema,
+} from "npm:@modelcontextprotocol/sdk@^1.32.2/types.js";
 import type { ExecServerClient } from "../client/client.ts";
 import type { ProcessHandle } from "../client/process.ts";
 import { type McpServerConfig, mcpStartParams } from "./config.ts";
@@ -38,7 +41,7 @@ function defaultLocalEnv(): Record<string, string | undefined> {
  *
  * @example
  * ```ts ignore
- * import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+ * import { Client } from "npm:@modelcontextprotocol/sdk@^1.32.2/client/index.js";
  * const exec = await ExecServerClient.connect({ url });
  * const transport = new ExecutorStdioTransport(exec, { command: "node", args: ["server.js"], cwd: "/srv" });
  * const mcp = new Client({ name: "me", version: "1.0.0" });

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@^4.1.0";
 
 /** The login shell of the server's user: `{name, path}` (e.g. bash, /bin/bash). */
 export const ShellInfoSchema = z.object({ name: z.string(), path: z.string() });
@@ -128,7 +128,7 @@ function keepsHeaderEnvVar(methods: MethodTable): boolean {
  * @example
  * ```ts
  * import { capabilitiesOf } from "./environment.ts";
- * import { z } from "zod";
+ * import { z } from "npm:zod@^4.1.0";
  * import assert from "node:assert/strict";
  * const m = { params: z.object({}) };
  * assert.equal(capabilitiesOf({}).fsWatchMissing, false);

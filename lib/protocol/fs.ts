@@ -15,7 +15,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@^4.1.0";
 import { FileSystemSandboxContextSchema } from "./sandbox.ts";
 
 /** A path field: an absolute native path or a `file://` URI. */

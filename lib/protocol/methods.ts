@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { z } from "zod";
+import type { z } from "npm:zod@^4.1.0";
 import { ENVIRONMENT_METHODS } from "./environment.ts";
 import { FS_METHODS } from "./fs.ts";
 import { InitializeParamsSchema, InitializeResultSchema, PROCESS_METHODS } from "./process.ts";

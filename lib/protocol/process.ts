@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@^4.1.0";
 import { EnvironmentInfoSchema } from "./environment.ts";
 import { FileSystemSandboxContextSchema, SandboxTypeSchema } from "./sandbox.ts";
 

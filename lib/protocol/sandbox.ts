@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@^4.1.0";
 
 // -- serde-like messages --
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { z } from "zod";
+import type { z } from "npm:zod@^4.1.0";
 import { encodeOutputFrame } from "../protocol/binary_frame.ts";
 import type { StreamName } from "../process/child.ts";
 import { ErrorCode, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
