@@ -31,6 +31,14 @@ const TARGETS: Record<string, string> = {
   "aarch64-apple-darwin": "exec-server-macos-arm64",
 };
 
+/** The most telling line of deno compile's error output. */
+function firstLine(text: string): string {
+  // deno-lint-ignore no-control-regex -- strips the ANSI colours of deno's own messages
+  const lines = text.split("\n").map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").trim());
+  return lines.find((l) => /dns error|error sending request|Connect/i.test(l)) ??
+    lines.find((l) => l.startsWith("error")) ?? "download failed";
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -72,9 +80,12 @@ if (import.meta.main) {
     if (/denort|dns error|error sending request|Connect/i.test(text)) {
       console.error(
         `cannot compile for ${target}: deno compile must download the denort runtime for that ` +
-          `target from Deno's release server, which is unreachable from here. Build on a machine ` +
-          `with that access, or use \`deno task bundle\` (one offline JS file run with ` +
-          `\`deno run -A dist/exec-server.js\`).`,
+          `target from Deno's release server (dl.deno.land), which is unreachable from here ` +
+          `(${firstLine(text)}). Build on a machine with that access. Without it, install the ` +
+          `command another way: \`deno task install\` (this checkout, with Deno), or the npm ` +
+          `package that brings its own Deno from the npm registry (\`deno task build:npm\`, ` +
+          `then \`npm install -g dist/exec-server-cli-VERSION.tgz\`); \`deno task bundle\` ` +
+          `writes the one-file dist/exec-server.js for \`deno run -A\`.`,
       );
     } else {
       console.error(`cannot compile for ${target}:\n${text}`);
