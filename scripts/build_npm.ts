@@ -26,7 +26,8 @@ import { PERMISSIONS } from "./compile.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const DIST = `${ROOT}dist`;
-const TSC_DIR = `${ROOT}.tools/tsc`;
+/** Where the TypeScript compiler, @types/node and zod are installed (by npm, on first use). */
+export const TSC_DIR = `${ROOT}.tools/tsc`;
 const TSC = `${TSC_DIR}/node_modules/.bin/tsc`;
 const TYPES_NODE = "@types/node@20";
 const TYPESCRIPT = "typescript@5.9.3";
@@ -68,10 +69,12 @@ async function readConfig(): Promise<{ version: string; imports: Record<string, 
   return JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
 }
 
-/** Copies the parts the client needs, with `npm:zod@…` specifiers rewritten to `zod`. */
-async function clientSources(into: string): Promise<void> {
-  await Deno.remove(into, { recursive: true }).catch(() => {});
-  for (const part of ["client", "protocol", "util"]) {
+/**
+ * Copies the `parts` of lib/ into `into`/lib/, with `npm:zod@…` specifiers
+ * rewritten to `zod` (the package installed under {@linkcode TSC_DIR}).
+ */
+export async function rewrittenCopy(parts: string[], into: string): Promise<void> {
+  for (const part of parts) {
     for await (const entry of walk(`${ROOT}lib/${part}`)) {
       const rel = entry.slice(`${ROOT}lib/`.length);
       await Deno.mkdir(`${into}/lib/${rel.slice(0, rel.lastIndexOf("/"))}`, { recursive: true });
@@ -92,7 +95,9 @@ async function* walk(dir: string): AsyncGenerator<string> {
   }
 }
 
-async function ensureTsc(zodRange: string): Promise<void> {
+/** Installs typescript, @types/node and zod under {@linkcode TSC_DIR} unless they are there. */
+export async function ensureTscTools(): Promise<void> {
+  const zodRange = npmRange((await readConfig()).imports, "zod");
   const wanted = [`${TSC}`, `${TSC_DIR}/node_modules/@types/node`, `${TSC_DIR}/node_modules/zod`];
   if ((await Promise.all(wanted.map(exists))).every(Boolean)) return;
   await Deno.mkdir(TSC_DIR, { recursive: true });
@@ -116,13 +121,15 @@ async function pack(dir: string): Promise<string> {
   return `${DIST}/${name}`;
 }
 
-/** Builds dist/npm (the client library) and returns its path. */
-export async function buildNpm(): Promise<string> {
+/**
+ * Builds the client library into `out` (default dist/npm) and returns its
+ * path. Tests pass a directory of their own: they run in parallel.
+ */
+export async function buildNpm(out: string = `${DIST}/npm`): Promise<string> {
   const config = await readConfig();
-  const out = `${DIST}/npm`;
   await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(`${out}/types`, { recursive: true });
-  await ensureTsc(npmRange(config.imports, "zod"));
+  await ensureTscTools();
   // Under .tools/tsc, so tsc finds zod in its node_modules; one directory per build.
   const src = await Deno.makeTempDir({ dir: TSC_DIR, prefix: "src-" });
   try {
@@ -158,7 +165,7 @@ export async function buildNpm(): Promise<string> {
 
 /** Bundles and declares the client from the rewritten copy in `src`. */
 async function buildClient(src: string, out: string): Promise<void> {
-  await clientSources(src);
+  await rewrittenCopy(["client", "protocol", "util"], src);
   await Deno.writeTextFile(`${src}/package.json`, '{ "type": "module" }\n');
   await run(Deno.execPath(), [
     "bundle",
@@ -232,10 +239,9 @@ DENO_NO_UPDATE_CHECK=1 exec "$deno" run --quiet --no-config ${PERMISSIONS.join("
   "$pkg/exec-server.js" "$@"
 `;
 
-/** Builds dist/npm-cli (the command) and returns its path. */
-export async function buildNpmCli(): Promise<string> {
+/** Builds the command's package into `out` (default dist/npm-cli) and returns its path. */
+export async function buildNpmCli(out: string = `${DIST}/npm-cli`): Promise<string> {
   const config = await readConfig();
-  const out = `${DIST}/npm-cli`;
   await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(`${out}/bin`, { recursive: true });
   await run(Deno.execPath(), [

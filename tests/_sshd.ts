@@ -150,15 +150,26 @@ export class Sshd implements AsyncDisposable {
   }
 }
 
-/** Builds the single-file bundle and returns its path (what CI smoke-tests). */
+/**
+ * Builds the single-file bundle and returns its path (what CI smoke-tests):
+ * dist/exec-server.js, replaced atomically, so test files that run in
+ * parallel and build it at once never run a half-written file.
+ */
 export async function buildBundle(): Promise<string> {
   const root = new URL("..", import.meta.url).pathname;
   const out = `${root}dist/exec-server.js`;
-  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--platform=deno", "-o", out, `${root}main.ts`],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(stderr)}`);
+  await Deno.mkdir(`${root}dist`, { recursive: true });
+  const tmp = await Deno.makeTempFile({ dir: `${root}dist`, prefix: ".bundle-", suffix: ".js" });
+  try {
+    const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--quiet", "--platform=deno", "-o", tmp, `${root}main.ts`],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(stderr)}`);
+    await Deno.rename(tmp, out);
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
   return out;
 }

@@ -151,9 +151,9 @@ Deno.test("deno install of a published bundle URL gives a working command", asyn
 });
 
 Deno.test("npm install -g of the CLI package: exec-server with Deno from npm, no Deno needed", async () => {
-  const dir = await buildNpmCli();
   const work = await Deno.makeTempDir({ prefix: "exec-server-npm-cli-" });
   try {
+    const dir = await buildNpmCli(`${work}/package`);
     const packed = await run("npm", ["pack", "--silent", "--pack-destination", work], { cwd: dir });
     assert.equal(packed.code, 0, packed.stderr);
     const tgz = `${work}/${packed.stdout.trim().split("\n").at(-1)}`;

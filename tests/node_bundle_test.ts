@@ -97,7 +97,7 @@ Deno.test({
     const work = await Deno.makeTempDir({ prefix: "exec-server-node-" });
     try {
       await t.step("build, pack and install like a user", async () => {
-        const dist = await buildNpm();
+        const dist = await buildNpm(`${work}/package`);
         const tgz = (await run("npm", ["pack", "--silent", "--pack-destination", work], dist))
           .trim();
         await Deno.writeTextFile(`${work}/package.json`, '{"type":"module","private":true}\n');

@@ -130,8 +130,8 @@ Deno.test({
   name: "the npm client package installs from a copy and from a tarball outside the repository",
   ignore: !hasNode,
   async fn(t) {
-    const dist = await buildNpm();
     const work = await Deno.makeTempDir({ prefix: "exec-server-npm-client-" });
+    const dist = await buildNpm(`${work}/package`);
     await using server = await ServerProcess.start();
     try {
       const packed = await run("npm", ["pack", "--silent", "--pack-destination", work], dist);
