@@ -132,6 +132,12 @@ export interface SshOptions {
   stderr?: StdioConnectorOptions["stderr"];
 }
 
+/**
+ * The default `connectTimeoutMs` over ssh: long enough for a person to type a
+ * password and for the first connection to copy the server over a slow link.
+ */
+const SSH_CONNECT_TIMEOUT_MS = 600_000;
+
 /** The prefix of every line the host's install script prints. */
 const BOOT = "EXEC-SERVER-BOOT ";
 
@@ -309,7 +315,9 @@ export function sshCommandLine(
 /**
  * Connects a client to `target` (`[USER@]HOST[:PORT]`) over ssh, installing
  * the server there first when the host's cache lacks it. The session lives
- * as long as the ssh connection: there is no resume.
+ * as long as the ssh connection: there is no resume. `connectTimeoutMs`
+ * defaults to 10 minutes here (a password prompt, a first install over a
+ * slow link); ssh's own `ConnectTimeout` bounds reaching the host.
  *
  * @example
  * ```ts ignore
@@ -324,7 +332,9 @@ export async function connectSsh(
   target: string,
   options: SshOptions & Omit<ExecServerClientOptions, "url" | "transport" | "autoResume"> = {},
 ): Promise<ExecServerClient> {
-  const { ssh, remoteCommand, install, cacheDir, payload, onInstall, stderr, ...rest } = options;
+  const { ssh, remoteCommand, install, cacheDir, payload, onInstall, stderr, ...given } = options;
+  // ssh may ask for a password, and a first connection sends ~50 MB: not a 10 s job.
+  const rest = { connectTimeoutMs: SSH_CONNECT_TIMEOUT_MS, ...given };
   const stdio: StdioConnectorOptions = {};
   if (stderr !== undefined) stdio.stderr = stderr;
   if (remoteCommand) {
