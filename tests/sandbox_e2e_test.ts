@@ -15,6 +15,7 @@ import {
   specialEntry,
 } from "./_sandbox.ts";
 import { sandboxProfile } from "../lib/protocol/sandbox.ts";
+import { ExecServerClient } from "../lib/client/mod.ts";
 
 const ignore = !BWRAP_WORKS;
 
@@ -613,6 +614,80 @@ Deno.test({
         await srv[Symbol.asyncDispose]();
       }
     }
+    await marker.assertAllGone();
+  },
+});
+
+Deno.test({
+  name:
+    "our client and CLI ask for profiles: sandboxProfile(), exec --sandbox/--writable/--read-only/--no-network",
+  ignore,
+  async fn() {
+    await using s = await server();
+    await using tmp = await scratch();
+    const extra = `${tmp.dir}/extra`;
+    await Deno.mkdir(extra);
+    const marker = new Marker();
+    await using client = await ExecServerClient.connect({ url: s.srv.url });
+    const proc = await client.start({
+      argv: ["/bin/sh", "-c", `touch ${tmp.dir}/ok && touch /usr/local/sbx-client`],
+      cwd: tmp.dir,
+      env: { PATH: "/usr/bin:/bin", ...marker.env },
+      sandbox: sandboxProfile({ mode: "workspace-write", writable: [tmp.dir] }),
+    });
+    const status = await proc.exited;
+    assert.deepEqual(status, { exitCode: 1, sandboxDenied: true });
+    assert.ok(await exists(`${tmp.dir}/ok`));
+
+    const cli = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../main.ts", import.meta.url).pathname,
+          "exec",
+          "--url",
+          s.srv.url,
+          ...args,
+        ],
+        env: marker.env,
+        stdin: "null",
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    const ww = await cli(
+      "--sandbox",
+      "workspace-write",
+      "--writable",
+      extra,
+      "--cwd",
+      tmp.dir,
+      "--",
+      "sh",
+      "-c",
+      `touch a ${extra}/b && touch /usr/local/sbx-cli`,
+    );
+    assert.equal(ww.code, 1);
+    assert.match(ww.stderr, /Read-only file system/);
+    assert.ok(await exists(`${tmp.dir}/a`) && await exists(`${extra}/b`));
+    const ro = await cli("--read-only", "--cwd", tmp.dir, "--", "touch", "c");
+    assert.equal(ro.code, 1);
+    assert.ok(!(await exists(`${tmp.dir}/c`)));
+    const net = await cli(
+      "--no-network",
+      "--cwd",
+      tmp.dir,
+      "--",
+      "bash",
+      "-c",
+      "touch d && exec 3<>/dev/tcp/127.0.0.1/9",
+    );
+    assert.equal(net.code, 1);
+    assert.match(net.stderr, /Operation not permitted/);
+    assert.ok(await exists(`${tmp.dir}/d`), "--no-network alone leaves the file system alone");
+    const bad = await cli("--read-only", "--writable", extra, "--", "true");
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--writable contradicts a read-only sandbox/);
     await marker.assertAllGone();
   },
 });

@@ -53,6 +53,8 @@ export interface ExitedEvent {
   signal?: string;
   /** True when the server's per-process timeout ended it. */
   timedOut?: boolean;
+  /** True when a sandbox was applied and the exit looks like it refused something (codex 0.171's rule). */
+  sandboxDenied?: boolean;
 }
 
 /**
@@ -149,6 +151,8 @@ export interface ExitStatus {
   signal?: string;
   /** True when the server's per-process timeout ended it. */
   timedOut?: boolean;
+  /** True when a sandbox was applied and the exit looks like it refused something. */
+  sandboxDenied?: boolean;
 }
 
 /**

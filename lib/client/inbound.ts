@@ -62,6 +62,7 @@ export function inboundRouter(targets: InboundTargets): (data: string | Uint8Arr
         const event: ExitedEvent = { type: "exited", seq: p.data.seq, exitCode: p.data.exitCode };
         if (p.data.signal !== undefined) event.signal = p.data.signal;
         if (p.data.timedOut !== undefined) event.timedOut = p.data.timedOut;
+        if (p.data.sandboxDenied === true) event.sandboxDenied = true;
         targets.process(p.data.processId)?.push(event);
         return;
       }

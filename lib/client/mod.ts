@@ -74,3 +74,10 @@ export type {
   WriteStatus,
 } from "../protocol/process.ts";
 export type { FsChangedNotification, FsDirectoryEntry, FsSandbox } from "../protocol/fs.ts";
+export {
+  type FileSystemSandboxContextInput,
+  pathToFileUri,
+  sandboxProfile,
+  type SandboxProfileOptions,
+  type SandboxType,
+} from "../protocol/sandbox.ts";

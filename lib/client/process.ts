@@ -391,6 +391,7 @@ export class ProcessHandle {
       const event: ExitedEvent = { type: "exited", seq, exitCode: r.exitCode ?? -1 };
       if (r.signal) event.signal = r.signal;
       if (r.timedOut) event.timedOut = true;
+      if (r.sandboxDenied) event.sandboxDenied = true;
       this.#buffer.push(seq, event, true);
       this.#exitKnown = true;
     } else if (r.exited && !this.#exitKnown && final && missing.length === 0) {
@@ -399,6 +400,7 @@ export class ProcessHandle {
       const status: ExitStatus = { exitCode: r.exitCode ?? -1 };
       if (r.signal) status.signal = r.signal;
       if (r.timedOut) status.timedOut = true;
+      if (r.sandboxDenied) status.sandboxDenied = true;
       this.#exit.resolve(status);
     }
     if (missing.length === 0) return null;
@@ -412,5 +414,6 @@ function exitStatusOf(event: ExitedEvent): ExitStatus {
   const status: ExitStatus = { exitCode: event.exitCode };
   if (event.signal !== undefined) status.signal = event.signal;
   if (event.timedOut !== undefined) status.timedOut = event.timedOut;
+  if (event.sandboxDenied !== undefined) status.sandboxDenied = event.sandboxDenied;
   return status;
 }
