@@ -6,7 +6,7 @@
  * and a command whose stdout and stderr could race is compared only through
  * its events' summary. Where seqs are compared, a command pauses after its
  * last write: codex may otherwise number its exit before that output (row
- * `exit-order` of the deliberate differences).
+ * `exit-after-output` of the deliberate differences).
  *
  * @module
  */

@@ -57,15 +57,6 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     reason: "a client waiting for output can still read files, write stdin or terminate",
   },
   {
-    id: "exit-order",
-    behaviour: "the seq of `process/exited` against the last output",
-    codex: "may come before output the process wrote just before exiting",
-    ours: "after every byte the process wrote before it exited",
-    reason: "a reader that has seen the exit has seen all the output that preceded it",
-    shownBy: "not deterministic on codex's side: the process cases pause after their last " +
-      "write so that codex's numbering is stable",
-  },
-  {
     id: "ours-only-methods",
     behaviour: "`ping`, `process/closeStdin`, `process/resize`, `process/list`, `fs/watch`, " +
       "`fs/unwatch`",
