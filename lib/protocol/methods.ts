@@ -9,6 +9,7 @@
 import type { z } from "npm:zod@^4.1.0";
 import { ENVIRONMENT_METHODS } from "./environment.ts";
 import { FS_METHODS } from "./fs.ts";
+import { HOST_METHODS } from "./host.ts";
 import { InitializeParamsSchema, InitializeResultSchema, PROCESS_METHODS } from "./process.ts";
 
 /** Every request method: `{params, result}` schemas. */
@@ -20,6 +21,7 @@ export const METHODS = {
   ...PROCESS_METHODS,
   ...FS_METHODS,
   ...ENVIRONMENT_METHODS,
+  ...HOST_METHODS,
 } as const;
 
 /** A request method name. */

@@ -20,5 +20,6 @@ export * from "./process.ts";
 export * from "./fs.ts";
 export * from "./environment.ts";
 export * from "./sandbox.ts";
+export * from "./host.ts";
 export * from "./methods.ts";
 export * from "./binary_frame.ts";

@@ -11,7 +11,12 @@ import type { z } from "npm:zod@^4.1.0";
 import { encodeOutputFrame } from "../protocol/binary_frame.ts";
 import type { StreamName } from "../process/child.ts";
 import { ErrorCode, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
-import type { CallContext, HandlerTable, ServerContext } from "./process_handlers.ts";
+import type {
+  CallContext,
+  ConnectionScope,
+  HandlerTable,
+  ServerContext,
+} from "./process_handlers.ts";
 import { messageOf } from "../util/errors.ts";
 import { isMethodName, type MethodName, METHODS } from "../protocol/methods.ts";
 import { methodGroup } from "../protocol/environment.ts";
@@ -120,6 +125,13 @@ export class Connection implements Attachment {
   readonly #highWater: number;
   readonly #label: string;
   readonly #evicted = new AbortController();
+  /** Aborts when the transport closes or the session is resumed elsewhere. */
+  readonly #gone = new AbortController();
+  readonly #scope: ConnectionScope = {
+    signal: this.#gone.signal,
+    notify: (method, params) => this.#send({ method, params }),
+    congested: () => this.congested(),
+  };
   #initializeRequested = false;
   #initialized = false;
   #session: Session | null = null;
@@ -370,19 +382,24 @@ export class Connection implements Attachment {
     rawParams: unknown,
   ): Promise<Response> {
     let outcome: Outcome;
+    const after: (() => void)[] = [];
     try {
-      outcome = { id, result: await this.#dispatch(method, rawParams) };
+      outcome = { id, result: await this.#dispatch(method, rawParams, after) };
     } catch (err) {
       outcome = { id, error: toRpcError(err, method, this.#server) };
     }
     const response: Response = "error" in outcome
       ? { id, error: outcome.error.toJson() }
       : { id, result: outcome.result };
-    this.#send(response);
+    try {
+      this.#send(response);
+    } finally {
+      for (const fn of after) fn();
+    }
     return response;
   }
 
-  async #dispatch(method: string, rawParams: unknown): Promise<unknown> {
+  async #dispatch(method: string, rawParams: unknown, after: (() => void)[]): Promise<unknown> {
     if (!isMethodName(method)) {
       throw new RpcError(
         ErrorCode.MethodNotFound,
@@ -400,6 +417,8 @@ export class Connection implements Attachment {
       session,
       signal: this.#evicted.signal,
       server: this.#server,
+      connection: this.#scope,
+      afterResponse: (fn) => void after.push(fn),
     };
     const handler = this.#handlers[method] as (
       p: unknown,
@@ -525,6 +544,7 @@ export class Connection implements Attachment {
   /** @internal Attachment */
   evict(reason: string): void {
     this.#evicted.abort(reason);
+    this.#gone.abort(reason);
   }
 
   // -- Transport --
@@ -533,6 +553,7 @@ export class Connection implements Attachment {
   transportClosed(): void {
     if (!this.#open && !this.#session) return;
     this.#open = false;
+    this.#gone.abort("the connection closed");
     this.#cancelInitDeadline();
     // Requests still waiting for a slot never ran: nobody could get their answer.
     for (const w of this.#waiting.splice(0)) w.done(null);

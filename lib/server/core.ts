@@ -32,6 +32,7 @@ import { fsHandlers } from "./fs_handlers.ts";
 import { type HandlerTable, PROCESS_HANDLERS, type ServerContext } from "./process_handlers.ts";
 import { DEFAULT_SESSION_TTL_MS, SessionRegistry } from "./session.ts";
 import { ENVIRONMENT_HANDLERS } from "./environment_handlers.ts";
+import { hostHandlers } from "./host_handlers.ts";
 import { hostEnvironmentInfo } from "./edge_host.ts";
 import type { EnvironmentInfo } from "../protocol/environment.ts";
 import { SandboxService, type SandboxServiceOptions } from "../sandbox/service.ts";
@@ -89,6 +90,11 @@ export interface ServerCoreOptions {
    * called once, on first use. @default {hostEnvironmentInfo: read from this host}
    */
   environmentInfo?: EnvironmentInfo | (() => EnvironmentInfo);
+  /**
+   * `http/request`s one connection may have at once: buffered ones in flight
+   * plus bodies still streaming. @default {16}
+   */
+  maxHttpRequests?: number;
 }
 
 /** What both transports share: sessions, handlers and services. */
@@ -149,6 +155,14 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
     ...PROCESS_HANDLERS,
     ...fsHandlers(lazyFileSystem(options.fsRoots ?? [], maxMessageBytes)),
     ...ENVIRONMENT_HANDLERS,
+    ...hostHandlers({
+      env: options.baseEnv ?? hostEnv,
+      clock,
+      log,
+      // A whole body travels base64 in one reply: 3/4 of a message, less the envelope.
+      maxBodyBytes: Math.max(1024, Math.floor((maxMessageBytes - 64 * 1024) * 3 / 4)),
+      maxHttpRequests: options.maxHttpRequests ?? 16,
+    }),
   };
   return {
     context,

@@ -44,6 +44,19 @@ export interface ServerContext {
   environmentInfo: () => EnvironmentInfo;
 }
 
+/**
+ * The caller's connection, for work that belongs to it rather than to the
+ * session (a streamed HTTP body ends with the connection, as in codex).
+ */
+export interface ConnectionScope {
+  /** Aborts when the connection closes or its session is resumed elsewhere. */
+  readonly signal: AbortSignal;
+  /** Sends a notification on this connection (dropped once it is closed). */
+  notify(method: string, params: unknown): void;
+  /** A promise while the peer is congested (stop producing), else undefined. */
+  congested(): Promise<void> | undefined;
+}
+
 /** Per-call context. */
 export interface CallContext {
   /** The caller's session. */
@@ -52,6 +65,14 @@ export interface CallContext {
   signal: AbortSignal;
   /** Server-wide services. */
   server: ServerContext;
+  /** The caller's connection. */
+  connection: ConnectionScope;
+  /**
+   * Runs `fn` once this call's response has been sent (or dropped because
+   * the connection closed), so that notifications a call starts, such as a
+   * streamed body, come after its response.
+   */
+  afterResponse(fn: () => void): void;
 }
 
 /** A handler for method `M`. */
