@@ -415,3 +415,18 @@ Deno.test("http/request streamResponse: a client that stops reading holds the st
     message: "the origin's stream to be cancelled",
   });
 });
+
+Deno.test("http/request: serve --sandbox without --sandbox-network refuses every request", async () => {
+  await using raw = new RawOrigin();
+  await using server = await ServerProcess.start(["--sandbox", "read-only"]);
+  await using c = await TestClient.connect(server.url);
+  const r = await http(c, { url: `${raw.base}/x` });
+  assert.deepEqual(r.error, {
+    code: -32600,
+    message: "http/request refused: this server's sandbox restricts network access",
+  });
+  assert.deepEqual(raw.requests, []);
+  await using open = await ServerProcess.start(["--sandbox", "read-only", "--sandbox-network"]);
+  await using d = await TestClient.connect(open.url);
+  assert.equal((await http(d, { url: `${raw.base}/y` })).result.status, 200);
+});

@@ -116,6 +116,13 @@ export class SandboxService implements AsyncDisposable {
     return this.#options.defaultProfile !== undefined;
   }
 
+  /** Whether the operator's profile restricts network (then `http/request` is refused too). */
+  get networkRestricted(): boolean {
+    const permissions = this.#options.defaultProfile?.permissions;
+    return permissions !== undefined && permissions.type !== "disabled" &&
+      permissions.network === "restricted";
+  }
+
   /** The placeholders currently on the host (for tests). */
   get placeholders(): string[] {
     return this.#placeholders.paths;

@@ -162,6 +162,7 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
       // A whole body travels base64 in one reply: 3/4 of a message, less the envelope.
       maxBodyBytes: Math.max(1024, Math.floor((maxMessageBytes - 64 * 1024) * 3 / 4)),
       maxHttpRequests: options.maxHttpRequests ?? 16,
+      networkAllowed: () => !context.sandbox.networkRestricted,
     }),
   };
   return {
