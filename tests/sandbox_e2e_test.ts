@@ -691,3 +691,38 @@ Deno.test({
     await marker.assertAllGone();
   },
 });
+
+Deno.test({
+  name:
+    "a server run as root: sandboxed processes cannot write host sysctls or /sys (real root inside)",
+  ignore: ignore || Deno.uid() !== 0,
+  async fn() {
+    // With uid 0 mapped to the real root, /proc/sys/kernel/core_pattern (run
+    // as root on the host at the next crash) was writable under every
+    // profile, as it is under codex's server. Writing a value back is harmless.
+    await using s = await server();
+    await using tmp = await scratch();
+    const marker = new Marker();
+    const script = tries({
+      hostname: 'h=$(cat /proc/sys/kernel/hostname) && echo "$h" > /proc/sys/kernel/hostname',
+      corepattern: "test -w /proc/sys/kernel/core_pattern && : >> /proc/sys/kernel/core_pattern",
+      sys: ": >> /sys/kernel/uevent_helper",
+      own: "echo ok > ./own",
+    });
+    for (
+      const sandbox of [
+        sandboxProfile({ mode: "workspace-write", writable: [tmp.dir] }),
+        sandboxProfile({ mode: "network-only" }),
+      ]
+    ) {
+      const r = await run(s.client, script, { sandbox, cwd: tmp.dir }, marker);
+      assert.deepEqual(verdicts(r.stdout), {
+        hostname: false,
+        corepattern: false,
+        sys: false,
+        own: true,
+      }, JSON.stringify(sandbox.permissions));
+    }
+    await marker.assertAllGone();
+  },
+});

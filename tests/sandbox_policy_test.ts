@@ -480,6 +480,12 @@ Deno.test("planBwrap: mounts broad to specific, masks and placeholders, namespac
     seccompFile: null,
   }, fs);
   assert.equal(tty.argv[0], "/usr/bin/bwrap");
+  const asRoot = planBwrap(policy, { argv: ["true"], cwd: "/w", env: {}, tty: false }, {
+    ...HOST,
+    root: true,
+  }, fs).argv.join(" ");
+  assert.ok(asRoot.includes("--remount-ro /proc"), "real root inside: /proc/sys stays read-only");
+  assert.ok(!line.includes("--remount-ro /proc"));
   assert.ok(!tty.argv.includes("--new-session"), "a terminal keeps its controlling tty");
   assert.ok(!tty.argv.includes("--unshare-net"));
   assert.ok(tty.argv.join(" ").includes("--unsetenv PWD"));

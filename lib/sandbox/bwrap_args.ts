@@ -6,9 +6,10 @@
  *
  * Mounts, in bwrap's order (a later mount shadows an earlier one, so rules go
  * from the broadest to the most specific):
- * 1. `/`: `--ro-bind / /` (root read), `--bind / /` (root write), or an
- *    ephemeral `--tmpfs /` when the policy shows only some paths;
- *    then `--dev /dev` and `--proc /proc` (this pid namespace's).
+ * 1. `/`: `--ro-bind / /` (root read), `--bind / /` (root write, with `/sys`
+ *    kept read-only), or an ephemeral `--tmpfs /` when the policy shows only
+ *    some paths; then `--dev /dev` and `--proc /proc` (this pid namespace's;
+ *    read-only when the server runs as root).
  * 2. Each rule: write `--bind P P`; read `--ro-bind P P`; deny a directory
  *    `--perms 000 --tmpfs P` (remounted read-only at the end), deny a file
  *    `--ro-bind EMPTY P` (an empty mode-000 file). A path that does not exist
@@ -54,6 +55,14 @@ export interface BwrapHost {
   seccompFile: string | null;
   /** A POSIX shell on the host (opens the seccomp file). @default {"/bin/sh"} */
   shell?: string;
+  /**
+   * The server runs as root. Then uid 0 inside is the real root (without
+   * capabilities), and root-owned files are writable wherever a mount is:
+   * `/proc` is made read-only, or `/proc/sys/kernel/core_pattern` (run as
+   * root on the host at the next crash) would be a way out.
+   * @default {false}
+   */
+  root?: boolean;
 }
 
 /** The command to run sandboxed. */
@@ -122,6 +131,9 @@ export function planBwrap(
   else if (root?.access === "write") args.push("--bind", "/", "/");
   else args.push("--tmpfs", "/");
   args.push("--dev", "/dev", "--proc", "/proc");
+  // Kernel interfaces stay read-only whatever the profile: a writable /sys
+  // (root write) would hand out uevent_helper and the cgroup tree.
+  if (root?.access === "write") args.push("--ro-bind", "/sys", "/sys");
 
   const remount: string[] = [];
   const rules = policy.rules.filter((r) => r.path !== "/");
@@ -168,6 +180,7 @@ export function planBwrap(
     }
   }
   for (const path of remount) args.push("--remount-ro", path);
+  if (host.root === true) args.push("--remount-ro", "/proc");
 
   args.push("--unshare-user", "--unshare-pid", "--unshare-ipc");
   if (policy.network === "restricted") args.push("--unshare-net");

@@ -231,6 +231,7 @@ export class SandboxService implements AsyncDisposable {
         bwrap,
         emptyFile,
         seccompFile,
+        root: Deno.uid() === 0,
       }, {
         kind: (path) => registry.holds(path) ? "missing" : facts.kind(path),
         list: (dir) => facts.list(dir),
