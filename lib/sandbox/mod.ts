@@ -42,6 +42,7 @@
  * @module
  */
 export * from "./policy.ts";
+export { compileProfile, intersect } from "./compile.ts";
 export { globBase, globToRegExp } from "./glob.ts";
 export { type BwrapHost, type BwrapPlan, type Placeholder, planBwrap } from "./bwrap_args.ts";
 export { seccompProgram } from "./seccomp.ts";

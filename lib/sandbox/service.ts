@@ -17,14 +17,8 @@ import { GlobScanError, type Placeholder, planBwrap } from "./bwrap_args.ts";
 import { findBwrap, hostArch, HostFacts, RuntimeFiles } from "./host.ts";
 import { defaultJournalDir, PlaceholderRegistry } from "./placeholders.ts";
 import { SandboxedChild } from "./sandboxed_child.ts";
-import {
-  accessAt,
-  compileProfile,
-  type Enforcement,
-  intersect,
-  SandboxError,
-  type SandboxPolicy,
-} from "./policy.ts";
+import { accessAt, type Enforcement, SandboxError, type SandboxPolicy } from "./policy.ts";
+import { compileProfile, intersect } from "./compile.ts";
 import { FsPolicy } from "./fs_policy.ts";
 
 /** Options of {@linkcode SandboxService}. */
