@@ -4,7 +4,17 @@
 // manual clock.
 import assert from "node:assert/strict";
 import { ExecServer } from "../lib/server/ws_server.ts";
-import { refuseAuth, refuseOrigin, refuseOverLimit, refuseRoute } from "../lib/server/upgrade.ts";
+import {
+  decideUpgrade,
+  evictUninitialized,
+  refuseAuth,
+  refuseHandshake,
+  refuseMethod,
+  refuseOrigin,
+  refuseOverLimit,
+  refuseRoute,
+  type SocketTable,
+} from "../lib/server/upgrade.ts";
 import { watchSendProgress } from "../lib/server/ws_peer.ts";
 import { NULL_LOGGER } from "../lib/util/logger.ts";
 import { ManualClock } from "./_fakes.ts";
@@ -83,14 +93,114 @@ Deno.test("refuseAuth(): a header or a bearer subprotocol with the token passes,
   );
 });
 
+function tracked(openedAt: number, initialized: boolean) {
+  const closes: { code: number; reason: string }[] = [];
+  return {
+    openedAt,
+    initialized,
+    closes,
+    close: (code: number, reason: string) => void closes.push({ code, reason }),
+  };
+}
+
 Deno.test("refuseOverLimit(): 503 at the limit and while shutting down", () => {
-  const table = { sockets: new Set<WebSocket>(), closing: false };
+  const table: SocketTable = { sockets: new Set(), closing: false };
   assert.equal(refuseOverLimit(table, 1, NULL_LOGGER), null);
-  table.sockets.add({} as WebSocket);
+  table.sockets.add(tracked(0, true));
   assert.equal(refuseOverLimit(table, 1, NULL_LOGGER)?.status, 503);
   table.sockets.clear();
   table.closing = true;
   assert.equal(refuseOverLimit(table, 1, NULL_LOGGER)?.status, 503);
+});
+
+Deno.test("refuseMethod(): an upgrade by any method but GET gets 405 with Allow: GET (issue 15 row 15)", () => {
+  for (const method of ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
+    const r = refuseMethod({ method, url: "http://x/", headers: new Headers() });
+    assert.equal(r?.status, 405, method);
+    assert.equal(r?.headers.get("allow"), "GET");
+  }
+  assert.equal(refuseMethod({ method: "GET", url: "http://x/", headers: new Headers() }), null);
+});
+
+Deno.test("refuseHandshake(): 400 without Connection: upgrade, version 13 and a 16-byte key", () => {
+  const good = {
+    connection: "keep-alive, Upgrade",
+    "sec-websocket-version": "13",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+  };
+  const check = (headers: Record<string, string>) =>
+    refuseHandshake(upgradeRequest(headers), REMOTE, NULL_LOGGER)?.status ?? null;
+  assert.equal(check(good), null);
+  assert.equal(check({ ...good, connection: "keep-alive" }), 400);
+  assert.equal(check({ ...good, "sec-websocket-version": "8" }), 400);
+  assert.equal(check({ ...good, "sec-websocket-key": "c2hvcnQ=" }), 400);
+  assert.equal(check({ ...good, "sec-websocket-key": "not base64!" }), 400);
+});
+
+Deno.test("evictUninitialized(): at the limit the oldest socket that never initialized makes room (issue 15 row 9)", () => {
+  const table: SocketTable = { sockets: new Set(), closing: false };
+  const ready = tracked(0, true);
+  const young = tracked(9_500, false);
+  const old = tracked(5_000, false);
+  table.sockets.add(ready).add(old).add(young);
+  assert.equal(evictUninitialized(table, 4, 10_000, 1000, NULL_LOGGER), false, "under the limit");
+  assert.equal(evictUninitialized(table, 3, 10_000, 1000, NULL_LOGGER), true);
+  assert.deepEqual(old.closes, [{
+    code: 1008,
+    reason: "too many connections: this one never initialized",
+  }]);
+  assert.ok(!table.sockets.has(old));
+  table.sockets.add(tracked(9_800, false));
+  assert.equal(
+    evictUninitialized(table, 3, 10_000, 1000, NULL_LOGGER),
+    false,
+    "a socket younger than minAgeMs is never evicted",
+  );
+  assert.deepEqual(ready.closes, []);
+});
+
+Deno.test("decideUpgrade(): /readyz, then route, method, origin, credentials, limit and handshake in order", async () => {
+  const policy = {
+    auth: { mode: "bearer", token: "0123456789abcdef" } as const,
+    allowOrigins: new Set<string>(),
+    maxConnections: 1,
+    pingSeconds: 30,
+  };
+  const table: SocketTable = { sockets: new Set(), closing: false };
+  const ws = {
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-version": "13",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    authorization: "Bearer 0123456789abcdef",
+  };
+  const decide = async (method: string, path: string, headers: Record<string, string>) => {
+    const d = await decideUpgrade(
+      { method, url: `http://x${path}`, headers: new Headers(headers) },
+      REMOTE,
+      policy,
+      table,
+      0,
+      NULL_LOGGER,
+    );
+    return d.kind === "respond" ? d.response.status : `upgrade ${d.protocol}`;
+  };
+  assert.equal(await decide("GET", "/readyz", {}), 200);
+  assert.equal(await decide("HEAD", "/readyz", {}), 200);
+  assert.equal(await decide("POST", "/readyz", {}), 405);
+  assert.equal(await decide("GET", "/", {}), 426);
+  assert.equal(await decide("GET", "/x", ws), 404);
+  assert.equal(await decide("POST", "/", ws), 405);
+  assert.equal(await decide("GET", "/", { ...ws, origin: "https://evil.example" }), 403);
+  assert.equal(await decide("GET", "/", { ...ws, authorization: "Bearer nope" }), 401);
+  assert.equal(await decide("GET", "/", { ...ws, connection: "close" }), 400);
+  assert.equal(await decide("GET", "/", ws), "upgrade null");
+  assert.equal(
+    await decide("GET", "/", { ...ws, "sec-websocket-protocol": "x, exec-server" }),
+    "upgrade exec-server",
+  );
+  table.sockets.add(tracked(0, true));
+  assert.equal(await decide("GET", "/", ws), 503);
 });
 
 Deno.test("watchSendProgress(): a queue that does not move for stallMs trips it once", () => {

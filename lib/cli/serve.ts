@@ -77,6 +77,9 @@ Limits
   --max-processes N        processes per session, finished ones included until their
                            retention ends (default 1024)
   --ping-interval SECONDS  keepalive ping; a peer silent this long is dropped (default 30)
+  --handshake-timeout SECONDS
+                           a connection must send its request (and finish TLS) within this, and
+                           then succeed in initialize within it again, or it is closed (default 10)
 
 Other
   --log-level LEVEL        debug, info, warn, error or silent (default info; warn for stdio)
@@ -133,6 +136,7 @@ export async function parseServeArgs(
       "max-sessions": { type: "string" },
       "max-processes": { type: "string" },
       "ping-interval": { type: "string" },
+      "handshake-timeout": { type: "string" },
       "concurrent-requests": { type: "string" },
       "ws-auth": { type: "string" },
       "ws-token-file": { type: "string" },
@@ -262,6 +266,8 @@ export async function parseServeArgs(
       maxSessions: positiveInt("--max-sessions", v["max-sessions"], 1024),
       maxProcesses: positiveInt("--max-processes", v["max-processes"], 1024),
       pingSeconds: positiveNumber("--ping-interval", v["ping-interval"], 30),
+      handshakeTimeoutMs: positiveNumber("--handshake-timeout", v["handshake-timeout"], 10) * 1000,
+      initializeTimeoutMs: positiveNumber("--handshake-timeout", v["handshake-timeout"], 10) * 1000,
       concurrentRequests: positiveInt("--concurrent-requests", v["concurrent-requests"], 64),
       logger: createLogger(level as LogLevel, (l) => console.error(l)),
     },

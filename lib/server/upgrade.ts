@@ -1,16 +1,18 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
  * The HTTP side of the WebSocket edge: `/readyz`, the checks an upgrade must
- * pass (path, origin, token, shutdown, connection limit, handshake), and the
- * wiring of an accepted socket to a connection of the core. Each check is a
- * function that returns the refusal, or null to let the request through.
+ * pass (path, method, origin, token, shutdown, connection limit, handshake),
+ * and the wiring of an accepted socket to a connection of the core. Each
+ * check is a function of the request that returns the refusal, or null to
+ * let it through.
  *
  * @module
  */
-import { messageOf } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import { CloseCode } from "./connection.ts";
 import type { ServerCore } from "./core.ts";
+import { handshakeKey } from "./ws_http.ts";
+import type { ServerSocket } from "./ws_socket.ts";
 import { type SendGuard, socketPeer, watchSendProgress } from "./ws_peer.ts";
 import { authorize, type WsAuth } from "./auth.ts";
 
@@ -26,29 +28,49 @@ export interface UpgradePolicy {
   pingSeconds: number;
 }
 
+/** An upgraded socket, as the connection limit sees it. */
+export interface TrackedSocket {
+  /** When it was upgraded, on the server's clock. */
+  readonly openedAt: number;
+  /** Whether its connection has a session yet. */
+  readonly initialized: boolean;
+  /** Closes it (its slot is freed at once). */
+  close(code: number, reason: string): void;
+}
+
 /** The open sockets of one server, and whether it is shutting down. */
 export interface SocketTable {
   /** Every socket between upgrade and close. */
-  readonly sockets: Set<WebSocket>;
+  readonly sockets: Set<TrackedSocket>;
   /** Set once shutdown began: new upgrades get 503. */
   closing: boolean;
 }
 
-/** The remote address, read before the upgrade (it is unreadable after). */
-type Remote = Deno.NetAddr;
+/** The parts of a request the checks read (a `Request` has them too). */
+export interface UpgradeRequest {
+  /** Method, e.g. `GET`. */
+  readonly method: string;
+  /** Absolute URL. */
+  readonly url: string;
+  /** Header fields. */
+  readonly headers: Headers;
+}
+
+/** The remote address of the request. */
+export type Remote = { readonly hostname: string; readonly port: number };
 
 function plain(body: string, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(body, { status, headers });
 }
 
 /** The subprotocols a request offers, in order. */
-export function offeredProtocols(req: Request): string[] {
+export function offeredProtocols(req: UpgradeRequest): string[] {
   return (req.headers.get("sec-websocket-protocol") ?? "")
     .split(",").map((p) => p.trim()).filter((p) => p !== "");
 }
 
 /** 426 for a plain HTTP request, 404 for an upgrade to a path other than `/`. */
-export function refuseRoute(req: Request, url: URL): Response | null {
+export function refuseRoute(req: UpgradeRequest, url: URL): Response | null {
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return plain("exec-server: connect with a WebSocket; GET /readyz for health\n", 426, {
       upgrade: "websocket",
@@ -57,12 +79,18 @@ export function refuseRoute(req: Request, url: URL): Response | null {
   return url.pathname === "/" ? null : plain("not found\n", 404);
 }
 
+/** 405 for an upgrade by any method but GET (RFC 6455 section 4.1). */
+export function refuseMethod(req: UpgradeRequest): Response | null {
+  if (req.method === "GET") return null;
+  return plain("method not allowed: a WebSocket upgrade is a GET request\n", 405, { allow: "GET" });
+}
+
 /**
  * 403 for a request carrying an `Origin` not in `allowOrigins` (a browser
  * page: non-browser clients send none).
  */
 export function refuseOrigin(
-  req: Request,
+  req: UpgradeRequest,
   allowOrigins: ReadonlySet<string>,
   log: Logger,
 ): Response | null {
@@ -78,7 +106,7 @@ export function refuseOrigin(
  * token.
  */
 export async function refuseAuth(
-  req: Request,
+  req: UpgradeRequest,
   offered: string[],
   auth: WsAuth | null,
   nowMs: number,
@@ -109,48 +137,98 @@ export function refuseOverLimit(
 }
 
 /**
- * Completes the handshake, echoing `exec-server` (or the bearer
- * subprotocol) when offered; a malformed handshake gets 400.
+ * At the connection limit, closes the oldest socket that has been open for
+ * `minAgeMs` without initializing, so that upgrades that never start cannot
+ * keep real clients out until their initialize deadline. True if one was
+ * closed.
  */
-export function acceptUpgrade(
-  req: Request,
-  offered: string[],
-  pingSeconds: number,
-  remote: Remote,
+export function evictUninitialized(
+  table: SocketTable,
+  maxConnections: number,
+  now: number,
+  minAgeMs: number,
   log: Logger,
-): { socket: WebSocket; response: Response } | Response {
-  const protocol = offered.includes("exec-server")
-    ? "exec-server"
-    : offered.find((p) => p.startsWith("bearer."));
-  try {
-    return Deno.upgradeWebSocket(req, {
-      idleTimeout: pingSeconds,
-      ...(protocol ? { protocol } : {}),
-    });
-  } catch (err) {
-    log.warn(`rejected upgrade from ${remote.hostname}: bad handshake: ${messageOf(err)}`);
-    return plain("bad request: invalid WebSocket handshake\n", 400);
+): boolean {
+  if (table.sockets.size < maxConnections) return false;
+  for (const s of table.sockets) {
+    if (s.initialized || now - s.openedAt < minAgeMs) continue;
+    log.warn("too many connections: closing the oldest one that never initialized");
+    s.close(CloseCode.PolicyViolation, "too many connections: this one never initialized");
+    table.sockets.delete(s);
+    return true;
   }
+  return false;
+}
+
+/** 400 unless the request is a valid WebSocket handshake (RFC 6455 section 4.2.1). */
+export function refuseHandshake(req: UpgradeRequest, remote: Remote, log: Logger): Response | null {
+  if (handshakeKey(req) !== null) return null;
+  log.warn(`rejected upgrade from ${remote.hostname}: bad handshake`);
+  return plain("bad request: invalid WebSocket handshake\n", 400);
+}
+
+/** The subprotocol to echo: `exec-server` when offered, else the bearer one a browser sent. */
+export function chosenProtocol(offered: string[]): string | null {
+  return offered.includes("exec-server")
+    ? "exec-server"
+    : offered.find((p) => p.startsWith("bearer.")) ?? null;
+}
+
+/** What to do with a request. */
+export type UpgradeDecision =
+  | { kind: "respond"; response: Response }
+  | { kind: "upgrade"; key: string; protocol: string | null };
+
+/**
+ * The decision for one request: `/readyz`, then the checks in order (route,
+ * method, origin, credentials, limits, handshake).
+ */
+export async function decideUpgrade(
+  req: UpgradeRequest,
+  remote: Remote,
+  policy: UpgradePolicy,
+  table: SocketTable,
+  now: number,
+  log: Logger,
+): Promise<UpgradeDecision> {
+  const url = new URL(req.url);
+  if (url.pathname === "/readyz") {
+    const response = req.method === "GET" || req.method === "HEAD"
+      ? plain("ok\n")
+      : plain("method not allowed\n", 405, { allow: "GET, HEAD" });
+    return { kind: "respond", response };
+  }
+  const offered = offeredProtocols(req);
+  const refusal = refuseRoute(req, url) ??
+    refuseMethod(req) ??
+    refuseOrigin(req, policy.allowOrigins, log) ??
+    await refuseAuth(req, offered, policy.auth, now, remote, log);
+  if (refusal) return { kind: "respond", response: refusal };
+  if (!table.closing) evictUninitialized(table, policy.maxConnections, now, 1000, log);
+  const late = refuseOverLimit(table, policy.maxConnections, log) ??
+    refuseHandshake(req, remote, log);
+  if (late) return { kind: "respond", response: late };
+  return { kind: "upgrade", key: handshakeKey(req)!, protocol: chosenProtocol(offered) };
 }
 
 /**
- * Serves a connection of `core` over an accepted socket: the send-queue
- * guard, the stalled-peer watchdog, messages in, and the close.
+ * Serves a connection of `core` over an upgraded socket: the send-queue
+ * guard, the stalled-peer watchdog, messages in (holding the socket's reads
+ * while the connection's requests wait), and the close.
  */
 export function wireSocket(
-  socket: WebSocket,
+  socket: ServerSocket,
   core: ServerCore,
   table: SocketTable,
   label: string,
   pingSeconds: number,
 ): void {
   const { log } = core;
-  // Deno drops a peer that misses a ping within pingSeconds; a peer whose
-  // queue has not moved for twice that is treated the same.
+  // The keepalive drops a peer that misses a ping within pingSeconds; a peer
+  // whose queue has not moved for twice that is treated the same.
   const stallMs = 2 * pingSeconds * 1000;
   // Room for the output high-water mark (8 MiB) plus a few largest replies.
   const maxQueuedBytes = 8 * 1024 * 1024 + 4 * core.context.maxMessageBytes;
-  socket.binaryType = "arraybuffer";
   const counter = { sent: 0 };
   let stopWatch = () => {};
   const drop = (code: number, reason: string, detail: string) => {
@@ -168,61 +246,31 @@ export function wireSocket(
       ),
   };
   const conn = core.connect(socketPeer(socket, guard, counter), { label });
+  const tracked: TrackedSocket = {
+    openedAt: core.clock.now(),
+    get initialized() {
+      return conn.session !== null;
+    },
+    close: (code, reason) => conn.close(code, reason),
+  };
   stopWatch = watchSendProgress(socket, counter, stallMs, () =>
     drop(
       CloseCode.GoingAway,
       `peer is not reading: nothing sent for ${stallMs / 1000} s`,
       `nothing could be sent for ${stallMs / 1000} s (2 x --ping-interval)`,
     ), core.clock);
-  table.sockets.add(socket);
-  const unexpected = (err: unknown) => log.error(`${label}: unexpected error: ${messageOf(err)}`);
-  socket.onmessage = (e) => {
-    try {
-      conn.receive(typeof e.data === "string" ? e.data : new Uint8Array(e.data)).catch(unexpected);
-    } catch (err) {
-      // Nothing a client sends may take the server down.
-      unexpected(err);
-    }
-  };
-  socket.onclose = () => {
-    // Deno may fire close twice (keepalive timeout, then the read loop).
-    if (!table.sockets.delete(socket)) return;
-    stopWatch();
-    conn.transportClosed();
-    log.debug(`${label}: closed`);
-  };
-  socket.onerror = () => {};
-}
-
-/**
- * The request handler of a WebSocket server: `/readyz`, then the checks in
- * order (route, origin, credentials, limits, handshake), then the wiring.
- */
-export function upgradeHandler(
-  core: ServerCore,
-  policy: UpgradePolicy,
-  table: SocketTable,
-): (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response> {
-  const { log } = core;
-  return async (req, info) => {
-    const url = new URL(req.url);
-    const remote = info.remoteAddr;
-    if (url.pathname === "/readyz") return plain("ok\n");
-    const offered = offeredProtocols(req);
-    const refusal = refuseRoute(req, url) ??
-      refuseOrigin(req, policy.allowOrigins, log) ??
-      await refuseAuth(req, offered, policy.auth, core.clock.now(), remote, log) ??
-      refuseOverLimit(table, policy.maxConnections, log);
-    if (refusal) return refusal;
-    const upgraded = acceptUpgrade(req, offered, policy.pingSeconds, remote, log);
-    if (upgraded instanceof Response) return upgraded;
-    wireSocket(
-      upgraded.socket,
-      core,
-      table,
-      `websocket ${remote.hostname}:${remote.port}`,
-      policy.pingSeconds,
-    );
-    return upgraded.response;
-  };
+  table.sockets.add(tracked);
+  socket.start({
+    message(data) {
+      // receive() never rejects: a fault closes this connection, not the server.
+      void conn.receive(data);
+      return conn.ready();
+    },
+    closed(code, reason) {
+      table.sockets.delete(tracked);
+      stopWatch();
+      conn.transportClosed();
+      log.debug(`${label}: closed (${code}${reason ? ` ${reason}` : ""})`);
+    },
+  });
 }

@@ -36,6 +36,20 @@ export interface SendGuard {
   overflow(queued: number): void;
 }
 
+/** The socket a {@linkcode socketPeer} sends through (a `ServerSocket`). */
+export interface MessageSocket {
+  /** True until either side began closing. */
+  readonly open: boolean;
+  /** Bytes queued and not yet handed to the OS. */
+  readonly bufferedAmount: number;
+  /** Sends a text message. */
+  sendText(text: string): void;
+  /** Sends a binary message. */
+  sendBinary(data: Uint8Array): void;
+  /** Starts the close handshake. */
+  close(code: number, reason: string): void;
+}
+
 /**
  * Wraps a server socket as a {@linkcode Peer}. Output is paused by the
  * connection at its high-water mark, but responses are not, so a peer that
@@ -43,12 +57,12 @@ export interface SendGuard {
  * `guard.maxQueuedBytes` it is dropped instead.
  */
 export function socketPeer(
-  socket: WebSocket,
+  socket: MessageSocket,
   guard: SendGuard,
   counter: { sent: number },
 ): Peer {
   const admit = (size: number): boolean => {
-    if (socket.readyState !== WebSocket.OPEN) return false;
+    if (!socket.open) return false;
     const queued = socket.bufferedAmount;
     if (queued > 0 && queued + size > guard.maxQueuedBytes) {
       guard.overflow(queued);
@@ -59,21 +73,21 @@ export function socketPeer(
   };
   return {
     sendText(text) {
-      if (admit(text.length)) socket.send(text);
+      if (admit(text.length)) socket.sendText(text);
     },
     sendBinary(data) {
-      if (admit(data.byteLength)) socket.send(data);
+      if (admit(data.byteLength)) socket.sendBinary(data);
     },
     close(code, reason) {
-      if (socket.readyState <= WebSocket.OPEN) socket.close(code, closeReason(reason));
+      socket.close(code, closeReason(reason));
     },
     bufferedAmount: () => socket.bufferedAmount,
   };
 }
 
 /**
- * Deno's keepalive ping is queued behind pending writes, so it never reaches
- * a peer that stopped reading while output was flowing, and that peer would
+ * A keepalive ping cannot reach a peer that stopped reading while output
+ * was flowing (it waits behind the unsent frames), and that peer would
  * hold its connection (and its session, which could not be resumed) until
  * TCP gave up, which can take many minutes. This watchdog calls `onStall`
  * when bytes have been queued without any of them being written for
