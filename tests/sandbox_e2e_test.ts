@@ -347,6 +347,30 @@ Deno.test({
     assert.match(new TextDecoder().decode(s.client.outputOf(processId)), /got-term/);
     assert.equal(events.find((e) => e.method === "process/exited")!.params.exitCode, 7);
 
+    // On a terminal the command shares bwrap's process group: the signal
+    // still goes to the command inside, not to bwrap.
+    await s.client.request("process/start", {
+      processId: "trap-tty",
+      argv: [
+        "/bin/bash",
+        "-c",
+        'trap "echo got-int; exit 5" INT; echo ready; while :; do sleep 0.1; done',
+      ],
+      cwd: tmp.dir,
+      env: { PATH: "/usr/bin:/bin", ...marker.env },
+      tty: true,
+      sandbox: sandboxProfile({ mode: "read-only" }),
+    });
+    await s.client.waitUntil(
+      () => new TextDecoder().decode(s.client.outputOf("trap-tty")).includes("ready") || undefined,
+      10_000,
+      "ready",
+    );
+    await s.client.request("process/signal", { processId: "trap-tty", signal: "interrupt" });
+    const ttyEvents = await s.client.untilClosed("trap-tty");
+    assert.match(new TextDecoder().decode(s.client.outputOf("trap-tty")), /got-int/);
+    assert.equal(ttyEvents.find((e) => e.method === "process/exited")!.params.exitCode, 5);
+
     const a = await run(s.client, "", {
       argv: ["/bin/sh", "-c", "tr '\\0' ' ' < /proc/$$/cmdline"],
       arg0: "custom0",
