@@ -2,7 +2,9 @@
 /**
  * The executor host: what a client reaches on the executor's machine besides
  * processes and files. `http/request` is made from the executor's network
- * position (see {@linkcode openExchange}).
+ * position (see {@linkcode openExchange}); `environmentConfig/read` returns
+ * the executor's own codex configuration layers (see
+ * {@linkcode readEnvironmentConfig}).
  *
  * @example Checking a request the way the server does
  * ```ts
@@ -25,3 +27,5 @@
  * @module
  */
 export * from "./http.ts";
+export * from "./config.ts";
+export * from "./toml.ts";

@@ -145,6 +145,10 @@ export type EnvironmentConfigReadResult = z.infer<typeof EnvironmentConfigReadRe
 /** The host methods, ready to be spread into the method table. */
 export const HOST_METHODS = {
   "http/request": { params: HttpRequestParamsSchema, result: HttpRequestResultSchema },
+  "environmentConfig/read": {
+    params: EnvironmentConfigReadParamsSchema,
+    result: EnvironmentConfigReadResultSchema,
+  },
 } as const;
 
 /** A host method name. */

@@ -95,6 +95,11 @@ export interface ServerCoreOptions {
    * plus bodies still streaming. @default {16}
    */
   maxHttpRequests?: number;
+  /**
+   * Codex's system config directory, read by `environmentConfig/read`
+   * (`config.toml`, `requirements.toml`). @default {"/etc/codex"}
+   */
+  codexSystemDir?: string;
 }
 
 /** What both transports share: sessions, handlers and services. */
@@ -163,6 +168,7 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
       maxBodyBytes: Math.max(1024, Math.floor((maxMessageBytes - 64 * 1024) * 3 / 4)),
       maxHttpRequests: options.maxHttpRequests ?? 16,
       networkAllowed: () => !context.sandbox.networkRestricted,
+      ...(options.codexSystemDir ? { codexSystemDir: options.codexSystemDir } : {}),
     }),
   };
   return {

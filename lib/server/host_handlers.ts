@@ -1,6 +1,7 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
- * Binds the host methods to the host part: `http/request` with its bounds
+ * Binds the host methods to the host part: `environmentConfig/read`, and
+ * `http/request` with its bounds
  * and its streamed bodies, which belong to the calling connection (they end
  * when it closes, as in codex) and pause while its peer is congested.
  *
@@ -12,6 +13,7 @@
  * @module
  */
 import { BodyError, type HttpExchange, openExchange } from "../host/http.ts";
+import { readEnvironmentConfig } from "../host/config.ts";
 import { internalError, invalidParams, invalidRequest } from "../protocol/errors.ts";
 import type { HttpBodyDelta, HttpRequestParams } from "../protocol/host.ts";
 import type { Clock } from "../util/clock.ts";
@@ -38,6 +40,8 @@ export interface HostHandlerOptions {
    * operator's sandbox restricts network). @default {() => true}
    */
   networkAllowed?: () => boolean;
+  /** Where codex's system config lives (`config.toml`, `requirements.toml`). @default {"/etc/codex"} */
+  codexSystemDir?: string;
 }
 
 /** Whole bodies larger than this wait for one of two slots before they grow further. */
@@ -190,6 +194,7 @@ async function pump(
 /** Handlers for the host methods. */
 export function hostHandlers(options: HostHandlerOptions): {
   "http/request": Handler<"http/request">;
+  "environmentConfig/read": Handler<"environmentConfig/read">;
 } {
   const maxRequests = options.maxHttpRequests ?? 16;
   const maxDelta = options.maxDeltaBytes ?? 256 * 1024;
@@ -235,5 +240,10 @@ export function hostHandlers(options: HostHandlerOptions): {
         if (!handedOff) done();
       }
     },
+    "environmentConfig/read": (params) =>
+      readEnvironmentConfig(params, {
+        env: options.env(),
+        ...(options.codexSystemDir ? { systemDir: options.codexSystemDir } : {}),
+      }),
   };
 }
