@@ -102,6 +102,15 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     reason: "chunked transfer of files bigger than one message; codex clients never send them",
   },
   {
+    id: "atomic-writes",
+    behaviour: "`fs/writeFile` (without `append`) and `fs/copy` onto a file",
+    codex: "write the target in place",
+    ours: "write a temporary file in the target's directory and rename it over the target (the " +
+      "mode, and for root the owner, are kept; the inode is new)",
+    reason: "a failure, such as a full disk, leaves the old file intact",
+    shownBy: "tests/fs_disk_full_e2e_test.ts (a 2 MiB tmpfs)",
+  },
+  {
     id: "violation-close",
     behaviour: "closing the connection on a protocol violation",
     codex: "abrupt (the client sees 1006)",

@@ -4,6 +4,22 @@
 import assert from "node:assert/strict";
 import { CuttableProxy, ResponseError, ServerProcess, TestClient } from "./_harness.ts";
 
+/** Resumes `sessionId` on a new connection, retrying while the server has not noticed the drop. */
+async function resume(url: string, sessionId: string): Promise<TestClient> {
+  for (let i = 0; i < 200; i++) {
+    const attempt = await TestClient.connect(url, { initialize: false });
+    try {
+      await attempt.initialize(sessionId);
+      return attempt;
+    } catch (err) {
+      await attempt.close();
+      if (!(err instanceof ResponseError) || err.code !== -32010) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  throw new Error(`could not resume ${sessionId}`);
+}
+
 async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).toHex();
 }
@@ -100,19 +116,7 @@ Deno.test("fs/* over the wire", async (t) => {
     );
     await proxy.cut();
     await c1.closed;
-    let c2: TestClient | null = null;
-    for (let i = 0; i < 200 && !c2; i++) {
-      const attempt = await TestClient.connect(server.url, { initialize: false });
-      try {
-        await attempt.initialize(c1.sessionId);
-        c2 = attempt;
-      } catch (err) {
-        await attempt.close();
-        if (!(err instanceof ResponseError) || err.code !== -32010) throw err;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
-    assert.ok(c2);
+    const c2 = await resume(server.url, c1.sessionId);
     await Deno.writeTextFile(`${dir}/two.txt`, "2");
     const ev = await c2.waitFor((m) =>
       m.method === "fs/changed" && m.params.paths.some((p: string) => p.endsWith("two.txt"))

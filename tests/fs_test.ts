@@ -40,7 +40,7 @@ Deno.test("FS_METHODS lists the nine fs methods with schemas", () => {
 
 Deno.test("file_system_methods_cover_surface_area", async () => {
   await withTemp(async (dir) => {
-    const fs = new FileSystemService();
+    using fs = new FileSystemService();
     await fs.createDirectory({ path: `${dir}/a/b/c` }); // recursive default
     await fs.writeFile({ path: `${dir}/a/f.txt`, dataBase64: enc("hello") });
     await fs.writeFile({
@@ -85,7 +85,7 @@ Deno.test("file_system_methods_cover_surface_area", async () => {
 
 Deno.test("file_system_get_metadata_returns_expected_fields", async () => {
   await withTemp(async (dir) => {
-    const fs = new FileSystemService();
+    using fs = new FileSystemService();
     await Deno.writeTextFile(`${dir}/f`, "abc");
     await Deno.symlink(`${dir}/f`, `${dir}/l`);
     const file = await fs.getMetadata({ path: `${dir}/f` });
@@ -113,7 +113,7 @@ Deno.test("file_system_get_metadata_returns_expected_fields", async () => {
 
 Deno.test("FileSystemService.readFile() reads ranges and maps errors", async (t) => {
   await withTemp(async (dir) => {
-    const fs = new FileSystemService({ maxReadBytes: 8 });
+    using fs = new FileSystemService({ maxReadBytes: 8 });
     await Deno.writeTextFile(`${dir}/f`, "0123456789");
     await t.step("ranges report size and eof", async () => {
       const r = await fs.readFile({ path: `${dir}/f`, offset: 2, length: 3 });
@@ -165,7 +165,7 @@ Deno.test("FileSystemService.readFile() reads ranges and maps errors", async (t)
 
 Deno.test("FileSystemService.writeFile() creates, truncates and validates", async () => {
   await withTemp(async (dir) => {
-    const fs = new FileSystemService();
+    using fs = new FileSystemService();
     await fs.writeFile({ path: `${dir}/f`, dataBase64: enc("long text") });
     await fs.writeFile({ path: `${dir}/f`, dataBase64: enc("short") });
     assert.equal(await Deno.readTextFile(`${dir}/f`), "short");
@@ -184,7 +184,7 @@ Deno.test("FileSystemService.writeFile() creates, truncates and validates", asyn
 
 Deno.test("FileSystemService.createDirectory() and readDirectory() edge cases", async () => {
   await withTemp(async (dir) => {
-    const fs = new FileSystemService();
+    using fs = new FileSystemService();
     await rejectsWith(
       fs.createDirectory({ path: `${dir}/x/y`, recursive: false }),
       -32004,
@@ -206,7 +206,7 @@ Deno.test("FileSystemService.createDirectory() and readDirectory() edge cases", 
 
 Deno.test("FileSystemService.remove() honours recursive and force", async () => {
   await withTemp(async (dir) => {
-    const fs = new FileSystemService();
+    using fs = new FileSystemService();
     await Deno.mkdir(`${dir}/d/e`, { recursive: true });
     await rejectsWith(
       fs.remove({ path: `${dir}/d`, recursive: false }),
@@ -221,7 +221,7 @@ Deno.test("FileSystemService.remove() honours recursive and force", async () => 
 
 Deno.test("file_system_remove_removes_symlink_not_target", async () => {
   await withTemp(async (dir) => {
-    const fs = new FileSystemService();
+    using fs = new FileSystemService();
     await Deno.mkdir(`${dir}/target_dir`);
     await Deno.writeTextFile(`${dir}/target_dir/keep`, "x");
     await Deno.symlink(`${dir}/target_dir`, `${dir}/dir_link`);
@@ -239,8 +239,9 @@ Deno.test("file_system_remove_removes_symlink_not_target", async () => {
 Deno.test("file_system_copy_rejects_directory_without_recursive", async () => {
   await withTemp(async (dir) => {
     await Deno.mkdir(`${dir}/src`);
+    using fs = new FileSystemService();
     await rejectsWith(
-      new FileSystemService().copy({
+      fs.copy({
         sourcePath: `${dir}/src`,
         destinationPath: `${dir}/dst`,
         recursive: false,
@@ -253,7 +254,7 @@ Deno.test("file_system_copy_rejects_directory_without_recursive", async () => {
 
 Deno.test("file_system_copy_rejects_copying_directory_into_descendant", async () => {
   await withTemp(async (dir) => {
-    const fs = new FileSystemService();
+    using fs = new FileSystemService();
     await Deno.mkdir(`${dir}/src/sub`, { recursive: true });
     for (const dest of [`${dir}/src`, `${dir}/src/sub/copy`]) {
       await rejectsWith(
@@ -273,7 +274,8 @@ Deno.test("file_system_copy_preserves_symlink_source", async () => {
   await withTemp(async (dir) => {
     await Deno.writeTextFile(`${dir}/f`, "x");
     await Deno.symlink("f", `${dir}/l`);
-    await new FileSystemService().copy({
+    using fs = new FileSystemService();
+    await fs.copy({
       sourcePath: `${dir}/l`,
       destinationPath: `${dir}/l2`,
       recursive: false,
@@ -288,7 +290,8 @@ Deno.test("file_system_copy_preserves_symlinks_in_recursive_copy", async () => {
     await Deno.writeTextFile(`${dir}/src/f`, "x");
     await Deno.symlink("f", `${dir}/src/rel`);
     await Deno.symlink(`${dir}/src/f`, `${dir}/src/abs`);
-    await new FileSystemService().copy({
+    using fs = new FileSystemService();
+    await fs.copy({
       sourcePath: `${dir}/src`,
       destinationPath: `${dir}/dst`,
       recursive: true,
@@ -303,7 +306,8 @@ Deno.test("file_system_copy_ignores_unknown_special_files_in_recursive_copy", as
     await Deno.mkdir(`${dir}/src`);
     await Deno.writeTextFile(`${dir}/src/f`, "x");
     await mkfifo(`${dir}/src/fifo`);
-    await new FileSystemService().copy({
+    using fs = new FileSystemService();
+    await fs.copy({
       sourcePath: `${dir}/src`,
       destinationPath: `${dir}/dst`,
       recursive: true,
@@ -316,8 +320,9 @@ Deno.test("file_system_copy_ignores_unknown_special_files_in_recursive_copy", as
 Deno.test("file_system_copy_rejects_standalone_fifo_source", async () => {
   await withTemp(async (dir) => {
     await mkfifo(`${dir}/fifo`);
+    using fs = new FileSystemService();
     await rejectsWith(
-      new FileSystemService().copy({
+      fs.copy({
         sourcePath: `${dir}/fifo`,
         destinationPath: `${dir}/copy`,
         recursive: false,
@@ -332,7 +337,7 @@ Deno.test("file_system_copy_rejects_standalone_fifo_source", async () => {
 
 Deno.test("FileSystemService moves a 64 MiB file in chunks intact", async () => {
   await withTemp(async (dir) => {
-    const fs = new FileSystemService();
+    using fs = new FileSystemService();
     const size = 64 * 1024 * 1024;
     const data = new Uint8Array(size);
     const words = new Uint32Array(data.buffer);

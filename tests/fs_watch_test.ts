@@ -2,7 +2,16 @@
 import assert from "node:assert/strict";
 import { FileSystemService } from "../lib/fs/service.ts";
 import type { FsChangedNotification } from "../lib/protocol/fs.ts";
-import { FsWatchSet } from "../lib/fs/watch.ts";
+import { FsWatchSet, type FsWatchSetOptions } from "../lib/fs/watch.ts";
+
+/** A watch set over `fs`'s roots and inotify instance. */
+function setOf(
+  fs: FileSystemService,
+  listener: (n: FsChangedNotification) => void,
+  options?: FsWatchSetOptions,
+): FsWatchSet {
+  return new FsWatchSet(fs.resolver, fs.inotify, listener, options);
+}
 
 type Predicate = (n: FsChangedNotification) => boolean;
 
@@ -58,8 +67,8 @@ const about = (kind: string, path: string, watchId: string) => (n: FsChangedNoti
 Deno.test("FsWatchSet reports create, modify and remove", async () => {
   await withTemp(async (dir) => {
     const rec = new Recorder();
-    const fs = new FileSystemService();
-    await using set = new FsWatchSet(rec.push);
+    using fs = new FileSystemService();
+    await using set = setOf(fs, rec.push);
     const { watchId } = await fs.watch(set, { path: dir });
     const file = `${dir}/f`;
     await Deno.writeTextFile(file, "one");
@@ -77,8 +86,8 @@ Deno.test("FsWatchSet watches subdirectories only when recursive", async () => {
   await withTemp(async (dir) => {
     await Deno.mkdir(`${dir}/sub`);
     const rec = new Recorder();
-    const fs = new FileSystemService();
-    await using set = new FsWatchSet(rec.push);
+    using fs = new FileSystemService();
+    await using set = setOf(fs, rec.push);
     const flat = await fs.watch(set, { path: dir });
     const deep = await fs.watch(set, { path: dir, recursive: true });
     await Deno.writeTextFile(`${dir}/sub/f`, "x");
@@ -96,8 +105,8 @@ Deno.test("FsWatchSet watches subdirectories only when recursive", async () => {
 Deno.test("FsWatchSet.unwatch() stops notifications and rejects unknown ids", async () => {
   await withTemp(async (dir) => {
     const rec = new Recorder();
-    await using set = new FsWatchSet(rec.push);
-    const fs = new FileSystemService();
+    using fs = new FileSystemService();
+    await using set = setOf(fs, rec.push);
     const a = await fs.watch(set, { path: dir });
     const b = await fs.watch(set, { path: dir });
     assert.notEqual(a.watchId, b.watchId);
@@ -114,14 +123,16 @@ Deno.test("FsWatchSet.unwatch() stops notifications and rejects unknown ids", as
 
 Deno.test("FsWatchSet.close() stops every watch and is idempotent", async () => {
   await withTemp(async (dir) => {
-    const set = new FsWatchSet(() => {}, { maxWatches: 2 });
-    set.watch({ path: dir }, dir);
-    set.watch({ path: dir }, dir);
-    assert.throws(() => set.watch({ path: dir }, dir), /too many watches/);
+    using fs = new FileSystemService();
+    const set = setOf(fs, () => {}, { maxWatches: 2 });
+    await set.watch({ path: dir });
+    await set.watch({ path: dir });
+    await assert.rejects(set.watch({ path: dir }), /too many watches/);
     await set.close();
     await set[Symbol.asyncDispose]();
     assert.equal(set.size, 0);
-    assert.throws(() => set.watch({ path: dir }, dir), (err) => {
+    assert.equal(fs.inotify.size, 0, "every inotify watch is removed");
+    await assert.rejects(set.watch({ path: dir }), (err) => {
       return rpcCode(err) === -32600;
     });
   });
@@ -131,8 +142,8 @@ Deno.test("FileSystemService.watch() maps errors and confines the path", async (
   await withTemp(async (dir) => {
     await Deno.mkdir(`${dir}/root`);
     await Deno.symlink(dir, `${dir}/root/up`);
-    const fs = new FileSystemService({ roots: [`${dir}/root`] });
-    await using set = new FsWatchSet(() => {});
+    using fs = new FileSystemService({ roots: [`${dir}/root`] });
+    await using set = setOf(fs, () => {});
     const fails = async (path: string, code: number) => {
       await assert.rejects(fs.watch(set, { path }), (err) => {
         return rpcCode(err) === code;
@@ -149,11 +160,12 @@ Deno.test("FsWatchSet keeps delivering after a listener throws", async () => {
   await withTemp(async (dir) => {
     const rec = new Recorder();
     let calls = 0;
-    await using set = new FsWatchSet((n) => {
+    using fs = new FileSystemService();
+    await using set = setOf(fs, (n) => {
       rec.push(n);
       if (calls++ === 0) throw new Error("listener failed");
     });
-    const { watchId } = set.watch({ path: dir }, dir);
+    const { watchId } = await set.watch({ path: dir });
     await Deno.writeTextFile(`${dir}/a`, "x");
     await rec.waitFor("first", about("create", `${dir}/a`, watchId));
     await Deno.writeTextFile(`${dir}/b`, "x");

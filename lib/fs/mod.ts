@@ -1,20 +1,26 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
- * Files for `fs/*` calls: the service that runs each method, confinement to
- * `--fs-root` directories resolved component by component, watches, and
- * wire paths (native or `file://`).
+ * Files for `fs/*` calls: the service that runs each method; race-free
+ * resolution inside the `--fs-root` directories (each path opened one
+ * component at a time relative to its parent's descriptor, through FFI); the
+ * policy seam request sandboxes plug into; file handles; watches; and wire
+ * paths (native or `file://`).
  *
- * @example Confining a path
+ * @example Resolving a path inside a root
  * ```ts
- * import { PathConfinement } from "./mod.ts";
+ * import { FsRoots } from "./mod.ts";
  * import assert from "node:assert/strict";
- * const confine = new PathConfinement(["/tmp"]);
- * assert.ok(confine.roots.length === 1);
+ * const dir = await Deno.realPath(await Deno.makeTempDir());
+ * using roots = FsRoots.open([dir]);
+ * assert.deepEqual(roots.paths, [dir]);
+ * assert.throws(() => roots.resolve("/etc/passwd"), /is not permitted/);
+ * await Deno.remove(dir);
  * ```
  *
  * @module
  */
 export * from "./service.ts";
 export * from "./confine.ts";
+export * from "./roots.ts";
 export * from "./watch.ts";
 export * from "./paths.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { invalidParams } from "../protocol/errors.ts";
+import { ErrorCode, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
 
 /**
  * Converts a wire path (absolute POSIX path or `file://` URI) to a native
@@ -21,8 +21,22 @@ import { invalidParams } from "../protocol/errors.ts";
 export function toNativePath(value: string, field = "path"): string {
   let path = value;
   if (/^file:/i.test(value)) {
+    let url: URL;
     try {
-      path = fileURLToPath(value);
+      url = new URL(value);
+    } catch {
+      throw invalidParams(`${field} is not a valid file URI: ${value}`);
+    }
+    // As codex: another host is not a path here, and an encoded "/" would be
+    // part of a name, which no file can have.
+    if (url.hostname !== "" && url.hostname !== "localhost") {
+      throw invalidRequest(`'${value}' is invalid on 'linux'`);
+    }
+    if (/%2f/i.test(url.pathname)) {
+      throw new RpcError(ErrorCode.NotFound, "No such file or directory (os error 2)");
+    }
+    try {
+      path = fileURLToPath(url);
     } catch {
       throw invalidParams(`${field} is not a valid file URI: ${value}`);
     }

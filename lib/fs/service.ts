@@ -6,31 +6,60 @@
  * permission denied or "not permitted"; -32602 a relative path or bad URI;
  * -32603 any other I/O error.
  *
- * Every path goes through {@linkcode PathConfinement} first and the method
- * then works on the canonical path; see `confine.ts` for the confinement
- * rules and the remaining time-of-check/time-of-use window. File contents are
- * never logged.
+ * Every path is resolved by {@linkcode FsRoots} (see `roots.ts`): component
+ * by component, relative to descriptors the server holds, so confinement has
+ * no check-then-use window. The method then works on those descriptors, never
+ * on a path string. `fs/writeFile` (without `append`) and `fs/copy` build the
+ * new file under a temporary name in the target's directory and rename it
+ * into place, so a failure (a full disk) leaves the old file as it was. File
+ * contents are never logged.
  *
  * @module
  */
 
-import { constants as fsConstants } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
-import { ErrorCode, invalidRequest, RpcError } from "../protocol/errors.ts";
-import { isWithin, mapFsError, type PathAccess, PathConfinement } from "./confine.ts";
+import { ErrorCode, ErrorKind, invalidRequest, kindError, RpcError } from "../protocol/errors.ts";
 import type * as P from "../protocol/fs.ts";
-import type { FsWatchSet } from "./watch.ts";
 import { joinPath, messageOf } from "../util/mod.ts";
+import {
+  ALLOW_ALL,
+  mapFsError,
+  type PathAccess,
+  type PathPolicy,
+  requestSandboxPolicy,
+} from "./confine.ts";
+import { Inotify } from "./inotify.ts";
+import { openNode, readUpTo, retryChanged, yieldToLoop } from "./io.ts";
+import {
+  C,
+  closeFd,
+  type DirEntry,
+  fsUnavailableReason,
+  isDir,
+  isFile,
+  isLink,
+  openat,
+  OsError,
+  readDirBatch,
+  type Stat,
+  statAt,
+} from "./libc.ts";
+import { toNativePath } from "./paths.ts";
+import { FsRoots, type Location } from "./roots.ts";
+import { copyAt, makeDirectories, removeAt, writeAt } from "./writes.ts";
+import type { FsWatchSet } from "./watch.ts";
 
 /** Default for {@linkcode FileSystemOptions.maxReadBytes}: 12 MiB. */
 export const DEFAULT_MAX_READ_BYTES = 12 * 1024 * 1024;
 
-// O_NOFOLLOW and O_NONBLOCK are POSIX-only; where missing, the guards they
-// give are simply absent. O_NONBLOCK keeps a FIFO or terminal from parking a
-// thread of Deno's small blocking pool forever; it is a no-op on regular files.
-const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_APPEND } = fsConstants;
-const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
-const O_NONBLOCK = fsConstants.O_NONBLOCK ?? 0;
+/**
+ * Builds the policy for a request's `sandbox` when it is not our own
+ * `{readOnly, writableRoots}` shape (codex's permission profiles). Return a
+ * policy, or throw an {@linkcode RpcError} to refuse the call.
+ */
+export type SandboxPolicyFactory = (
+  sandbox: P.FsSandboxParam,
+  roots: FsRoots,
+) => PathPolicy;
 
 /** Options for {@linkcode FileSystemService}. */
 export interface FileSystemOptions {
@@ -46,6 +75,27 @@ export interface FileSystemOptions {
    * @default {12582912}
    */
   maxReadBytes?: number;
+  /**
+   * The policy for a `sandbox` that is not `{readOnly, writableRoots}`.
+   * Without one, such a call fails with -32600 rather than run unconfined.
+   */
+  sandboxPolicy?: SandboxPolicyFactory;
+}
+
+/**
+ * Throws when fs calls cannot run here (no FFI, not Linux) or a root is
+ * unusable; a server calls it at startup so a bad `--fs-root` fails early.
+ *
+ * @returns The canonical roots.
+ */
+export function checkFsRoots(roots: readonly string[]): string[] {
+  const reason = fsUnavailableReason();
+  if (reason !== null) {
+    if (roots.length > 0) throw new Error(`--fs-root cannot be enforced: ${reason}`);
+    return [];
+  }
+  using opened = FsRoots.open(roots);
+  return [...opened.paths];
 }
 
 /**
@@ -55,7 +105,7 @@ export interface FileSystemOptions {
  * ```ts
  * import { FileSystemService } from "./service.ts";
  * import assert from "node:assert/strict";
- * const fs = new FileSystemService();
+ * using fs = new FileSystemService();
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "hello world");
  * const part = await fs.readFile({ path, offset: 6, length: 5 });
@@ -64,23 +114,39 @@ export interface FileSystemOptions {
  * await Deno.remove(path);
  * ```
  */
-export class FileSystemService {
-  #confine: PathConfinement;
+export class FileSystemService implements Disposable {
+  #roots: FsRoots;
   #maxReadBytes: number;
+  #sandboxPolicy: SandboxPolicyFactory | undefined;
+  #inotify: Inotify;
 
   /**
-   * Creates the service; canonicalizes the roots.
+   * Opens the roots.
    *
-   * @throws {Error} When a root cannot be resolved.
+   * @throws {Error} When fs calls cannot run here or a root cannot be used.
    */
   constructor(options: FileSystemOptions = {}) {
-    this.#confine = new PathConfinement(options.roots ?? []);
+    const reason = fsUnavailableReason();
+    if (reason !== null) throw new Error(reason);
+    this.#roots = FsRoots.open(options.roots ?? []);
     this.#maxReadBytes = options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES;
+    this.#sandboxPolicy = options.sandboxPolicy;
+    this.#inotify = new Inotify();
   }
 
   /** The canonical roots; empty means the whole filesystem. */
   get roots(): readonly string[] {
-    return this.#confine.roots;
+    return this.#roots.paths;
+  }
+
+  /** The resolver, for the watch sets and handle tables built on this service. */
+  get resolver(): FsRoots {
+    return this.#roots;
+  }
+
+  /** The server's one inotify instance. */
+  get inotify(): Inotify {
+    return this.#inotify;
   }
 
   /** Most bytes one `fs/readFile` may return. */
@@ -88,12 +154,56 @@ export class FileSystemService {
     return this.#maxReadBytes;
   }
 
-  /** The canonical path of `params.path`, confined for `access` and to `params.sandbox`. */
-  async #confined(
-    params: { path: string; sandbox?: P.FsSandboxParam | null | undefined },
+  /** Closes the root descriptors and the inotify instance. */
+  close(): void {
+    this.#inotify.close();
+    this.#roots.close();
+  }
+
+  /** Same as {@linkcode FileSystemService.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * The policy for a request's sandbox: none for `null` or absent; ours for
+   * `{readOnly, writableRoots}`; for a codex permission profile, the
+   * {@linkcode FileSystemOptions.sandboxPolicy} factory's, or, without one,
+   * -32603 `sandboxUnavailable` (the call is refused, never run unsandboxed).
+   */
+  policy(sandbox: P.FsSandboxParam | null | undefined): PathPolicy {
+    if (sandbox === undefined || sandbox === null) return ALLOW_ALL;
+    if (!("permissions" in sandbox) || sandbox.permissions === undefined) {
+      return requestSandboxPolicy(sandbox as P.FsSandbox, this.#roots);
+    }
+    if (this.#sandboxPolicy === undefined) {
+      throw kindError(
+        ErrorKind.SandboxUnavailable,
+        "this server cannot enforce codex sandbox profiles: refusing the fs call rather than " +
+          "running it unsandboxed (send sandbox: null, or use {readOnly, writableRoots})",
+      );
+    }
+    return this.#sandboxPolicy(sandbox, this.#roots);
+  }
+
+  /**
+   * Converts, resolves and checks one path: the roots first, then the
+   * request's sandbox on the canonical path. The caller disposes the result.
+   */
+  locate(
+    raw: string,
     access: PathAccess,
-  ): Promise<string> {
-    return (await this.#confine.resolve(params.path, { access, sandbox: params.sandbox })).path;
+    options: { field?: string; follow?: boolean; policy: PathPolicy },
+  ): Location {
+    const native = toNativePath(raw, options.field ?? "path");
+    const at = this.#roots.resolve(native, { follow: options.follow ?? true });
+    try {
+      options.policy.check(at.path, access);
+    } catch (err) {
+      at.close();
+      throw err;
+    }
+    return at;
   }
 
   /**
@@ -102,86 +212,71 @@ export class FileSystemService {
    * exceed {@linkcode FileSystemService.maxReadBytes}.
    */
   async readFile(params: P.FsReadFileParams): Promise<P.FsReadFileResult> {
-    const path = await this.#confined(params, "read");
+    const policy = this.policy(params.sandbox);
     const offset = params.offset ?? 0;
     const max = this.#maxReadBytes;
-    const handle = await openNoFollow(path, params.path, O_RDONLY);
-    try {
-      const info = await handle.stat();
-      if (info.isDirectory()) {
-        throw new Deno.errors.IsADirectory(`Is a directory: ${params.path}`);
-      }
-      const regular = info.isFile();
-      if (!regular && offset > 0) {
-        throw invalidRequest(
-          `fs/readFile offset requires a regular file: ${params.path}`,
-        );
-      }
-      const available = regular ? Math.max(0, info.size - offset) : Infinity;
-      const wanted = Math.min(params.length ?? Infinity, available);
-      if (Number.isFinite(wanted) && wanted > max) {
-        throw tooLarge(params, wanted, max);
-      }
-      // A whole read goes on to EOF (the file may have grown) but stops one
-      // byte past the limit; a ranged read stops at its length.
-      const cap = params.length === undefined ? max + 1 : wanted;
-      const hint = Number.isFinite(wanted) ? wanted : 64 * 1024;
-      const { data, end } = await readAt(
-        handle,
-        regular ? offset : null,
-        cap,
-        hint,
-      );
-      if (data.length > max) throw tooLarge(params, data.length, max, true);
-      // The file may have grown since the stat.
-      const size = data.length > 0 ? Math.max(info.size, offset + data.length) : info.size;
-      const eof = end || offset + data.length >= size;
-      return { dataBase64: data.toBase64(), size, eof };
-    } catch (err) {
-      throw mapFsError(err);
-    } finally {
-      await handle.close();
-    }
+    return await fsCall(() =>
+      retryChanged(async () => {
+        using at = this.locate(params.path, "read", { policy });
+        const info = at.mustExist();
+        if (isDir(info)) throw new OsError(C.EISDIR);
+        const fd = openNode(at, C.O_RDONLY | C.O_NONBLOCK);
+        try {
+          const regular = isFile(info);
+          if (!regular && offset > 0) {
+            throw invalidRequest(`fs/readFile offset requires a regular file: ${params.path}`);
+          }
+          const available = regular ? Math.max(0, info.size - offset) : Infinity;
+          const wanted = Math.min(params.length ?? Infinity, available);
+          if (Number.isFinite(wanted) && wanted > max) throw tooLarge(params, wanted, max);
+          // A whole read goes on to EOF (the file may have grown) but stops one
+          // byte past the limit; a ranged read stops at its length.
+          const cap = params.length === undefined ? max + 1 : wanted;
+          const hint = Number.isFinite(wanted) ? wanted : 64 * 1024;
+          const { data, end } = await readUpTo(fd, regular, offset, cap, hint);
+          if (data.length > max) throw tooLarge(params, data.length, max, true);
+          const size = data.length > 0 ? Math.max(info.size, offset + data.length) : info.size;
+          const eof = end || offset + data.length >= size;
+          return { dataBase64: data.toBase64(), size, eof };
+        } finally {
+          closeFd(fd);
+        }
+      })
+    );
   }
 
-  /** `fs/writeFile`: creates or truncates the file, or appends to it. */
+  /**
+   * `fs/writeFile`: replaces the file atomically (a temporary file renamed
+   * over it), or appends to it. A failed append is cut back to the old size.
+   */
   async writeFile(params: P.FsWriteFileParams): Promise<P.FsWriteFileResult> {
     let data: Uint8Array;
     try {
       data = Uint8Array.fromBase64(params.dataBase64);
     } catch (err) {
-      const detail = messageOf(err);
-      throw invalidRequest(
-        `fs/writeFile requires valid base64 dataBase64: ${detail}`,
-      );
+      throw invalidRequest(`fs/writeFile requires valid base64 dataBase64: ${messageOf(err)}`);
     }
-    const path = await this.#confined(params, "write");
-    const mode = params.append === true ? O_APPEND : O_TRUNC;
-    const handle = await openNoFollow(
-      path,
-      params.path,
-      O_WRONLY | O_CREAT | mode,
+    const policy = this.policy(params.sandbox);
+    await fsCall(() =>
+      retryChanged(async () => {
+        using at = this.locate(params.path, "write", { policy });
+        await writeAt(at, data, params.append === true);
+      })
     );
-    try {
-      let written = 0;
-      while (written < data.length) {
-        const { bytesWritten } = await handle.write(data, written);
-        written += bytesWritten;
-      }
-    } catch (err) {
-      throw mapFsError(err);
-    } finally {
-      await handle.close();
-    }
     return {};
   }
 
   /** `fs/createDirectory`: mkdir, or mkdir -p when `recursive` (default). */
-  async createDirectory(
-    params: P.FsCreateDirectoryParams,
-  ): Promise<P.FsCreateDirectoryResult> {
-    const path = await this.#confined(params, "write");
-    await fsCall(Deno.mkdir(path, { recursive: params.recursive ?? true }));
+  async createDirectory(params: P.FsCreateDirectoryParams): Promise<P.FsCreateDirectoryResult> {
+    const policy = this.policy(params.sandbox);
+    const recursive = params.recursive ?? true;
+    await fsCall(() =>
+      retryChanged(() => {
+        using at = this.locate(params.path, "write", { policy });
+        makeDirectories(at, recursive);
+        return Promise.resolve();
+      })
+    );
     return {};
   }
 
@@ -190,55 +285,94 @@ export class FileSystemService {
    * `size` (the target must be inside the roots); `isSymlink` describes the
    * path itself.
    */
-  async getMetadata(
-    params: P.FsGetMetadataParams,
-  ): Promise<P.FsGetMetadataResult> {
-    const options = { access: "read", sandbox: params.sandbox } as const;
-    const link = await this.#confine.resolve(params.path, {
-      ...options,
-      followFinal: false,
+  async getMetadata(params: P.FsGetMetadataParams): Promise<P.FsGetMetadataResult> {
+    const policy = this.policy(params.sandbox);
+    return await fsCall(() => {
+      let own: Stat;
+      {
+        using link = this.locate(params.path, "read", { policy, follow: false });
+        own = link.mustExist();
+      }
+      let info = own;
+      if (isLink(own)) {
+        using target = this.locate(params.path, "read", { policy });
+        info = target.mustExist();
+      }
+      return Promise.resolve({
+        isDirectory: isDir(info),
+        isFile: isFile(info),
+        isSymlink: isLink(own),
+        size: info.size,
+        createdAtMs: info.birthtimeMs,
+        modifiedAtMs: info.mtimeMs,
+      });
     });
-    const own = await fsCall(Deno.lstat(link.path));
-    let info = own;
-    if (own.isSymlink) {
-      const target = await this.#confine.resolve(params.path, options);
-      info = await fsCall(Deno.stat(target.path));
-    }
-    return {
-      isDirectory: info.isDirectory,
-      isFile: info.isFile,
-      isSymlink: own.isSymlink,
-      size: info.size,
-      createdAtMs: info.birthtime?.getTime() ?? 0,
-      modifiedAtMs: info.mtime?.getTime() ?? 0,
-    };
   }
 
   /**
    * `fs/readDirectory`: symlinked entries are followed; an entry whose target
    * is outside the roots is listed as neither file nor directory, and an
-   * entry whose metadata cannot be read is skipped.
+   * entry whose target cannot be read is skipped.
    */
-  async readDirectory(
-    params: P.FsReadDirectoryParams,
-  ): Promise<P.FsReadDirectoryResult> {
-    const path = await this.#confined(params, "read");
-    const entries: P.FsDirectoryEntry[] = [];
-    try {
-      for await (const entry of Deno.readDir(path)) {
-        const fileName = entry.name;
-        if (!entry.isSymlink) {
-          const { isDirectory, isFile } = entry;
-          entries.push({ fileName, isDirectory, isFile });
-          continue;
-        }
-        const followed = await this.#follow(joinPath(path, fileName));
-        if (followed !== undefined) entries.push({ fileName, ...followed });
+  async readDirectory(params: P.FsReadDirectoryParams): Promise<P.FsReadDirectoryResult> {
+    const policy = this.policy(params.sandbox);
+    return await fsCall(async () => {
+      let base: string;
+      let fd: number;
+      {
+        using at = this.locate(params.path, "read", { policy });
+        at.mustExist();
+        fd = openat(at.node, ".", C.O_RDONLY | C.O_DIRECTORY);
+        base = at.path;
       }
-    } catch (err) {
-      throw mapFsError(err);
+      const entries: P.FsDirectoryEntry[] = [];
+      try {
+        const buffer = new Uint8Array(64 * 1024);
+        for (let batch = 0;; batch++) {
+          const found = readDirBatch(fd, buffer);
+          if (found === null) break;
+          for (const entry of found) {
+            const listed = this.#describe(fd, base, entry);
+            if (listed !== undefined) entries.push(listed);
+          }
+          if (batch % 16 === 15) await yieldToLoop();
+        }
+      } finally {
+        closeFd(fd);
+      }
+      return { entries };
+    });
+  }
+
+  /** One `fs/readDirectory` entry; undefined to skip it. */
+  #describe(dir: number, base: string, entry: DirEntry): P.FsDirectoryEntry | undefined {
+    const fileName = entry.name;
+    let type = entry.type;
+    if (type === C.DT_UNKNOWN) {
+      try {
+        const mode = statAt(dir, fileName).mode & C.S_IFMT;
+        type = mode === C.S_IFDIR
+          ? C.DT_DIR
+          : mode === C.S_IFREG
+          ? C.DT_REG
+          : mode === C.S_IFLNK
+          ? C.DT_LNK
+          : -1;
+      } catch {
+        return undefined;
+      }
     }
-    return { entries };
+    if (type !== C.DT_LNK) {
+      return { fileName, isDirectory: type === C.DT_DIR, isFile: type === C.DT_REG };
+    }
+    try {
+      using target = this.#roots.resolve(joinPath(base, fileName));
+      const info = target.mustExist();
+      return { fileName, isDirectory: isDir(info), isFile: isFile(info) };
+    } catch (err) {
+      const escapes = err instanceof RpcError && err.code === ErrorCode.InvalidRequest;
+      return escapes ? { fileName, isDirectory: false, isFile: false } : undefined;
+    }
   }
 
   /**
@@ -249,15 +383,11 @@ export class FileSystemService {
   async remove(params: P.FsRemoveParams): Promise<P.FsRemoveResult> {
     const force = params.force ?? true;
     try {
-      const { path } = await this.#confine.resolve(params.path, {
-        access: "write",
-        followFinal: false,
-        sandbox: params.sandbox,
+      const policy = this.policy(params.sandbox);
+      await fsCall(async () => {
+        using at = this.locate(params.path, "write", { policy, follow: false });
+        await removeAt(at, params.recursive ?? true);
       });
-      if (path === "/") {
-        throw invalidRequest("fs/remove cannot remove the root directory /");
-      }
-      await Deno.remove(path, { recursive: params.recursive ?? true });
     } catch (err) {
       const mapped = mapFsError(err);
       if (force && mapped.code === ErrorCode.NotFound) return {};
@@ -269,153 +399,50 @@ export class FileSystemService {
   /**
    * `fs/copy`: copies a file, a symlink (as a link) or, with `recursive`, a
    * directory tree. Inside a tree, symlinks are copied as links and special
-   * files are skipped; a special file as the source is rejected.
+   * files are skipped; a special file as the source is rejected. Files are
+   * written under a temporary name and renamed into place; a tree copied to a
+   * new name is built under a temporary name and renamed as a whole.
    */
   async copy(params: P.FsCopyParams): Promise<P.FsCopyResult> {
-    const { sandbox } = params;
-    const source = await this.#confine.resolve(params.sourcePath, {
-      access: "read",
-      field: "sourcePath",
-      followFinal: false,
-      sandbox,
-    });
-    const destination = await this.#confine.resolve(params.destinationPath, {
-      access: "write",
-      field: "destinationPath",
-      sandbox,
-    });
-    const from = source.path;
-    const to = destination.path;
-    try {
-      const info = await Deno.lstat(from);
-      if (info.isSymlink) {
-        await Deno.symlink(await Deno.readLink(from), to);
-      } else if (info.isDirectory) {
-        if (!params.recursive) {
-          throw invalidRequest(
-            "fs/copy requires recursive: true when sourcePath is a directory",
-          );
-        }
-        if (isWithin(to, from)) {
-          throw invalidRequest(
-            "fs/copy cannot copy a directory to itself or one of its descendants",
-          );
-        }
-        await copyTree(from, to);
-      } else if (info.isFile) {
-        await Deno.copyFile(from, to);
-      } else {
-        throw invalidRequest(
-          "fs/copy only supports regular files, directories, and symlinks",
-        );
-      }
-    } catch (err) {
-      throw mapFsError(err);
-    }
+    const policy = this.policy(params.sandbox);
+    await fsCall(() =>
+      retryChanged(async () => {
+        using from = this.locate(params.sourcePath, "read", {
+          policy,
+          field: "sourcePath",
+          follow: false,
+        });
+        using to = this.locate(params.destinationPath, "write", {
+          policy,
+          field: "destinationPath",
+        });
+        await copyAt(from, to, params.recursive);
+      })
+    );
     return {};
   }
 
   /**
-   * `fs/watch`: confines the path (it must be inside the roots), then starts
-   * a watch on its canonical form in the session's set.
+   * `fs/watch`: resolves and confines the path, then starts a watch on it
+   * in the session's set.
    */
-  async watch(
-    set: FsWatchSet,
-    params: P.FsWatchParams,
-  ): Promise<P.FsWatchResult> {
-    const { path } = await this.#confine.resolve(params.path, {
-      access: "read",
-    });
-    return set.watch(params, path);
+  async watch(set: FsWatchSet, params: P.FsWatchParams): Promise<P.FsWatchResult> {
+    return await fsCall(() => set.watch(params));
   }
 
   /** `fs/unwatch`: stops a watch of the session's set. */
-  unwatch(
-    set: FsWatchSet,
-    params: P.FsUnwatchParams,
-  ): Promise<P.FsUnwatchResult> {
+  unwatch(set: FsWatchSet, params: P.FsUnwatchParams): Promise<P.FsUnwatchResult> {
     return set.unwatch(params.watchId);
   }
-
-  /** Follows a symlinked directory entry, within the roots. */
-  async #follow(
-    path: string,
-  ): Promise<{ isDirectory: boolean; isFile: boolean } | undefined> {
-    try {
-      const target = await this.#confine.resolve(path, { access: "read" });
-      const { isDirectory, isFile } = await Deno.stat(target.path);
-      return { isDirectory, isFile };
-    } catch (err) {
-      const escapes = err instanceof RpcError &&
-        err.code === ErrorCode.InvalidRequest;
-      return escapes ? { isDirectory: false, isFile: false } : undefined;
-    }
-  }
 }
 
-/** Awaits a Deno fs call and maps its error. */
-async function fsCall<T>(promise: Promise<T>): Promise<T> {
+/** Runs an fs operation and maps whatever it throws to a wire error. */
+async function fsCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return await promise;
+    return await fn();
   } catch (err) {
     throw mapFsError(err);
   }
-}
-
-/**
- * Opens a canonical path without following a final symlink. A symlink there
- * means the path changed since it was checked, so the open is refused.
- */
-async function openNoFollow(
-  path: string,
-  raw: string,
-  flags: number,
-): Promise<FileHandle> {
-  try {
-    return await open(path, flags | O_NOFOLLOW | O_NONBLOCK, 0o666);
-  } catch (err) {
-    if (O_NOFOLLOW !== 0 && errorCodeOf(err) === "ELOOP") {
-      throw invalidRequest(
-        `path ${raw} is not permitted: it became a symbolic link after it was checked`,
-      );
-    }
-    throw mapFsError(err);
-  }
-}
-
-function errorCodeOf(err: unknown): unknown {
-  return typeof err === "object" && err !== null && "code" in err ? err.code : undefined;
-}
-
-/**
- * Reads up to `cap` bytes at `position` (or from the current position when
- * null), growing the buffer from `hint`. `end` is true when EOF was reached.
- */
-async function readAt(
-  handle: FileHandle,
-  position: number | null,
-  cap: number,
-  hint: number,
-): Promise<{ data: Uint8Array; end: boolean }> {
-  let buffer = new Uint8Array(Math.min(cap, Math.max(hint, 1)));
-  let filled = 0;
-  while (filled < cap) {
-    if (filled === buffer.length) {
-      const grown = new Uint8Array(Math.min(cap, buffer.length * 2));
-      grown.set(buffer);
-      buffer = grown;
-    }
-    const at = position === null ? null : position + filled;
-    const { bytesRead } = await handle.read(
-      buffer,
-      filled,
-      buffer.length - filled,
-      at,
-    );
-    if (bytesRead === 0) return { data: buffer.subarray(0, filled), end: true };
-    filled += bytesRead;
-  }
-  return { data: buffer.subarray(0, filled), end: false };
 }
 
 /** The error for a read over the limit; `more` when `bytes` is a lower bound. */
@@ -432,21 +459,4 @@ function tooLarge(
   return invalidRequest(
     `${what}, limit is ${max} bytes per message; read it in ranges with offset and length`,
   );
-}
-
-/** Copies a directory tree; symlinks as links, special files skipped. */
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    const source = joinPath(from, entry.name);
-    const target = joinPath(to, entry.name);
-    if (entry.isSymlink) {
-      await Deno.symlink(await Deno.readLink(source), target);
-    } else if (entry.isDirectory) {
-      await copyTree(source, target);
-    } else if (entry.isFile) {
-      await Deno.copyFile(source, target);
-    }
-    // FIFOs, sockets and devices are skipped silently, as codex does.
-  }
 }

@@ -4,18 +4,21 @@
  *
  * One {@linkcode FsWatchSet} belongs to one session: it survives a resume
  * (the session points its `onChange` listener at whichever connection is
- * current, and drops or buffers notifications while detached), and the
- * session closes it when the session ends.
+ * current), and the session closes it when the session ends.
  *
- * The set does no path checks of its own. The core calls
- * `FileSystemService.watch(set, params)`, which resolves and confines the
- * path and then calls {@linkcode FsWatchSet.watch} with the canonical path.
+ * The watched path is resolved in the roots, and each directory is watched
+ * through the descriptor the resolver opened (see `inotify.ts`), never by
+ * path. A recursive watch finds subdirectories itself, relative to
+ * descriptors and without following symlinks, so it never leaves the tree it
+ * was given (Deno's recursive watcher follows links, out of the roots and
+ * into `/usr`). It watches at most
+ * {@linkcode FsWatchSetOptions.maxDirectories} directories per session;
+ * `fs/watch` fails past that, rather than watch part of a tree.
  *
  * @module
  */
 
 import { invalidRequest } from "../protocol/errors.ts";
-import { isWithin, mapFsError } from "./confine.ts";
 import type {
   FsChangedNotification,
   FsChangeKind,
@@ -23,7 +26,13 @@ import type {
   FsWatchParams,
   FsWatchResult,
 } from "../protocol/fs.ts";
-import { parentOf } from "../util/mod.ts";
+import { joinPath } from "../util/mod.ts";
+import { IN, type Inotify, type InotifyEvent, type InotifyWatch } from "./inotify.ts";
+import { yieldToLoop } from "./io.ts";
+import { C, closeFd, isDir, openat, OsError } from "./libc.ts";
+import { toNativePath } from "./paths.ts";
+import { type FsRoots, isWithin } from "./roots.ts";
+import { listAll } from "./tree.ts";
 
 /** Receives every change; it must not throw (a throw is ignored). */
 export type FsChangeListener = (notification: FsChangedNotification) => void;
@@ -36,11 +45,32 @@ export interface FsWatchSetOptions {
    * @default {256}
    */
   maxWatches?: number;
+  /**
+   * Most directories watched by the set, over all its recursive watches.
+   *
+   * @default {8192}
+   */
+  maxDirectories?: number;
 }
 
+/** One `fs/watch`: its directories, by canonical path. */
 interface Watch {
-  watcher: Deno.FsWatcher;
-  done: Promise<void>;
+  root: string;
+  recursive: boolean;
+  dirs: Map<string, InotifyWatch>;
+  /** Work still running for the watch (subtrees being added). */
+  pending: Set<Promise<void>>;
+  stopped: boolean;
+}
+
+/** The wire kind of an inotify event, or null to drop it. */
+function kindOf(mask: number): FsChangeKind | null {
+  if ((mask & IN.Q_OVERFLOW) !== 0) return "any";
+  if ((mask & IN.CREATE) !== 0) return "create";
+  if ((mask & (IN.DELETE | IN.DELETE_SELF)) !== 0) return "remove";
+  if ((mask & (IN.MOVED_FROM | IN.MOVED_TO | IN.MOVE_SELF)) !== 0) return "rename";
+  if ((mask & (IN.MODIFY | IN.ATTRIB)) !== 0) return "modify";
+  return null;
 }
 
 /**
@@ -48,36 +78,58 @@ interface Watch {
  *
  * @example Watching a directory
  * ```ts
+ * import { FileSystemService } from "./service.ts";
  * import { FsWatchSet } from "./watch.ts";
- * const dir = await Deno.makeTempDir();
- * const seen: string[] = [];
- * await using set = new FsWatchSet((n) => seen.push(n.kind));
- * const { watchId } = set.watch({ path: dir }, dir);
+ * import assert from "node:assert/strict";
+ * using fs = new FileSystemService();
+ * const dir = await Deno.realPath(await Deno.makeTempDir());
+ * await using set = new FsWatchSet(fs.resolver, fs.inotify, () => {});
+ * const { watchId } = await set.watch({ path: dir });
+ * assert.equal(set.size, 1);
  * await set.unwatch(watchId);
  * await Deno.remove(dir);
  * ```
  */
 export class FsWatchSet implements AsyncDisposable {
+  #roots: FsRoots;
+  #inotify: Inotify;
   #onChange: FsChangeListener;
   #maxWatches: number;
+  #maxDirectories: number;
   #watches = new Map<string, Watch>();
+  #directories = 0;
   #nextId = 1;
   #closed = false;
 
   /**
    * Creates an empty set.
    *
-   * @param onChange Called once per change, in order, for every watch.
+   * @param roots Where watched paths are resolved.
+   * @param inotify The server's inotify instance.
+   * @param onChange Called once per change, for every watch.
    * @param options See {@linkcode FsWatchSetOptions}.
    */
-  constructor(onChange: FsChangeListener, options: FsWatchSetOptions = {}) {
+  constructor(
+    roots: FsRoots,
+    inotify: Inotify,
+    onChange: FsChangeListener,
+    options: FsWatchSetOptions = {},
+  ) {
+    this.#roots = roots;
+    this.#inotify = inotify;
     this.#onChange = onChange;
     this.#maxWatches = options.maxWatches ?? 256;
+    this.#maxDirectories = options.maxDirectories ?? 8192;
   }
 
-  /** Number of watches, including ones whose watcher has ended by itself. */
+  /** Number of watches. */
   get size(): number {
     return this.#watches.size;
+  }
+
+  /** Directories (and files) watched over all watches. */
+  get directories(): number {
+    return this.#directories;
   }
 
   /** True once {@linkcode FsWatchSet.close} has been called. */
@@ -86,42 +138,159 @@ export class FsWatchSet implements AsyncDisposable {
   }
 
   /**
-   * Starts watching an already resolved and confined path.
+   * Starts watching a path (resolved in the roots; a symlink is followed).
    *
-   * @param params The `fs/watch` params (`recursive` defaults to false).
-   * @param resolvedPath The canonical path to watch. Only changes below it
-   * are reported (Deno does not follow symlinks into other trees).
    * @returns The new watch id.
-   * @throws {RpcError} -32600 when the set is closed or full; a mapped OS
-   * error when the path cannot be watched (-32004 if it does not exist).
+   * @throws {RpcError} -32600 when the set is closed or full, or a recursive
+   * tree has more directories than the limit; -32004 when the path does not
+   * exist; -32600 when it is outside the roots.
    */
-  watch(
-    params: FsWatchParams,
-    resolvedPath: string,
-  ): FsWatchResult {
+  async watch(params: FsWatchParams): Promise<FsWatchResult> {
     if (this.#closed) throw invalidRequest("Cannot watch: session has ended");
     if (this.#watches.size >= this.#maxWatches) {
       throw invalidRequest(
         `Cannot watch ${params.path}: too many watches, limit is ${this.#maxWatches}`,
       );
     }
-    let watcher: Deno.FsWatcher;
-    try {
-      watcher = Deno.watchFs(resolvedPath, {
-        recursive: params.recursive ?? false,
-      });
-    } catch (err) {
-      throw mapFsError(err);
-    }
+    const native = toNativePath(params.path);
     const watchId = `watch-${this.#nextId++}`;
-    // Deno shares one OS watcher between FsWatchers, so a flat watch can be
-    // handed events from deeper levels: keep only what this watch covers.
-    const covers = params.recursive === true
-      ? (path: string) => isWithin(path, resolvedPath)
-      : (path: string) => path === resolvedPath || parentOf(path) === resolvedPath;
-    const done = this.#pump(watchId, watcher, covers);
-    this.#watches.set(watchId, { watcher, done });
+    const watch: Watch = {
+      root: "",
+      recursive: params.recursive ?? false,
+      dirs: new Map(),
+      pending: new Set(),
+      stopped: false,
+    };
+    let directory: boolean;
+    {
+      using at = this.#roots.resolve(native);
+      directory = isDir(at.mustExist());
+      watch.root = at.path;
+      this.#watches.set(watchId, watch);
+      try {
+        this.#subscribe(watchId, watch, at.path, at.node);
+      } catch (err) {
+        this.#watches.delete(watchId);
+        throw err;
+      }
+    }
+    if (watch.recursive && directory) {
+      try {
+        await this.#addTree(watchId, watch, watch.root, true);
+      } catch (err) {
+        await this.#stop(watchId, watch);
+        throw err;
+      }
+    }
     return { watchId };
+  }
+
+  #subscribe(watchId: string, watch: Watch, path: string, fd: number): void {
+    if (this.#directories >= this.#maxDirectories) {
+      throw invalidRequest(
+        `Cannot watch ${watch.root}: too many watched directories, limit is ${this.#maxDirectories}`,
+      );
+    }
+    const sub = this.#inotify.add(fd, (event) => this.#event(watchId, watch, path, event));
+    this.#directories++;
+    watch.dirs.set(path, sub);
+  }
+
+  /**
+   * Watches every directory below `top` (breadth first, links not
+   * followed). When `strict`, running out of room fails the watch;
+   * otherwise (a directory created later) the rest is left unwatched.
+   */
+  async #addTree(watchId: string, watch: Watch, top: string, strict: boolean): Promise<void> {
+    const queue = [top];
+    for (let i = 0; i < queue.length; i++) {
+      if (watch.stopped) return;
+      if (i % 64 === 63) await yieldToLoop();
+      let names: string[];
+      let fd: number;
+      try {
+        using at = this.#roots.resolve(queue[i]!, { follow: false });
+        fd = openat(at.node, ".", C.O_RDONLY | C.O_DIRECTORY);
+      } catch {
+        continue; // gone or replaced since it was listed
+      }
+      try {
+        names = listAll(fd).filter((e) => e.type === C.DT_DIR || e.type === C.DT_UNKNOWN)
+          .map((e) => e.name);
+        for (const name of names) {
+          let child: number;
+          try {
+            child = openat(fd, name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+          } catch (err) {
+            if (err instanceof OsError) continue; // not a directory (or a link): not descended
+            throw err;
+          }
+          const path = joinPath(queue[i]!, name);
+          try {
+            if (!watch.dirs.has(path)) {
+              try {
+                this.#subscribe(watchId, watch, path, child);
+              } catch (err) {
+                if (strict) throw err;
+                return;
+              }
+            }
+          } finally {
+            closeFd(child);
+          }
+          queue.push(path);
+        }
+      } finally {
+        closeFd(fd);
+      }
+    }
+  }
+
+  #event(watchId: string, watch: Watch, dir: string, event: InotifyEvent): void {
+    if (watch.stopped || this.#watches.get(watchId) !== watch) return;
+    const path = event.name === "" ? dir : joinPath(dir, event.name);
+    if ((event.mask & IN.IGNORED) !== 0) {
+      // The directory is gone: forget its subscription.
+      if (watch.dirs.delete(dir)) this.#directories--;
+      return;
+    }
+    const kind = kindOf(event.mask);
+    if (kind === null) return;
+    if (watch.recursive && (event.mask & IN.ISDIR) !== 0 && event.name !== "") {
+      if ((event.mask & (IN.CREATE | IN.MOVED_TO)) !== 0) this.#grow(watchId, watch, path);
+      if ((event.mask & IN.MOVED_FROM) !== 0) this.#prune(watch, path);
+    }
+    try {
+      this.#onChange({ watchId, kind, paths: [event.mask & IN.Q_OVERFLOW ? watch.root : path] });
+    } catch {
+      // A failing listener must not end the watch.
+    }
+  }
+
+  /** Watches a directory that appeared inside a recursive watch, and its subtree. */
+  #grow(watchId: string, watch: Watch, path: string): void {
+    const job = (async () => {
+      try {
+        using at = this.#roots.resolve(path, { follow: false });
+        if (!isDir(at.mustExist()) || watch.dirs.has(path)) return;
+        this.#subscribe(watchId, watch, path, at.node);
+      } catch {
+        return; // gone already, or no room left
+      }
+      await this.#addTree(watchId, watch, path, false).catch(() => {});
+    })();
+    watch.pending.add(job);
+    job.finally(() => watch.pending.delete(job));
+  }
+
+  /** Forgets the subscriptions of a directory moved away. */
+  #prune(watch: Watch, path: string): void {
+    for (const [dir, sub] of watch.dirs) {
+      if (!isWithin(dir, path)) continue;
+      watch.dirs.delete(dir);
+      this.#directories--;
+      void sub.remove();
+    }
   }
 
   /**
@@ -131,70 +300,31 @@ export class FsWatchSet implements AsyncDisposable {
    */
   async unwatch(watchId: string): Promise<FsUnwatchResult> {
     const watch = this.#watches.get(watchId);
-    if (watch === undefined) {
-      throw invalidRequest(`Unknown watchId: ${watchId}`);
-    }
-    this.#watches.delete(watchId);
-    await stop(watch);
+    if (watch === undefined) throw invalidRequest(`Unknown watchId: ${watchId}`);
+    await this.#stop(watchId, watch);
     return {};
+  }
+
+  async #stop(watchId: string, watch: Watch): Promise<void> {
+    this.#watches.delete(watchId);
+    watch.stopped = true;
+    await Promise.all(watch.pending);
+    const subs = [...watch.dirs.values()];
+    this.#directories -= watch.dirs.size;
+    watch.dirs.clear();
+    await Promise.all(subs.map((s) => s.remove()));
   }
 
   /** Stops every watch. Idempotent; later `watch` calls fail. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const all = [...this.#watches.values()];
-    this.#watches.clear();
-    await Promise.all(all.map(stop));
+    const all = [...this.#watches.entries()];
+    await Promise.all(all.map(([id, w]) => this.#stop(id, w)));
   }
 
   /** Same as {@linkcode FsWatchSet.close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-
-  async #pump(
-    watchId: string,
-    watcher: Deno.FsWatcher,
-    covers: (path: string) => boolean,
-  ): Promise<void> {
-    try {
-      for await (const event of watcher) {
-        const kind = KINDS[event.kind];
-        if (kind === undefined) continue;
-        const paths = event.paths.filter(covers);
-        // unwatch() may have run while this event was queued.
-        if (paths.length === 0 || this.#watches.get(watchId) === undefined) {
-          continue;
-        }
-        try {
-          this.#onChange({ watchId, kind, paths });
-        } catch {
-          // A failing listener must not end the watch.
-        }
-      }
-    } catch {
-      // The watcher failed (for example its directory vanished); the watch
-      // stays registered, silent, until fs/unwatch or session end.
-    }
-  }
-}
-
-/** Deno's event kinds mapped to wire kinds; `access` is dropped. */
-const KINDS: Partial<Record<Deno.FsEvent["kind"], FsChangeKind>> = {
-  any: "any",
-  other: "any",
-  create: "create",
-  modify: "modify",
-  remove: "remove",
-  rename: "rename",
-};
-
-async function stop(watch: Watch): Promise<void> {
-  try {
-    watch.watcher.close();
-  } catch {
-    // Already closed.
-  }
-  await watch.done;
 }

@@ -23,8 +23,7 @@
  */
 import type { Spawner } from "../process/child.ts";
 import { defaultSpawner, hostEnv } from "../process/spawner.ts";
-import type { FileSystemService } from "../fs/service.ts";
-import { PathConfinement } from "../fs/confine.ts";
+import { checkFsRoots, FileSystemService } from "../fs/service.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { type Clock, SYSTEM_CLOCK } from "../util/clock.ts";
 import { Connection, type ConnectionOptions, type Peer } from "./connection.ts";
@@ -198,21 +197,22 @@ function once<T extends object>(source: T | (() => T)): () => T {
 }
 
 /**
- * Checks the roots now (a bad `--fs-root` fails at startup) and loads the fs
- * module, and Node's fs layer with it, on the first fs/* call.
+ * Checks the roots now (a bad `--fs-root`, or one that cannot be enforced
+ * without FFI, fails at startup) and opens them on the first fs/* call.
  */
 function lazyFileSystem(
   fsRoots: string[],
   maxMessageBytes: number,
 ): () => Promise<FileSystemService> {
-  const roots = [...new PathConfinement(fsRoots).roots];
-  let fs: Promise<FileSystemService> | null = null;
-  return () =>
-    fs ??= import("../fs/service.ts").then(({ FileSystemService }) =>
-      new FileSystemService({
-        roots,
-        // base64 inflates by 4/3; leave room for the JSON envelope.
-        maxReadBytes: Math.max(1024, Math.floor((maxMessageBytes - 4096) * 3 / 4)),
-      })
-    );
+  const roots = checkFsRoots(fsRoots);
+  let fs: FileSystemService | null = null;
+  // base64 inflates by 4/3; leave room for the JSON envelope.
+  const maxReadBytes = Math.max(1024, Math.floor((maxMessageBytes - 4096) * 3 / 4));
+  return () => {
+    try {
+      return Promise.resolve(fs ??= new FileSystemService({ roots, maxReadBytes }));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
 }

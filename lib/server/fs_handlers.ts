@@ -1,7 +1,8 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
  * Binds the `fs/*` methods of the method table to a
- * {@linkcode FileSystemService}; watches belong to the caller's session.
+ * {@linkcode FileSystemService}; watches belong to the caller's session (so
+ * they survive a resume) and end with it.
  *
  * @module
  */
@@ -10,9 +11,24 @@ import type { FileSystemService } from "../fs/service.ts";
 import type { FsMethodName } from "../protocol/fs.ts";
 import { FsWatchSet } from "../fs/watch.ts";
 import type { Handler } from "./process_handlers.ts";
-import type { Session } from "./session.ts";
+import type { Session, SessionResource } from "./session.ts";
 
-const WATCHES = new WeakMap<Session, FsWatchSet>();
+/** One per-session object of each kind, created on first use and closed with the session. */
+function perSession<T extends SessionResource>(
+  make: (session: Session) => T,
+): (session: Session) => T {
+  const all = new WeakMap<Session, T>();
+  return (session) => {
+    if (session.closed) throw invalidRequest(`session ${session.id} is closed`);
+    let found = all.get(session);
+    if (!found) {
+      found = make(session);
+      session.own(found);
+      all.set(session, found);
+    }
+    return found;
+  };
+}
 
 /** Whole-file reads a session may have in memory at once; the rest wait their turn. */
 const CONCURRENT_READS = 2;
@@ -56,19 +72,6 @@ function limitedRead<T>(session: Session, fn: () => Promise<T>): Promise<T> {
   });
 }
 
-/** The session's watch set, created on first use and closed with the session. */
-function watchesOf(session: Session): FsWatchSet {
-  if (session.closed) throw invalidRequest(`session ${session.id} is closed`);
-  let set = WATCHES.get(session);
-  if (!set) {
-    const created = new FsWatchSet((n) => session.notify("fs/changed", n));
-    session.own(created);
-    WATCHES.set(session, created);
-    set = created;
-  }
-  return set;
-}
-
 /**
  * Handlers for every `fs/*` method. The service comes from `service()`, so a
  * server can load it (and Node's fs layer) on the first call.
@@ -76,6 +79,11 @@ function watchesOf(session: Session): FsWatchSet {
 export function fsHandlers(
   service: () => Promise<FileSystemService>,
 ): { [M in FsMethodName]: Handler<M> } {
+  let watches: ((s: Session) => FsWatchSet) | null = null;
+  const watchesOf = (fs: FileSystemService, session: Session) =>
+    (watches ??= perSession((s) =>
+      new FsWatchSet(fs.resolver, fs.inotify, (n) => s.notify("fs/changed", n))
+    ))(session);
   return {
     "fs/readFile": async (p, ctx) => {
       const fs = await service();
@@ -87,7 +95,13 @@ export function fsHandlers(
     "fs/readDirectory": async (p) => (await service()).readDirectory(p),
     "fs/remove": async (p) => (await service()).remove(p),
     "fs/copy": async (p) => (await service()).copy(p),
-    "fs/watch": async (p, ctx) => (await service()).watch(watchesOf(ctx.session), p),
-    "fs/unwatch": async (p, ctx) => (await service()).unwatch(watchesOf(ctx.session), p),
+    "fs/watch": async (p, ctx) => {
+      const fs = await service();
+      return await fs.watch(watchesOf(fs, ctx.session), p);
+    },
+    "fs/unwatch": async (p, ctx) => {
+      const fs = await service();
+      return await fs.unwatch(watchesOf(fs, ctx.session), p);
+    },
   };
 }

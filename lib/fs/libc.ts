@@ -1,0 +1,615 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * The slice of Linux's C library the fs service calls through Deno's FFI:
+ * descriptor-relative calls (`openat`, `openat2`, `statx`, `mkdirat`,
+ * `unlinkat`, `renameat2`, `readlinkat`, `symlinkat`, `getdents64`), positional
+ * I/O, and inotify. Deno's own fs API takes only paths, and a path is checked
+ * by the kernel again at every call, which is what a symlink swap exploits.
+ *
+ * Only Linux on x86_64 and aarch64 with glibc ≥ 2.30: both use the generic
+ * Linux values below, except the two `O_` flags that differ by arch.
+ *
+ * Calls are synchronous (a few microseconds each) except `pread`, `pwrite`
+ * and `poll`, which run on a worker thread. errno is thread-local and cannot
+ * be read after a call on another thread, so a failed threaded `pread` or
+ * `pwrite` is repeated once on this thread to learn why (both are positional,
+ * so repeating them is harmless).
+ *
+ * @module
+ */
+
+const ARM = Deno.build.arch === "aarch64";
+
+/** Linux constants (the generic table; the two arch-specific ones are picked at load). */
+export const C = {
+  AT_FDCWD: -100,
+  O_RDONLY: 0,
+  O_WRONLY: 1,
+  O_RDWR: 2,
+  O_CREAT: 0o100,
+  O_EXCL: 0o200,
+  O_NOCTTY: 0o400,
+  O_TRUNC: 0o1000,
+  O_APPEND: 0o2000,
+  O_NONBLOCK: 0o4000,
+  O_DIRECTORY: ARM ? 0o40000 : 0o200000,
+  O_NOFOLLOW: ARM ? 0o100000 : 0o400000,
+  O_CLOEXEC: 0o2000000,
+  O_PATH: 0o10000000,
+  AT_SYMLINK_NOFOLLOW: 0x100,
+  AT_REMOVEDIR: 0x200,
+  AT_EMPTY_PATH: 0x1000,
+  RENAME_NOREPLACE: 1,
+  RESOLVE_NO_XDEV: 0x01,
+  RESOLVE_NO_MAGICLINKS: 0x02,
+  RESOLVE_NO_SYMLINKS: 0x04,
+  RESOLVE_BENEATH: 0x08,
+  SYS_OPENAT2: 437,
+  STATX_BASIC_STATS: 0x7ff,
+  STATX_BTIME: 0x800,
+  S_IFMT: 0o170000,
+  S_IFDIR: 0o040000,
+  S_IFREG: 0o100000,
+  S_IFLNK: 0o120000,
+  DT_UNKNOWN: 0,
+  DT_DIR: 4,
+  DT_REG: 8,
+  DT_LNK: 10,
+  IN_NONBLOCK: 0o4000,
+  IN_CLOEXEC: 0o2000000,
+  POLLIN: 0x1,
+  EFD_CLOEXEC: 0o2000000,
+  EFD_NONBLOCK: 0o4000,
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  EIO: 5,
+  EBADF: 9,
+  EAGAIN: 11,
+  EACCES: 13,
+  EBUSY: 16,
+  EEXIST: 17,
+  EXDEV: 18,
+  ENOTDIR: 20,
+  EISDIR: 21,
+  EINVAL: 22,
+  EMFILE: 24,
+  ENOSPC: 28,
+  ELOOP: 40,
+  ENOSYS: 38,
+  ENOTEMPTY: 39,
+  E2BIG: 7,
+} as const;
+
+const SYMBOLS = {
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  openat2: {
+    name: "syscall",
+    parameters: ["i64", "i32", "buffer", "buffer", "usize"],
+    result: "i64",
+  },
+  close: { parameters: ["i32"], result: "i32" },
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  unlinkat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  renameat2: { parameters: ["i32", "buffer", "i32", "buffer", "u32"], result: "i32" },
+  readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
+  symlinkat: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
+  getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  preadThreaded: {
+    name: "pread",
+    parameters: ["i32", "buffer", "usize", "i64"],
+    result: "isize",
+    nonblocking: true,
+  },
+  pwriteThreaded: {
+    name: "pwrite",
+    parameters: ["i32", "buffer", "usize", "i64"],
+    result: "isize",
+    nonblocking: true,
+  },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  readThreaded: {
+    name: "read",
+    parameters: ["i32", "buffer", "usize"],
+    result: "isize",
+    nonblocking: true,
+  },
+  writeThreaded: {
+    name: "write",
+    parameters: ["i32", "buffer", "usize"],
+    result: "isize",
+    nonblocking: true,
+  },
+  inotify_init1: { parameters: ["i32"], result: "i32" },
+  inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  inotify_rm_watch: { parameters: ["i32", "i32"], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  getuid: { parameters: [], result: "u32" },
+  umask: { parameters: ["u32"], result: "u32" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/**
+ * A failed OS call. `message` is the OS's text in codex's form,
+ * `"No such file or directory (os error 2)"`: it names no path, so it reveals
+ * nothing about paths the caller did not write.
+ */
+export class OsError extends Error {
+  /** The errno value. */
+  readonly errno: number;
+
+  /** Creates the error for `errno`; `text` defaults to strerror's. */
+  constructor(errno: number, text?: string) {
+    super(`${text ?? strerror(errno)} (os error ${errno})`);
+    this.name = "OsError";
+    this.errno = errno;
+  }
+}
+
+let lib: Symbols | null = null;
+let errnoView: Deno.UnsafePointerView | null = null;
+let unavailable: string | null = null;
+
+/**
+ * Why the descriptor-relative fs layer cannot run here, or null when it can:
+ * it needs Linux, glibc and the `--allow-ffi` permission.
+ */
+export function fsUnavailableReason(): string | null {
+  if (lib !== null) return null;
+  if (unavailable !== null) return unavailable;
+  if (Deno.build.os !== "linux") {
+    unavailable = `fs/* needs Linux (openat(2) and friends); this is ${Deno.build.os}`;
+    return unavailable;
+  }
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    unavailable =
+      "fs/* needs the --allow-ffi permission: paths are opened one component at a time " +
+      "relative to their parent directory through openat(2), which Deno's fs API cannot do";
+    return unavailable;
+  }
+  try {
+    const symbols = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+    const where = symbols.__errno_location();
+    if (where === null) throw new Error("__errno_location returned null");
+    errnoView = new Deno.UnsafePointerView(where);
+    lib = symbols;
+    return null;
+  } catch (err) {
+    unavailable = `fs/* cannot load libc.so.6 (glibc 2.30 or later is required): ${
+      err instanceof Error ? err.message : String(err)
+    }`;
+    return unavailable;
+  }
+}
+
+/** The loaded library; throws when {@linkcode fsUnavailableReason} says why not. */
+export function libc(): Symbols {
+  if (lib !== null) return lib;
+  const reason = fsUnavailableReason();
+  if (reason !== null) throw new Error(reason);
+  return lib as unknown as Symbols;
+}
+
+/** errno of the last failed synchronous call. */
+export function errno(): number {
+  libc();
+  return (errnoView as Deno.UnsafePointerView).getInt32();
+}
+
+function strerror(code: number): string {
+  const text = lib?.strerror(code) ?? null;
+  return text === null ? `Unknown error ${code}` : Deno.UnsafePointerView.getCString(text);
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** `text` as a NUL-terminated C string; a NUL inside is EINVAL. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = encoder.encode(text);
+  if (bytes.includes(0)) throw new OsError(C.EINVAL);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+const EMPTY = cString("");
+
+/** Throws the OsError for errno when `result` is negative; returns it as a number otherwise. */
+function check(result: number | bigint): number {
+  const n = Number(result);
+  if (n < 0) throw new OsError(errno());
+  return n;
+}
+
+/** Retries a call interrupted by a signal. */
+function retry(call: () => number | bigint): number {
+  for (;;) {
+    const n = Number(call());
+    if (n >= 0) return n;
+    const code = errno();
+    if (code !== C.EINTR) throw new OsError(code);
+  }
+}
+
+/** Closes a descriptor, ignoring errors (the descriptor is gone either way). */
+export function closeFd(fd: number): void {
+  libc().close(fd);
+}
+
+/** `openat(2)`: returns the new descriptor. `O_CLOEXEC` is always added. */
+export function openat(dir: number, name: string, flags: number, mode = 0o666): number {
+  const path = cString(name);
+  return retry(() => libc().openat(dir, path, flags | C.O_CLOEXEC, mode));
+}
+
+let openat2State: "unknown" | "present" | "missing" = "unknown";
+
+/**
+ * `openat2(2)` with `resolve` flags, or null when the kernel lacks it (before
+ * 5.6, or a seccomp filter that answers ENOSYS or EPERM; probed once).
+ */
+export function openat2(
+  dir: number,
+  path: string,
+  flags: number,
+  resolve: number,
+): number | null {
+  if (!hasOpenat2()) return null;
+  for (;;) {
+    const { fd, code } = rawOpenat2(dir, path, flags, resolve);
+    if (fd >= 0) return fd;
+    if (code !== C.EINTR && code !== C.EAGAIN) throw new OsError(code);
+  }
+}
+
+function rawOpenat2(
+  dir: number,
+  path: string,
+  flags: number,
+  resolve: number,
+): { fd: number; code: number } {
+  const how = new BigUint64Array([BigInt(flags | C.O_CLOEXEC), 0n, BigInt(resolve)]);
+  const name = cString(path);
+  const fd = Number(
+    libc().openat2(BigInt(C.SYS_OPENAT2), dir, name, new Uint8Array(how.buffer), 24n),
+  );
+  return { fd, code: fd < 0 ? errno() : 0 };
+}
+
+/** Whether the kernel has `openat2(2)` (probed on first use). */
+export function hasOpenat2(): boolean {
+  if (openat2State === "unknown") {
+    const probe = rawOpenat2(C.AT_FDCWD, "/", C.O_PATH, 0);
+    openat2State = probe.fd >= 0 ? "present" : "missing";
+    if (probe.fd >= 0) closeFd(probe.fd);
+  }
+  return openat2State === "present";
+}
+
+/** What `statx(2)` says about one inode. */
+export interface Stat {
+  /** `S_IFMT` bits and permissions. */
+  mode: number;
+  /** Owner. */
+  uid: number;
+  /** Group. */
+  gid: number;
+  /** Size in bytes. */
+  size: number;
+  /** Device and inode, as one string: identity across calls. */
+  id: string;
+  /** Last modification, ms since the epoch. */
+  mtimeMs: number;
+  /** Creation, ms since the epoch; 0 when the filesystem does not record it. */
+  birthtimeMs: number;
+}
+
+/** True for a directory. */
+export function isDir(stat: Stat): boolean {
+  return (stat.mode & C.S_IFMT) === C.S_IFDIR;
+}
+
+/** True for a regular file. */
+export function isFile(stat: Stat): boolean {
+  return (stat.mode & C.S_IFMT) === C.S_IFREG;
+}
+
+/** True for a symbolic link. */
+export function isLink(stat: Stat): boolean {
+  return (stat.mode & C.S_IFMT) === C.S_IFLNK;
+}
+
+const statBuffer = new Uint8Array(256);
+const statView = new DataView(statBuffer.buffer);
+
+/**
+ * `statx(2)` of `name` in `dir` without following a final symlink, or of
+ * `dir` itself when `name` is empty.
+ */
+export function statAt(dir: number, name = ""): Stat {
+  const path = name === "" ? EMPTY : cString(name);
+  const flags = C.AT_SYMLINK_NOFOLLOW | (name === "" ? C.AT_EMPTY_PATH : 0);
+  retry(() => libc().statx(dir, path, flags, C.STATX_BASIC_STATS | C.STATX_BTIME, statBuffer));
+  const v = statView;
+  const time = (at: number) =>
+    Number(v.getBigInt64(at, true)) * 1000 + Math.floor(v.getUint32(at + 8, true) / 1e6);
+  const mask = v.getUint32(0, true);
+  return {
+    mode: v.getUint16(28, true),
+    uid: v.getUint32(20, true),
+    gid: v.getUint32(24, true),
+    size: Number(v.getBigUint64(40, true)),
+    id: `${v.getUint32(136, true)}:${v.getUint32(140, true)}:${v.getBigUint64(32, true)}`,
+    mtimeMs: time(112),
+    birthtimeMs: (mask & C.STATX_BTIME) !== 0 ? time(80) : 0,
+  };
+}
+
+/** `mkdirat(2)`. */
+export function mkdirat(dir: number, name: string, mode = 0o777): void {
+  const path = cString(name);
+  retry(() => libc().mkdirat(dir, path, mode));
+}
+
+/** `unlinkat(2)`; `directory` removes an empty directory. */
+export function unlinkat(dir: number, name: string, directory = false): void {
+  const path = cString(name);
+  retry(() => libc().unlinkat(dir, path, directory ? C.AT_REMOVEDIR : 0));
+}
+
+/** `renameat2(2)`; `noReplace` fails with EEXIST instead of replacing. */
+export function renameat(
+  fromDir: number,
+  from: string,
+  toDir: number,
+  to: string,
+  noReplace = false,
+): void {
+  const a = cString(from);
+  const b = cString(to);
+  retry(() => libc().renameat2(fromDir, a, toDir, b, noReplace ? C.RENAME_NOREPLACE : 0));
+}
+
+const linkBuffer = new Uint8Array(4096);
+
+/** `readlinkat(2)` of `name` in `dir`, or of `dir` itself (an `O_PATH` link) when empty. */
+export function readlinkat(dir: number, name = ""): string {
+  const path = name === "" ? EMPTY : cString(name);
+  const n = retry(() => libc().readlinkat(dir, path, linkBuffer, BigInt(linkBuffer.length)));
+  if (n >= linkBuffer.length) throw new OsError(C.ENOSPC, "Symbolic link target too long");
+  return decoder.decode(linkBuffer.subarray(0, n));
+}
+
+/** `symlinkat(2)`: creates `name` in `dir` pointing at `target`. */
+export function symlinkat(target: string, dir: number, name: string): void {
+  const a = cString(target);
+  const b = cString(name);
+  retry(() => libc().symlinkat(a, dir, b));
+}
+
+/** `fchmod(2)`. */
+export function fchmod(fd: number, mode: number): void {
+  retry(() => libc().fchmod(fd, mode));
+}
+
+/** `fchown(2)`; returns false instead of throwing when not permitted. */
+export function fchown(fd: number, uid: number, gid: number): boolean {
+  const n = Number(libc().fchown(fd, uid, gid));
+  if (n === 0) return true;
+  const code = errno();
+  if (code === C.EPERM) return false;
+  throw new OsError(code);
+}
+
+/** `ftruncate(2)`. */
+export function ftruncate(fd: number, length: number): void {
+  retry(() => libc().ftruncate(fd, BigInt(length)));
+}
+
+/** The process's file creation mask (read without changing it for long). */
+export function currentUmask(): number {
+  const old = libc().umask(0o022);
+  libc().umask(old);
+  return old;
+}
+
+/** One directory entry from `getdents64(2)`. */
+export interface DirEntry {
+  /** The name (UTF-8, lossy). */
+  name: string;
+  /** `DT_*` type; `DT_UNKNOWN` when the filesystem does not say. */
+  type: number;
+}
+
+/**
+ * Reads the next batch of entries of an open directory (`.` and `..`
+ * skipped), or null at the end. `buffer` is reused between calls.
+ */
+export function readDirBatch(fd: number, buffer: Uint8Array<ArrayBuffer>): DirEntry[] | null {
+  const n = retry(() => libc().getdents64(fd, buffer, BigInt(buffer.length)));
+  if (n === 0) return null;
+  const view = new DataView(buffer.buffer, buffer.byteOffset, n);
+  const out: DirEntry[] = [];
+  for (let at = 0; at < n;) {
+    const reclen = view.getUint16(at + 16, true);
+    const type = view.getUint8(at + 18);
+    let end = at + 19;
+    while (end < at + reclen && buffer[end] !== 0) end++;
+    const name = decoder.decode(buffer.subarray(at + 19, end));
+    if (name !== "." && name !== "..") out.push({ name, type });
+    at += reclen;
+  }
+  return out;
+}
+
+/** Positional read on a worker thread; returns the bytes read (0 at end of file). */
+export async function pread(
+  fd: number,
+  into: Uint8Array<ArrayBuffer>,
+  at: number,
+): Promise<number> {
+  for (;;) {
+    const n = Number(await libc().preadThreaded(fd, into, BigInt(into.length), BigInt(at)));
+    if (n >= 0) return n;
+    // errno belongs to the worker thread: repeat on this one to learn it.
+    const again = Number(libc().pread(fd, into, BigInt(into.length), BigInt(at)));
+    if (again >= 0) return again;
+    const code = errno();
+    if (code !== C.EINTR && code !== C.EAGAIN) throw new OsError(code);
+  }
+}
+
+/** Positional write on a worker thread; returns the bytes written. */
+export async function pwrite(
+  fd: number,
+  from: Uint8Array<ArrayBuffer>,
+  at: number,
+): Promise<number> {
+  for (;;) {
+    const n = Number(await libc().pwriteThreaded(fd, from, BigInt(from.length), BigInt(at)));
+    if (n >= 0) return n;
+    const again = Number(libc().pwrite(fd, from, BigInt(from.length), BigInt(at)));
+    if (again >= 0) return again;
+    const code = errno();
+    if (code !== C.EINTR && code !== C.EAGAIN) throw new OsError(code);
+  }
+}
+
+/** Writes all of `data` at `at` (positional, on a worker thread). */
+export async function pwriteAll(fd: number, data: Uint8Array, at: number): Promise<void> {
+  // FFI needs an ArrayBuffer-backed view; a SharedArrayBuffer view is copied.
+  let rest = data as Uint8Array<ArrayBuffer>;
+  let offset = at;
+  while (rest.length > 0) {
+    const n = await pwrite(fd, rest, offset);
+    rest = rest.subarray(n);
+    offset += n;
+  }
+}
+
+/**
+ * Sequential read on a worker thread (FIFOs, devices); 0 at the end, and
+ * also when a non-blocking descriptor has nothing ready.
+ */
+export async function readSeq(fd: number, into: Uint8Array<ArrayBuffer>): Promise<number> {
+  for (;;) {
+    const n = Number(await libc().readThreaded(fd, into, BigInt(into.length)));
+    if (n >= 0) return n;
+    // A failed read consumed nothing, so repeating it here is harmless.
+    const again = readNow(fd, into);
+    if (again !== null) return again;
+    return 0;
+  }
+}
+
+/** Writes all of `data` sequentially on a worker thread (FIFOs, devices). */
+export async function writeSeqAll(fd: number, data: Uint8Array): Promise<void> {
+  let rest = data as Uint8Array<ArrayBuffer>;
+  while (rest.length > 0) {
+    let n = Number(await libc().writeThreaded(fd, rest, BigInt(rest.length)));
+    if (n < 0) {
+      n = Number(libc().write(fd, rest, BigInt(rest.length)));
+      if (n < 0) {
+        const code = errno();
+        if (code === C.EINTR) continue;
+        throw new OsError(code);
+      }
+    }
+    rest = rest.subarray(n);
+  }
+}
+
+/** `close(2)` that reports a failure (a delayed write error surfaces here). */
+export function closeChecked(fd: number): void {
+  if (Number(libc().close(fd)) < 0) {
+    const code = errno();
+    if (code !== C.EINTR) throw new OsError(code);
+  }
+}
+
+/** Non-blocking read; null when nothing is ready (EAGAIN). */
+export function readNow(fd: number, into: Uint8Array<ArrayBuffer>): number | null {
+  for (;;) {
+    const n = Number(libc().read(fd, into, BigInt(into.length)));
+    if (n >= 0) return n;
+    const code = errno();
+    if (code === C.EAGAIN) return null;
+    if (code !== C.EINTR) throw new OsError(code);
+  }
+}
+
+/** Writes an eventfd counter increment (wakes a poll). */
+export function eventfdSignal(fd: number): void {
+  const one = new BigUint64Array([1n]);
+  libc().write(fd, new Uint8Array(one.buffer), 8n);
+}
+
+/** A new non-blocking eventfd. */
+export function eventfdOpen(): number {
+  return check(libc().eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK));
+}
+
+/** A new non-blocking inotify instance. */
+export function inotifyInit(): number {
+  return check(libc().inotify_init1(C.IN_NONBLOCK | C.IN_CLOEXEC));
+}
+
+/**
+ * Adds a watch on the inode `fd` refers to (through `/proc/self/fd`, so the
+ * kernel does not look the path up again); returns the watch descriptor.
+ */
+export function inotifyAddFd(inotify: number, fd: number, mask: number): number {
+  const path = cString(`/proc/self/fd/${fd}`);
+  return retry(() => libc().inotify_add_watch(inotify, path, mask));
+}
+
+/** Removes a watch; an already removed one is not an error. */
+export function inotifyRemove(inotify: number, wd: number): void {
+  libc().inotify_rm_watch(inotify, wd);
+}
+
+/**
+ * Waits on a worker thread until one of `fds` is readable; returns the
+ * indexes that are.
+ */
+export async function pollReadable(fds: readonly number[]): Promise<number[]> {
+  const buffer = new Uint8Array(8 * fds.length);
+  const view = new DataView(buffer.buffer);
+  fds.forEach((fd, i) => {
+    view.setInt32(i * 8, fd, true);
+    view.setInt16(i * 8 + 4, C.POLLIN, true);
+  });
+  for (;;) {
+    const n = await libc().poll(buffer, BigInt(fds.length), -1);
+    if (n > 0) break;
+  }
+  const ready: number[] = [];
+  fds.forEach((_, i) => {
+    if (view.getInt16(i * 8 + 6, true) !== 0) ready.push(i);
+  });
+  return ready;
+}
+
+/** The server's effective uid. */
+export function uid(): number {
+  return libc().getuid();
+}
+
+// Load at import when allowed: the library then exists before any test
+// starts, so Deno's resource sanitizer does not blame the first test that
+// touches a file. It is never closed.
+if (Deno.build.os === "linux" && Deno.permissions.querySync({ name: "ffi" }).state === "granted") {
+  fsUnavailableReason();
+}
