@@ -8,6 +8,7 @@
 import type { Case } from "./_differential.ts";
 import { ENVIRONMENT_CASES } from "./differential_cases_environment.ts";
 import { FS_CASES } from "./differential_cases_fs.ts";
+import { FS_METHOD_CASES } from "./differential_cases_fs_methods.ts";
 import { LIFECYCLE_CASES } from "./differential_cases_lifecycle.ts";
 import { PROCESS_CASES } from "./differential_cases_process.ts";
 import { SANDBOX_CASES } from "./differential_cases_sandbox.ts";
@@ -17,6 +18,7 @@ export const CASES: Case[] = [
   ...LIFECYCLE_CASES,
   ...PROCESS_CASES,
   ...FS_CASES,
+  ...FS_METHOD_CASES,
   ...ENVIRONMENT_CASES,
   ...SANDBOX_CASES,
 ];

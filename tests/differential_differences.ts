@@ -102,6 +102,16 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     reason: "chunked transfer of files bigger than one message; codex clients never send them",
   },
   {
+    id: "replace-handles",
+    behaviour: "`fs/open` with `mode: replace`",
+    codex: "truncates the target at `fs/open` and writes in place, so a dropped connection or a " +
+      "full disk leaves a partial file; `fs/readBlock` on the handle drops it",
+    ours: "writes a temporary file that `fs/close` renames over the target: readers see the old " +
+      "file until then, and a failed block or a session that ends without `fs/close` leaves it " +
+      "untouched (`fs/close` reports the failure); a wrong-direction read keeps the handle",
+    reason: "no partial files; nothing the client wrote is dropped by a mistaken call",
+  },
+  {
     id: "atomic-writes",
     behaviour: "`fs/writeFile` (without `append`) and `fs/copy` onto a file",
     codex: "write the target in place",
@@ -109,6 +119,22 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
       "mode, and for root the owner, are kept; the inode is new)",
     reason: "a failure, such as a full disk, leaves the old file intact",
     shownBy: "tests/fs_disk_full_e2e_test.ts (a 2 MiB tmpfs)",
+  },
+  {
+    id: "session-handles",
+    behaviour: "`fs/open` handles and the `fs/watchMissing` watch",
+    codex: "belong to the connection: gone after a resume; 128 handles per connection",
+    ours: "belong to the session: they survive a resume; 128 handles per session, 4096 per " +
+      "server",
+    reason: "a client that reconnects keeps its open files and its watch, as it keeps its " +
+      "processes",
+  },
+  {
+    id: "present-list",
+    behaviour: "`fs/watchMissing` `present`",
+    codex: "one path",
+    ours: "one path or a list",
+    reason: "a watch can wait on several files at once (issue 13)",
   },
   {
     id: "violation-close",

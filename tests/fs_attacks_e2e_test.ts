@@ -286,6 +286,7 @@ Deno.test("row 14: errors under --fs-root tell nothing about the outside", async
       ["fs/createDirectory", (path) => ({ path }), true],
       ["fs/remove", (path) => ({ path, force: false }), false],
       ["fs/watch", (path) => ({ path }), true],
+      ["fs/canonicalize", (path) => ({ path }), true],
       [
         "fs/copy",
         (path) => ({ sourcePath: path, destinationPath: `${root}/c`, recursive: true }),

@@ -83,6 +83,16 @@ Deno.test({
         );
         await assert.rejects(Deno.lstat(`${root}/tree2`), Deno.errors.NotFound);
       });
+      await t.step("a replace handle that cannot be completed changes nothing", async () => {
+        await c.request("fs/open", { handleId: "h", path: `${root}/keep`, mode: "replace" });
+        const block = new Uint8Array(1024 * 1024).fill(68).toBase64();
+        noSpace(await c.call("fs/writeBlock", { handleId: "h", offset: 0, chunk: block }));
+        await keepIntact();
+        const closed = await c.call("fs/close", { handleId: "h" });
+        assert.equal(closed.error?.code, -32603);
+        assert.match(closed.error.message, /not replaced because a block could not be written/);
+        await keepIntact();
+      });
       await t.step("no temporary file is left behind", async () => {
         const names: string[] = [];
         for await (const e of Deno.readDir(root)) names.push(e.name);

@@ -2,7 +2,7 @@
 // fs/* over a real socket: lifecycle gating, chunked transfer, confinement,
 // and a watch that survives a resume.
 import assert from "node:assert/strict";
-import { CuttableProxy, ResponseError, ServerProcess, TestClient } from "./_harness.ts";
+import { CuttableProxy, ResponseError, ServerProcess, TestClient, waitUntil } from "./_harness.ts";
 
 /** Resumes `sessionId` on a new connection, retrying while the server has not noticed the drop. */
 async function resume(url: string, sessionId: string): Promise<TestClient> {
@@ -126,6 +126,59 @@ Deno.test("fs/* over the wire", async (t) => {
     await c2.close();
   });
 
+  await t.step("file handles and the missing-path watch survive a resume", async () => {
+    await Deno.writeTextFile(`${dir}/read.txt`, "abc");
+    await Deno.writeTextFile(`${dir}/target.txt`, "old");
+    await using proxy = new CuttableProxy(server.url);
+    const c1 = await TestClient.connect(proxy.url);
+    await c1.request("fs/open", { handleId: "r", path: `${dir}/read.txt` });
+    await c1.request("fs/open", {
+      handleId: "w",
+      path: `file://${dir}/target.txt`,
+      mode: "replace",
+    });
+    await c1.request("fs/writeBlock", { handleId: "w", offset: 0, chunk: btoa("ne") });
+    assert.deepEqual(
+      await c1.request("fs/watchMissing", { watchId: 1, missing: [`${dir}/appears`] }),
+      { watching: true },
+    );
+    await proxy.cut();
+    await c1.closed;
+    await using c2 = await resume(server.url, c1.sessionId);
+    assert.deepEqual(await c2.request("fs/readBlock", { handleId: "r", offset: 1, len: 5 }), {
+      chunk: btoa("bc"),
+      eof: true,
+    });
+    await c2.request("fs/writeBlock", { handleId: "w", offset: 2, chunk: btoa("w") });
+    assert.equal(await Deno.readTextFile(`${dir}/target.txt`), "old");
+    await c2.request("fs/close", { handleId: "w" });
+    assert.equal(await Deno.readTextFile(`${dir}/target.txt`), "new");
+    await Deno.writeTextFile(`${dir}/appears`, "");
+    const fired = await c2.waitFor((m) => m.method === "fs/missingChanged");
+    assert.deepEqual(fired.params, { watchId: 1 });
+    await c2.request("fs/close", { handleId: "r" });
+  });
+
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(outside, { recursive: true });
+});
+
+Deno.test("a session that ends drops its replace handles and leaves the file as it was", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  await Deno.writeTextFile(`${dir}/target.txt`, "old");
+  await using server = await ServerProcess.start(["--fs-root", dir, "--session-ttl", "0.2"]);
+  const c = await TestClient.connect(server.url);
+  await c.request("fs/open", { handleId: "w", path: `${dir}/target.txt`, mode: "replace" });
+  await c.request("fs/writeBlock", { handleId: "w", offset: 0, chunk: btoa("partial") });
+  await c.close();
+  const left = async () => {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    return names;
+  };
+  await waitUntil(async () => (await left()).length === 1, {
+    message: "the temporary file to be removed",
+  });
+  assert.equal(await Deno.readTextFile(`${dir}/target.txt`), "old");
+  await Deno.remove(dir, { recursive: true });
 });

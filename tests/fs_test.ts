@@ -6,16 +6,23 @@ import { dec, enc, mkfifo, rejectsWith, withTemp } from "./_fs_helpers.ts";
 
 // -- Protocol --
 
-Deno.test("FS_METHODS lists the nine fs methods with schemas", () => {
+Deno.test("FS_METHODS lists the sixteen fs methods with schemas", () => {
   assert.deepEqual(Object.keys(FS_METHODS).sort(), [
+    "fs/canonicalize",
+    "fs/close",
     "fs/copy",
     "fs/createDirectory",
     "fs/getMetadata",
+    "fs/open",
+    "fs/readBlock",
     "fs/readDirectory",
     "fs/readFile",
     "fs/remove",
     "fs/unwatch",
+    "fs/walk",
     "fs/watch",
+    "fs/watchMissing",
+    "fs/writeBlock",
     "fs/writeFile",
   ]);
   // Relative paths pass the schema; the handler rejects them by field name.

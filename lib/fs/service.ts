@@ -17,6 +17,7 @@
  * @module
  */
 
+import { pathToFileURL } from "node:url";
 import { ErrorCode, ErrorKind, invalidRequest, kindError, RpcError } from "../protocol/errors.ts";
 import type * as P from "../protocol/fs.ts";
 import { joinPath, messageOf } from "../util/mod.ts";
@@ -27,6 +28,7 @@ import {
   type PathPolicy,
   requestSandboxPolicy,
 } from "./confine.ts";
+import { FileHandles, HandleBudget } from "./handles.ts";
 import { Inotify } from "./inotify.ts";
 import { openNode, readUpTo, retryChanged, yieldToLoop } from "./io.ts";
 import {
@@ -46,7 +48,9 @@ import {
 import { toNativePath } from "./paths.ts";
 import { FsRoots, type Location } from "./roots.ts";
 import { copyAt, makeDirectories, removeAt, writeAt } from "./writes.ts";
+import { walk } from "./walk.ts";
 import type { FsWatchSet } from "./watch.ts";
+import { MissingWatch } from "./watch_missing.ts";
 
 /** Default for {@linkcode FileSystemOptions.maxReadBytes}: 12 MiB. */
 export const DEFAULT_MAX_READ_BYTES = 12 * 1024 * 1024;
@@ -76,6 +80,13 @@ export interface FileSystemOptions {
    */
   maxReadBytes?: number;
   /**
+   * Most `fs/open` handles open at once across all sessions (each session
+   * also has its own limit of 128).
+   *
+   * @default {4096}
+   */
+  maxOpenHandles?: number;
+  /**
    * The policy for a `sandbox` that is not `{readOnly, writableRoots}`.
    * Without one, such a call fails with -32600 rather than run unconfined.
    */
@@ -98,6 +109,11 @@ export function checkFsRoots(roots: readonly string[]): string[] {
   return [...opened.paths];
 }
 
+/** The wire form of a result path: a `file://` URI when the client sent one. */
+function present(raw: string, path: string): string {
+  return /^file:/i.test(raw) ? pathToFileURL(path).href : path;
+}
+
 /**
  * Implements the `fs/*` RPCs.
  *
@@ -118,6 +134,7 @@ export class FileSystemService implements Disposable {
   #roots: FsRoots;
   #maxReadBytes: number;
   #sandboxPolicy: SandboxPolicyFactory | undefined;
+  #budget: HandleBudget;
   #inotify: Inotify;
 
   /**
@@ -131,6 +148,7 @@ export class FileSystemService implements Disposable {
     this.#roots = FsRoots.open(options.roots ?? []);
     this.#maxReadBytes = options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES;
     this.#sandboxPolicy = options.sandboxPolicy;
+    this.#budget = new HandleBudget(options.maxOpenHandles ?? 4096);
     this.#inotify = new Inotify();
   }
 
@@ -163,6 +181,16 @@ export class FileSystemService implements Disposable {
   /** Same as {@linkcode FileSystemService.close}. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** A new handle table for one session (see {@linkcode FileHandles}). */
+  handleTable(): FileHandles {
+    return new FileHandles(this.#budget);
+  }
+
+  /** A new missing-path watch for one session (see {@linkcode MissingWatch}). */
+  missingWatch(notify: (n: P.FsMissingChangedNotification) => void): MissingWatch {
+    return new MissingWatch(this.#roots, this.#inotify, notify);
   }
 
   /**
@@ -420,6 +448,82 @@ export class FileSystemService implements Disposable {
       })
     );
     return {};
+  }
+
+  /** `fs/canonicalize`: the path with every symlink, `.` and `..` resolved; it must exist. */
+  async canonicalize(params: P.FsCanonicalizeParams): Promise<P.FsCanonicalizeResult> {
+    const policy = this.policy(params.sandbox);
+    return await fsCall(() => {
+      using at = this.locate(params.path, "read", { policy });
+      at.mustExist();
+      return Promise.resolve({ path: present(params.path, at.path) });
+    });
+  }
+
+  /** `fs/walk`: a bounded breadth-first listing; see `walk.ts`. */
+  async walk(params: P.FsWalkParams): Promise<P.FsWalkResult> {
+    const policy = this.policy(params.sandbox);
+    return await fsCall(() =>
+      walk(this.#roots, policy, params, (path) => present(params.path, path))
+    );
+  }
+
+  /**
+   * `fs/open`: a read handle on a regular file, or a replace handle that
+   * writes a temporary file `fs/close` renames over the path.
+   */
+  async open(handles: FileHandles, params: P.FsOpenParams): Promise<P.FsOpenResult> {
+    const policy = this.policy(params.sandbox);
+    const mode = params.mode ?? "read";
+    handles.reserve(params.handleId);
+    try {
+      return await fsCall(() =>
+        retryChanged(() => {
+          using at = this.locate(params.path, mode === "read" ? "read" : "write", { policy });
+          if (mode === "read") {
+            const info = at.mustExist();
+            if (!isFile(info)) {
+              throw invalidRequest(`path \`${toNativePath(params.path)}\` is not a file`);
+            }
+            handles.addReader(params.handleId, openNode(at, C.O_RDONLY | C.O_NONBLOCK));
+          } else {
+            const info = at.stat;
+            if (info !== null && isDir(info)) throw new OsError(C.EISDIR);
+            handles.addReplacer(params.handleId, at.parentDir, at.name, info);
+          }
+          return Promise.resolve({ handleId: params.handleId });
+        })
+      );
+    } finally {
+      handles.release(params.handleId);
+    }
+  }
+
+  /** `fs/readBlock`: up to `len` bytes at `offset` of a read handle. */
+  async readBlock(handles: FileHandles, params: P.FsReadBlockParams): Promise<P.FsReadBlockResult> {
+    return await fsCall(() => handles.read(params.handleId, params.offset, params.len));
+  }
+
+  /** `fs/writeBlock`: writes a chunk at `offset` of a replace handle. */
+  async writeBlock(
+    handles: FileHandles,
+    params: P.FsWriteBlockParams,
+  ): Promise<P.FsWriteBlockResult> {
+    return await fsCall(() => handles.write(params.handleId, params.offset, params.chunk));
+  }
+
+  /** `fs/close`: closes a handle; a replace handle's file is renamed into place. */
+  async closeHandle(handles: FileHandles, params: P.FsCloseParams): Promise<P.FsCloseResult> {
+    return await fsCall(() => handles.closeHandle(params.handleId));
+  }
+
+  /** `fs/watchMissing`: arms the session's one missing-path watch. */
+  async watchMissing(
+    watch: MissingWatch,
+    params: P.FsWatchMissingParams,
+  ): Promise<P.FsWatchMissingResult> {
+    const policy = this.policy(params.sandbox);
+    return await fsCall(() => watch.arm(params, policy));
   }
 
   /**

@@ -268,6 +268,170 @@ export const FsChangedNotificationSchema = z.object({
 /** Params of the `fs/changed` notification. */
 export type FsChangedNotification = z.infer<typeof FsChangedNotificationSchema>;
 
+// -- fs/canonicalize --
+
+/** Params of `fs/canonicalize`. */
+export const FsCanonicalizeParamsSchema = z.object({
+  path: PathSchema,
+  sandbox,
+});
+/** Params of `fs/canonicalize`. */
+export type FsCanonicalizeParams = z.infer<typeof FsCanonicalizeParamsSchema>;
+
+/**
+ * Result of `fs/canonicalize`: the absolute path with every symlink, `.` and
+ * `..` resolved; a `file://` URI when the request used one.
+ */
+export const FsCanonicalizeResultSchema = z.object({ path: z.string() });
+/** Result of `fs/canonicalize`. */
+export type FsCanonicalizeResult = z.infer<typeof FsCanonicalizeResultSchema>;
+
+// -- fs/walk --
+
+/** Limits and switches of `fs/walk`; all five are required, as in codex. */
+export const FsWalkOptionsSchema = z.object({
+  /** Deepest level listed; the root's children are level 0. 0..=64. */
+  maxDepth: z.number().int().nonnegative(),
+  /** Most directories read, the root included. 1..=10000. */
+  maxDirectories: z.number().int().nonnegative(),
+  /** Most entries returned. 1..=50000. */
+  maxEntries: z.number().int().nonnegative(),
+  /** List and descend symlinks to directories (each target once). */
+  followDirectorySymlinks: z.boolean(),
+  /** List directories whose name starts with `.` but do not descend them. */
+  pruneHiddenDirectories: z.boolean(),
+});
+/** Options of `fs/walk`. */
+export type FsWalkOptions = z.infer<typeof FsWalkOptionsSchema>;
+
+/** Params of `fs/walk`. */
+export const FsWalkParamsSchema = z.object({
+  path: PathSchema,
+  options: FsWalkOptionsSchema,
+  sandbox,
+});
+/** Params of `fs/walk`. */
+export type FsWalkParams = z.infer<typeof FsWalkParamsSchema>;
+
+/** One entry found by `fs/walk`. */
+export const FsWalkEntrySchema = z.object({
+  path: z.string(),
+  kind: z.enum(["file", "directory"]),
+});
+/** One entry found by `fs/walk`. */
+export type FsWalkEntry = z.infer<typeof FsWalkEntrySchema>;
+
+/** A directory `fs/walk` listed but could not read. */
+export const FsWalkErrorSchema = z.object({ path: z.string(), message: z.string() });
+/** A directory `fs/walk` could not read. */
+export type FsWalkError = z.infer<typeof FsWalkErrorSchema>;
+
+/** Result of `fs/walk`: breadth first, each directory's children sorted bytewise. */
+export const FsWalkResultSchema = z.object({
+  entries: z.array(FsWalkEntrySchema),
+  errors: z.array(FsWalkErrorSchema),
+  /** True when a limit other than `maxDepth` left something out. */
+  truncated: z.boolean(),
+});
+/** Result of `fs/walk`. */
+export type FsWalkResult = z.infer<typeof FsWalkResultSchema>;
+
+// -- fs/open, fs/readBlock, fs/writeBlock, fs/close --
+
+/**
+ * A file offset: any non-negative integer, however large, so that the
+ * handler can answer one past the 64-bit limit with codex's -32600.
+ */
+const OffsetSchema = z.number().nonnegative().refine(Number.isInteger, "expected an integer");
+
+/**
+ * How `fs/open` opens a file: `read`, or `replace` (a new file written in
+ * blocks, put in place by `fs/close`). codex's tagged forms `{"read":null}`
+ * and `{"replace":null}` are accepted too.
+ */
+export const FsOpenModeSchema = z.union([
+  z.enum(["read", "replace"]),
+  z.strictObject({ read: z.null() }).transform(() => "read" as const),
+  z.strictObject({ replace: z.null() }).transform(() => "replace" as const),
+]);
+/** Mode of `fs/open`. */
+export type FsOpenMode = z.output<typeof FsOpenModeSchema>;
+
+/** Params of `fs/open`. `handleId` is chosen by the client (at most 32 bytes of UTF-8). */
+export const FsOpenParamsSchema = z.object({
+  handleId: z.string(),
+  path: PathSchema,
+  mode: FsOpenModeSchema.optional(),
+  sandbox,
+});
+/** Params of `fs/open`. */
+export type FsOpenParams = z.output<typeof FsOpenParamsSchema>;
+/** Result of `fs/open`: the handle id, echoed. */
+export const FsOpenResultSchema = z.object({ handleId: z.string() });
+/** Result of `fs/open`. */
+export type FsOpenResult = z.infer<typeof FsOpenResultSchema>;
+
+/** Params of `fs/readBlock`: `len` is 1..=1048576. */
+export const FsReadBlockParamsSchema = z.object({
+  handleId: z.string(),
+  offset: OffsetSchema,
+  len: z.number().int(),
+});
+/** Params of `fs/readBlock`. */
+export type FsReadBlockParams = z.infer<typeof FsReadBlockParamsSchema>;
+/** Result of `fs/readBlock`: `eof` when the chunk is shorter than `len`. */
+export const FsReadBlockResultSchema = z.object({ chunk: z.string(), eof: z.boolean() });
+/** Result of `fs/readBlock`. */
+export type FsReadBlockResult = z.infer<typeof FsReadBlockResultSchema>;
+
+/** Params of `fs/writeBlock`: `chunk` (base64) decodes to 1..=1048576 bytes. */
+export const FsWriteBlockParamsSchema = z.object({
+  handleId: z.string(),
+  offset: OffsetSchema,
+  chunk: z.string(),
+});
+/** Params of `fs/writeBlock`. */
+export type FsWriteBlockParams = z.infer<typeof FsWriteBlockParamsSchema>;
+/** Result of `fs/writeBlock` (empty object). */
+export const FsWriteBlockResultSchema = EmptySchema;
+/** Result of `fs/writeBlock`. */
+export type FsWriteBlockResult = z.infer<typeof FsWriteBlockResultSchema>;
+
+/** Params of `fs/close`. */
+export const FsCloseParamsSchema = z.object({ handleId: z.string() });
+/** Params of `fs/close`. */
+export type FsCloseParams = z.infer<typeof FsCloseParamsSchema>;
+/** Result of `fs/close` (empty object). */
+export const FsCloseResultSchema = EmptySchema;
+/** Result of `fs/close`. */
+export type FsCloseResult = z.infer<typeof FsCloseResultSchema>;
+
+// -- fs/watchMissing, fs/missingChanged --
+
+/**
+ * Params of `fs/watchMissing`: notify once when any `missing` path (or a
+ * missing ancestor of one) appears, or a `present` path changes or goes.
+ */
+export const FsWatchMissingParamsSchema = z.object({
+  watchId: z.number().int().nonnegative(),
+  missing: z.array(PathSchema),
+  present: z.union([PathSchema, z.array(PathSchema)]).nullable().optional(),
+  sandbox,
+});
+/** Params of `fs/watchMissing`. */
+export type FsWatchMissingParams = z.infer<typeof FsWatchMissingParamsSchema>;
+/** Result of `fs/watchMissing`: whether the watch is armed. */
+export const FsWatchMissingResultSchema = z.object({ watching: z.boolean() });
+/** Result of `fs/watchMissing`. */
+export type FsWatchMissingResult = z.infer<typeof FsWatchMissingResultSchema>;
+
+/** Params of the `fs/missingChanged` notification (server → client). */
+export const FsMissingChangedNotificationSchema = z.object({
+  watchId: z.number().int().nonnegative(),
+});
+/** Params of the `fs/missingChanged` notification. */
+export type FsMissingChangedNotification = z.infer<typeof FsMissingChangedNotificationSchema>;
+
 /**
  * Every fs notification (server → client) with its params schema.
  *
@@ -280,6 +444,7 @@ export type FsChangedNotification = z.infer<typeof FsChangedNotificationSchema>;
  */
 export const FS_NOTIFICATIONS = {
   "fs/changed": { params: FsChangedNotificationSchema },
+  "fs/missingChanged": { params: FsMissingChangedNotificationSchema },
 } as const;
 
 /**
@@ -321,6 +486,19 @@ export const FS_METHODS = {
   "fs/unwatch": {
     params: FsUnwatchParamsSchema,
     result: FsUnwatchResultSchema,
+  },
+  "fs/canonicalize": {
+    params: FsCanonicalizeParamsSchema,
+    result: FsCanonicalizeResultSchema,
+  },
+  "fs/walk": { params: FsWalkParamsSchema, result: FsWalkResultSchema },
+  "fs/open": { params: FsOpenParamsSchema, result: FsOpenResultSchema },
+  "fs/readBlock": { params: FsReadBlockParamsSchema, result: FsReadBlockResultSchema },
+  "fs/writeBlock": { params: FsWriteBlockParamsSchema, result: FsWriteBlockResultSchema },
+  "fs/close": { params: FsCloseParamsSchema, result: FsCloseResultSchema },
+  "fs/watchMissing": {
+    params: FsWatchMissingParamsSchema,
+    result: FsWatchMissingResultSchema,
   },
 } as const;
 

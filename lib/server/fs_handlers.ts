@@ -1,8 +1,9 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
  * Binds the `fs/*` methods of the method table to a
- * {@linkcode FileSystemService}; watches belong to the caller's session (so
- * they survive a resume) and end with it.
+ * {@linkcode FileSystemService}; watches, the missing-path watch and file
+ * handles belong to the caller's session (so they survive a resume) and end
+ * with it.
  *
  * @module
  */
@@ -10,6 +11,8 @@ import { invalidRequest } from "../protocol/errors.ts";
 import type { FileSystemService } from "../fs/service.ts";
 import type { FsMethodName } from "../protocol/fs.ts";
 import { FsWatchSet } from "../fs/watch.ts";
+import type { FileHandles } from "../fs/handles.ts";
+import type { MissingWatch } from "../fs/watch_missing.ts";
 import type { Handler } from "./process_handlers.ts";
 import type { Session, SessionResource } from "./session.ts";
 
@@ -80,10 +83,18 @@ export function fsHandlers(
   service: () => Promise<FileSystemService>,
 ): { [M in FsMethodName]: Handler<M> } {
   let watches: ((s: Session) => FsWatchSet) | null = null;
+  let handles: ((s: Session) => FileHandles) | null = null;
+  let missing: ((s: Session) => MissingWatch) | null = null;
   const watchesOf = (fs: FileSystemService, session: Session) =>
     (watches ??= perSession((s) =>
       new FsWatchSet(fs.resolver, fs.inotify, (n) => s.notify("fs/changed", n))
     ))(session);
+  const handlesOf = (fs: FileSystemService, session: Session) =>
+    (handles ??= perSession(() => fs.handleTable()))(session);
+  const missingOf = (fs: FileSystemService, session: Session) =>
+    (missing ??= perSession((s) => fs.missingWatch((n) => s.notify("fs/missingChanged", n))))(
+      session,
+    );
   return {
     "fs/readFile": async (p, ctx) => {
       const fs = await service();
@@ -102,6 +113,28 @@ export function fsHandlers(
     "fs/unwatch": async (p, ctx) => {
       const fs = await service();
       return await fs.unwatch(watchesOf(fs, ctx.session), p);
+    },
+    "fs/canonicalize": async (p) => (await service()).canonicalize(p),
+    "fs/walk": async (p) => (await service()).walk(p),
+    "fs/open": async (p, ctx) => {
+      const fs = await service();
+      return await fs.open(handlesOf(fs, ctx.session), p);
+    },
+    "fs/readBlock": async (p, ctx) => {
+      const fs = await service();
+      return await limitedRead(ctx.session, () => fs.readBlock(handlesOf(fs, ctx.session), p));
+    },
+    "fs/writeBlock": async (p, ctx) => {
+      const fs = await service();
+      return await fs.writeBlock(handlesOf(fs, ctx.session), p);
+    },
+    "fs/close": async (p, ctx) => {
+      const fs = await service();
+      return await fs.closeHandle(handlesOf(fs, ctx.session), p);
+    },
+    "fs/watchMissing": async (p, ctx) => {
+      const fs = await service();
+      return await fs.watchMissing(missingOf(fs, ctx.session), p);
     },
   };
 }
