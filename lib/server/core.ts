@@ -23,7 +23,7 @@
  */
 import type { Spawner } from "../process/child.ts";
 import { defaultSpawner, hostEnv } from "../process/spawner.ts";
-import { checkFsRoots, FileSystemService } from "../fs/service.ts";
+import { checkFsRoots, FileSystemService, type SandboxPolicyFactory } from "../fs/service.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { type Clock, SYSTEM_CLOCK } from "../util/clock.ts";
 import { Connection, type ConnectionOptions, type Peer } from "./connection.ts";
@@ -56,6 +56,13 @@ export interface ServerCoreOptions {
   logger?: Logger;
   /** Directories every fs/* call is confined to; empty = whole filesystem. @default {[]} */
   fsRoots?: string[];
+  /**
+   * Checks `fs/*` paths against a codex permission profile (`sandbox` with
+   * `permissions`): called with the profile, it returns a policy the fs layer
+   * consults on every canonical path it resolves. Without one such calls
+   * fail with -32603 `sandboxUnavailable`. @default {none}
+   */
+  fsSandboxPolicy?: SandboxPolicyFactory;
   /** Starts children. @default {defaultSpawner: pipes, and terminals when FFI is allowed} */
   spawn?: Spawner;
   /**
@@ -155,9 +162,10 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
     log,
     environmentInfo: once(options.environmentInfo ?? hostEnvironmentInfo),
   };
+  const files = lazyFileSystem(options.fsRoots ?? [], maxMessageBytes, options.fsSandboxPolicy);
   const handlers: HandlerTable = {
     ...PROCESS_HANDLERS,
-    ...fsHandlers(lazyFileSystem(options.fsRoots ?? [], maxMessageBytes)),
+    ...fsHandlers(files.get),
     ...ENVIRONMENT_HANDLERS,
     ...hostHandlers({
       env: options.baseEnv ?? hostEnv,
@@ -184,6 +192,7 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
       }),
     close: async () => {
       await registry.shutdown();
+      files.close();
       await context.sandbox[Symbol.asyncDispose]();
     },
   };
@@ -198,21 +207,31 @@ function once<T extends object>(source: T | (() => T)): () => T {
 
 /**
  * Checks the roots now (a bad `--fs-root`, or one that cannot be enforced
- * without FFI, fails at startup) and opens them on the first fs/* call.
+ * without FFI, fails at startup) and opens them on the first fs/* call;
+ * `close` releases them (after the sessions, whose watches use them).
  */
 function lazyFileSystem(
   fsRoots: string[],
   maxMessageBytes: number,
-): () => Promise<FileSystemService> {
+  sandboxPolicy: SandboxPolicyFactory | undefined,
+): { get: () => Promise<FileSystemService>; close: () => void } {
   const roots = checkFsRoots(fsRoots);
   let fs: FileSystemService | null = null;
   // base64 inflates by 4/3; leave room for the JSON envelope.
   const maxReadBytes = Math.max(1024, Math.floor((maxMessageBytes - 4096) * 3 / 4));
-  return () => {
-    try {
-      return Promise.resolve(fs ??= new FileSystemService({ roots, maxReadBytes }));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  return {
+    get: () => {
+      try {
+        fs ??= new FileSystemService({
+          roots,
+          maxReadBytes,
+          ...(sandboxPolicy ? { sandboxPolicy } : {}),
+        });
+        return Promise.resolve(fs);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    close: () => fs?.close(),
   };
 }
