@@ -203,9 +203,15 @@ export class FsWatchSet implements AsyncDisposable {
    */
   async #addTree(watchId: string, watch: Watch, top: string, strict: boolean): Promise<void> {
     const queue = [top];
+    let work = 0;
     for (let i = 0; i < queue.length; i++) {
       if (watch.stopped) return;
-      if (i % 64 === 63) await yieldToLoop();
+      // A turn of the event loop every few hundred system calls keeps a big
+      // tree from stalling other clients.
+      if (work > 256) {
+        work = 0;
+        await yieldToLoop();
+      }
       let names: string[];
       let fd: number;
       try {
@@ -217,6 +223,7 @@ export class FsWatchSet implements AsyncDisposable {
       try {
         names = listAll(fd).filter((e) => e.type === C.DT_DIR || e.type === C.DT_UNKNOWN)
           .map((e) => e.name);
+        work += 2 + 2 * names.length;
         for (const name of names) {
           let child: number;
           try {
