@@ -234,9 +234,10 @@ Deno.test("a managed network on process/start fails with sandboxUnavailable", as
   assert.deepEqual(list.result!.processes, [], "nothing was started, no id is taken");
 });
 
-Deno.test("fs calls take sandbox: null and refuse a codex profile with sandboxUnavailable", async () => {
+Deno.test("fs calls take sandbox: null and enforce codex's profiles (lib/sandbox)", async () => {
   await using c = await core();
-  const dir = await Deno.makeTempDir();
+  // Not under /tmp, which workspace-write profiles make writable.
+  const dir = await Deno.realPath(await Deno.makeTempDir({ dir: "/var/tmp" }));
   try {
     const file = `file://${dir}/a.txt`;
     const w = await c.call("fs/writeFile", { path: file, dataBase64: "aGkK", sandbox: null });
@@ -245,20 +246,34 @@ Deno.test("fs calls take sandbox: null and refuse a codex profile with sandboxUn
     assert.equal(m.result?.isFile, true, JSON.stringify(m));
     const missing = await c.call("fs/getMetadata", { path: `file://${dir}/.git`, sandbox: null });
     assert.equal(missing.error?.code, -32004, "not found, as codex");
-    const profile = FRAMES.find((f) =>
-      f.kind === "request" && f.method === "fs/writeFile" &&
-      hasSandbox(f)
-    )!.params as { sandbox: unknown };
-    for (const method of ["fs/writeFile", "fs/readFile"]) {
-      const r = await c.call(method, { path: file, dataBase64: "eAo=", sandbox: profile.sandbox });
-      assert.equal(r.error?.code, -32603, `${method}: ${JSON.stringify(r)}`);
-      assert.deepEqual(r.error?.data, { kind: "sandboxUnavailable" });
+    // Every profile 0.171 sent with a write: none of them makes this file
+    // (outside their workspace roots) writable.
+    const profiles = FRAMES.filter((f) =>
+      f.kind === "request" && f.method === "fs/writeFile" && hasSandbox(f)
+    ).map((f) => (f.params as { sandbox: { workspaceRoots?: string[] } }).sandbox);
+    assert.ok(profiles.length >= 3);
+    for (const sandbox of profiles) {
+      if (sandbox.workspaceRoots?.some((r) => file.startsWith(r))) continue;
+      const r = await c.call("fs/writeFile", { path: file, dataBase64: "eAo=", sandbox });
+      assert.ok([-32603, -32004].includes(r.error?.code as number), JSON.stringify(r));
+      assert.notDeepEqual(r.error?.data, { kind: "sandboxUnavailable" });
     }
     assert.equal(
       await Deno.readTextFile(`${dir}/a.txt`),
       "hi\n",
-      "the refused write wrote nothing",
+      "the refused writes wrote nothing",
     );
+    // The same profile with this directory as its workspace root lets it write.
+    const ww = structuredClone(profiles[0]!) as Record<string, unknown>;
+    const root = `file://${dir}`;
+    Object.assign(ww, {
+      cwd: root,
+      workspaceRoots: [root],
+      policyContext: { cwd: root, workspaceRoots: [root] },
+    });
+    const ok = await c.call("fs/writeFile", { path: file, dataBase64: "eAo=", sandbox: ww });
+    assert.deepEqual(ok.result, {}, JSON.stringify(ok));
+    assert.equal(await Deno.readTextFile(`${dir}/a.txt`), "x\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

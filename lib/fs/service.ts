@@ -56,14 +56,15 @@ import { MissingWatch } from "./watch_missing.ts";
 export const DEFAULT_MAX_READ_BYTES = 12 * 1024 * 1024;
 
 /**
- * Builds the policy for a request's `sandbox` when it is not our own
- * `{readOnly, writableRoots}` shape (codex's permission profiles). Return a
- * policy, or throw an {@linkcode RpcError} to refuse the call.
+ * Builds the policy for a request's codex permission profile, or (called
+ * with `null`) the one every call gets without a profile (an operator's
+ * default). Return a policy, null for none, or throw an {@linkcode RpcError}
+ * to refuse the call.
  */
 export type SandboxPolicyFactory = (
-  sandbox: P.FsSandboxParam,
+  sandbox: P.FsSandboxParam | null,
   roots: FsRoots,
-) => PathPolicy;
+) => PathPolicy | null;
 
 /** Options for {@linkcode FileSystemService}. */
 export interface FileSystemOptions {
@@ -194,24 +195,41 @@ export class FileSystemService implements Disposable {
   }
 
   /**
-   * The policy for a request's sandbox: none for `null` or absent; ours for
-   * `{readOnly, writableRoots}`; for a codex permission profile, the
+   * The policy for a request's sandbox: for a codex permission profile, the
    * {@linkcode FileSystemOptions.sandboxPolicy} factory's, or, without one,
-   * -32603 `sandboxUnavailable` (the call is refused, never run unsandboxed).
+   * -32603 `sandboxUnavailable` (the call is refused, never run unsandboxed);
+   * otherwise ours for `{readOnly, writableRoots}` (none for `null` or
+   * absent), together with what the factory answers for no profile (an
+   * operator's `serve --sandbox`).
    */
   policy(sandbox: P.FsSandboxParam | null | undefined): PathPolicy {
-    if (sandbox === undefined || sandbox === null) return ALLOW_ALL;
-    if (!("permissions" in sandbox) || sandbox.permissions === undefined) {
-      return requestSandboxPolicy(sandbox as P.FsSandbox, this.#roots);
+    const factory = this.#sandboxPolicy;
+    if (
+      sandbox !== undefined && sandbox !== null && "permissions" in sandbox &&
+      sandbox.permissions !== undefined
+    ) {
+      if (factory === undefined) {
+        throw kindError(
+          ErrorKind.SandboxUnavailable,
+          "this server cannot enforce codex sandbox profiles: refusing the fs call rather than " +
+            "running it unsandboxed (send sandbox: null, or use {readOnly, writableRoots})",
+        );
+      }
+      return factory(sandbox, this.#roots) ?? ALLOW_ALL;
     }
-    if (this.#sandboxPolicy === undefined) {
-      throw kindError(
-        ErrorKind.SandboxUnavailable,
-        "this server cannot enforce codex sandbox profiles: refusing the fs call rather than " +
-          "running it unsandboxed (send sandbox: null, or use {readOnly, writableRoots})",
-      );
-    }
-    return this.#sandboxPolicy(sandbox, this.#roots);
+    const own = sandbox === undefined || sandbox === null
+      ? ALLOW_ALL
+      : requestSandboxPolicy(sandbox as P.FsSandbox, this.#roots);
+    // The factory's answer for "no profile": the operator's, if any, applies too.
+    const operator = factory?.(null, this.#roots) ?? null;
+    if (operator === null) return own;
+    if (own === ALLOW_ALL) return operator;
+    return {
+      check(path, access) {
+        own.check(path, access);
+        operator.check(path, access);
+      },
+    };
   }
 
   /**

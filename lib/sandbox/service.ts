@@ -95,6 +95,7 @@ export class SandboxService implements AsyncDisposable {
   readonly #files = new RuntimeFiles();
   readonly #placeholders: PlaceholderRegistry;
   #probe: { at: number; result: Promise<string> } | null = null;
+  #fsPolicies = new Map<string, { policy: FsPolicy | null; until: number }>();
 
   /** Creates the service; see {@linkcode SandboxServiceOptions}. */
   constructor(options: SandboxServiceOptions = {}) {
@@ -176,9 +177,17 @@ export class SandboxService implements AsyncDisposable {
    */
   fsPolicy(context: FileSystemSandboxContext | null | undefined): FsPolicy | null {
     if ((context === null || context === undefined) && !this.hasDefault) return null;
+    // apply_patch sends the same profile with every call: compile it once a second.
+    const key = JSON.stringify(context ?? null);
+    const now = Date.now();
+    const known = this.#fsPolicies.get(key);
+    if (known && known.until > now) return known.policy;
     const env = this.#serverEnv();
     const enforcement = this.enforcement(context, "/", env);
-    return enforcement.kind === "none" ? null : new FsPolicy(enforcement.policy);
+    const policy = enforcement.kind === "none" ? null : new FsPolicy(enforcement.policy);
+    if (this.#fsPolicies.size >= 64) this.#fsPolicies.clear();
+    this.#fsPolicies.set(key, { policy, until: now + 1000 });
+    return policy;
   }
 
   /**

@@ -35,6 +35,9 @@ import { hostHandlers } from "./host_handlers.ts";
 import { hostEnvironmentInfo } from "./edge_host.ts";
 import type { EnvironmentInfo } from "../protocol/environment.ts";
 import { SandboxService, type SandboxServiceOptions } from "../sandbox/service.ts";
+import { SandboxError } from "../sandbox/policy.ts";
+import { kindError } from "../protocol/errors.ts";
+import type { FileSystemSandboxContext } from "../protocol/sandbox.ts";
 
 /** Options of the core, whatever the transport; every field has a default. */
 export interface ServerCoreOptions {
@@ -59,8 +62,8 @@ export interface ServerCoreOptions {
   /**
    * Checks `fs/*` paths against a codex permission profile (`sandbox` with
    * `permissions`): called with the profile, it returns a policy the fs layer
-   * consults on every canonical path it resolves. Without one such calls
-   * fail with -32603 `sandboxUnavailable`. @default {none}
+   * consults on every canonical path it resolves. @default {the sandbox
+   * service's check (lib/sandbox/fs_policy.ts)}
    */
   fsSandboxPolicy?: SandboxPolicyFactory;
   /** Starts children. @default {defaultSpawner: pipes, and terminals when FFI is allowed} */
@@ -162,7 +165,11 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
     log,
     environmentInfo: once(options.environmentInfo ?? hostEnvironmentInfo),
   };
-  const files = lazyFileSystem(options.fsRoots ?? [], maxMessageBytes, options.fsSandboxPolicy);
+  const files = lazyFileSystem(
+    options.fsRoots ?? [],
+    maxMessageBytes,
+    options.fsSandboxPolicy ?? profileCheck(context.sandbox),
+  );
   const handlers: HandlerTable = {
     ...PROCESS_HANDLERS,
     ...fsHandlers(files.get),
@@ -233,5 +240,21 @@ function lazyFileSystem(
       }
     },
     close: () => fs?.close(),
+  };
+}
+
+/**
+ * The fs check of codex permission profiles (and, for calls without one, of
+ * the operator's `--sandbox` profile): the sandbox service's policy, which
+ * the fs layer consults on every canonical path.
+ */
+function profileCheck(sandbox: SandboxService): SandboxPolicyFactory {
+  return (param) => {
+    try {
+      return sandbox.fsPolicy(param as FileSystemSandboxContext | null);
+    } catch (err) {
+      if (err instanceof SandboxError) throw kindError(err.kind, err.message);
+      throw err;
+    }
   };
 }
