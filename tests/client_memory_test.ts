@@ -282,3 +282,36 @@ Deno.test("ExecServerClient notices a half-open link with its keepalive and resu
   assert.deepEqual(states, ["connected", "resuming", "connected"]);
   assert.equal(client.state, "connected");
 });
+
+Deno.test("a handle nobody reads keeps at most maxBufferedBytes of output, and says what it dropped", async () => {
+  await using server = await memoryServer();
+  await using client = await server.connect({ maxBufferedBytes: 1024 * 1024 });
+  // 40 MB while the caller awaits only the exit: the old handle kept it all.
+  const size = 40_000_000;
+  const proc = await client.start({ argv: ["head", "-c", String(size), "/dev/zero"], env: ENV });
+  assert.equal((await proc.exited).exitCode, 0);
+  await waitUntil(() => proc.finished, { message: "the closed event" });
+  let kept = 0;
+  let dropped = 0;
+  let gaps = 0;
+  let lastSeq = 0;
+  const types: string[] = [];
+  for await (const ev of proc.events()) {
+    types.push(ev.type);
+    if (ev.type === "output") {
+      kept += ev.data.byteLength;
+      assert.ok(ev.seq > lastSeq, "strict seq order");
+      lastSeq = ev.seq;
+    }
+    if (ev.type === "gap") {
+      gaps++;
+      dropped += ev.bytes ?? 0;
+      assert.ok(ev.afterSeq >= lastSeq, "a gap follows what came before it");
+      lastSeq = ev.throughSeq;
+    }
+  }
+  assert.ok(kept <= 1024 * 1024, `kept ${kept} bytes`);
+  assert.equal(kept + dropped, size, "every byte is either kept or reported");
+  assert.ok(gaps >= 1);
+  assert.deepEqual(types.slice(-2), ["exited", "closed"]);
+});

@@ -66,6 +66,7 @@ export class ExecServerClient implements AsyncDisposable {
   readonly #resumeWindowMs: number;
   readonly #wantBinary: boolean;
   readonly #maxReorderGap: number;
+  readonly #maxBufferedBytes: number;
   readonly #onStateChange: ((state: ClientState, detail?: string) => void) | undefined;
   readonly #resumeSessionId: string | null;
   readonly #rpc: RpcCalls;
@@ -105,6 +106,7 @@ export class ExecServerClient implements AsyncDisposable {
     this.#resumeWindowMs = options.resumeWindowMs ?? 25_000;
     this.#wantBinary = options.binaryOutput ?? true;
     this.#maxReorderGap = options.maxReorderGap ?? 256;
+    this.#maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
     this.#onStateChange = options.onStateChange;
     this.#resumeSessionId = options.resumeSessionId ?? null;
     this.#keepaliveMs = options.keepaliveMs ?? 15_000;
@@ -404,6 +406,7 @@ export class ExecServerClient implements AsyncDisposable {
     const processes = this.#processes;
     const watchers = this.#watchers;
     const maxReorderGap = this.#maxReorderGap;
+    const maxBufferedBytes = this.#maxBufferedBytes;
     const failure = () => this.#failure;
     return {
       call: (method, params, options) => this.call(method, params, options),
@@ -411,6 +414,7 @@ export class ExecServerClient implements AsyncDisposable {
         return failure();
       },
       maxReorderGap,
+      maxBufferedBytes,
       register: (id, control) => void processes.set(id, control),
       unregister: (id, control) => {
         if (processes.get(id) === control) processes.delete(id);

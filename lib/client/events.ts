@@ -77,8 +77,9 @@ export interface ClosedEvent {
 
 /**
  * Output the server evicted (its retention is capped) before the client could
- * read it: seqs `afterSeq + 1` through `throughSeq` are lost. Reported, never
- * skipped silently.
+ * read it, or that the handle dropped because nobody read its events (past
+ * the client's `maxBufferedBytes`): seqs `afterSeq + 1` through `throughSeq`
+ * are lost. Reported, never skipped silently.
  *
  * @example
  * ```ts

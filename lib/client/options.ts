@@ -52,6 +52,12 @@ export interface ExecServerClientOptions {
   /** Forward gap in pushed events tolerated before reading to fill it. @default {256} */
   maxReorderGap?: number;
   /**
+   * Bytes of unread events one process handle keeps (each event counts 256
+   * bytes besides its data); past it the oldest unread output is dropped and
+   * reported as a `gap` event. @default {16777216}
+   */
+  maxBufferedBytes?: number;
+  /**
    * When nothing has arrived for this long, send a `ping`; no answer within
    * the same time means the link is dead (a half-open TCP connection sends no
    * FIN or RST), so the client drops it and resumes. 0 turns it off.

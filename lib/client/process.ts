@@ -48,6 +48,8 @@ export interface ProcessHost extends Caller {
   readonly failure: string | null;
   /** Largest forward gap held before reading to fill it. */
   readonly maxReorderGap: number;
+  /** Bytes of unread events a handle keeps before dropping the oldest output. */
+  readonly maxBufferedBytes: number;
   /** Routes this process's pushed events to `control`. */
   register(processId: string, control: ProcessControl): void;
   /** Stops routing (the handle is finished). */
@@ -59,7 +61,10 @@ export interface ProcessHost extends Caller {
  * before `process/start` is sent, so no early event is lost.
  *
  * Events are buffered until consumed; iterate {@linkcode ProcessHandle.events}
- * (single consumer) or call {@linkcode ProcessHandle.output}.
+ * (single consumer) or call {@linkcode ProcessHandle.output}. Unread events
+ * are bounded (`maxBufferedBytes` of the client, 16 MiB by default): past it
+ * the oldest unread output is dropped and a `gap` event takes its place, so a
+ * caller that only awaits `exited` does not keep every byte.
  *
  * @example Streaming
  * ```ts ignore
@@ -78,6 +83,8 @@ export class ProcessHandle {
   readonly #buffer: ReorderBuffer<PushedEvent>;
   #queue: ProcessEvent[] = [];
   #head = 0; // next unread index of #queue
+  #queuedCost = 0; // what the unread events cost (see costOf)
+  readonly #shedGaps = new WeakSet<GapEvent>(); // gaps this handle made by dropping output
   readonly #exit = deferred<ExitStatus>();
   readonly #control: ProcessControl;
   #waiters: (() => void)[] = [];
@@ -135,6 +142,7 @@ export class ProcessHandle {
         const event = this.#queue[this.#head];
         if (event) {
           this.#queue[this.#head++] = undefined!;
+          this.#queuedCost -= costOf(event);
           if (this.#head === this.#queue.length) {
             this.#queue = [];
             this.#head = 0;
@@ -289,7 +297,48 @@ export class ProcessHandle {
 
   #emit(event: ProcessEvent): void {
     this.#queue.push(event);
+    this.#queuedCost += costOf(event);
+    if (this.#queuedCost > this.#host.maxBufferedBytes) this.#shed();
     this.#wake();
+  }
+
+  /**
+   * Nobody reads: drops the oldest unread output down to three quarters of
+   * the limit (so that shedding is rare), leaving a gap event in its place,
+   * merged with the gap of an earlier shedding when they touch.
+   */
+  #shed(): void {
+    const target = (this.#host.maxBufferedBytes * 3) >> 2;
+    const q = this.#queue;
+    let i = this.#head;
+    while (this.#queuedCost > target) {
+      while (i < q.length - 1 && q[i]!.type !== "output") i++;
+      if (i >= q.length - 1) return; // keep the newest event whatever it costs
+      const first = q[i] as OutputEvent;
+      let end = i;
+      let bytes = 0;
+      while (end < q.length - 1 && q[end]!.type === "output" && this.#queuedCost > target) {
+        const ev = q[end] as OutputEvent;
+        bytes += ev.data.byteLength;
+        this.#queuedCost -= costOf(ev);
+        end++;
+      }
+      const last = q[end - 1] as OutputEvent;
+      const before = i > this.#head ? q[i - 1] : undefined;
+      if (
+        before?.type === "gap" && this.#shedGaps.has(before) && before.throughSeq === first.seq - 1
+      ) {
+        before.throughSeq = last.seq;
+        before.bytes = (before.bytes ?? 0) + bytes;
+        q.splice(i, end - i);
+      } else {
+        const gap: GapEvent = { type: "gap", afterSeq: first.seq - 1, throughSeq: last.seq, bytes };
+        this.#shedGaps.add(gap);
+        this.#queuedCost += costOf(gap);
+        q.splice(i, end - i, gap);
+        i++;
+      }
+    }
   }
 
   #finish(): void {
@@ -416,4 +465,9 @@ function exitStatusOf(event: ExitedEvent): ExitStatus {
   if (event.timedOut !== undefined) status.timedOut = event.timedOut;
   if (event.sandboxDenied !== undefined) status.sandboxDenied = event.sandboxDenied;
   return status;
+}
+
+/** What an unread event costs the client: its bytes, and a little for the event itself. */
+function costOf(event: ProcessEvent): number {
+  return 256 + (event.type === "output" ? event.data.byteLength : 0);
 }
