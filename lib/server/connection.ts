@@ -18,6 +18,7 @@ import type {
   ServerContext,
 } from "./process_handlers.ts";
 import { messageOf } from "../util/errors.ts";
+import { decodeUtf8 } from "../util/bytes.ts";
 import { isMethodName, type MethodName, METHODS } from "../protocol/methods.ts";
 import { methodGroup } from "../protocol/environment.ts";
 import type { InitializeParams, InitializeResult, RequestId } from "../protocol/process.ts";
@@ -82,8 +83,6 @@ export const CloseCode = {
   /** The server failed (a fault while handling the connection). */
   InternalError: 1011,
 } as const;
-
-const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** How often a congested peer's queue is checked, in ms. */
 const DRAIN_POLL_MS = 2;
@@ -248,7 +247,7 @@ export class Connection implements Attachment {
     }
     let message: unknown;
     try {
-      const text = typeof frame === "string" ? frame : decoder.decode(frame);
+      const text = typeof frame === "string" ? frame : decodeUtf8(frame);
       message = JSON.parse(text);
     } catch (err) {
       this.#sendError(

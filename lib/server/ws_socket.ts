@@ -8,6 +8,7 @@
  * @module
  */
 import type { Clock } from "../util/clock.ts";
+import { decodeUtf8 } from "../util/bytes.ts";
 import { closePayload, frameHeader, FrameReader, Opcode } from "./ws_frames.ts";
 
 /** What a {@linkcode ServerSocket} tells its owner. */
@@ -47,7 +48,6 @@ export interface Duplex {
 }
 
 const encoder = new TextEncoder();
-const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Queued frames are copied into writes of up to this many bytes (one write for many small frames). */
 const BATCH_BYTES = 256 * 1024;
@@ -208,7 +208,7 @@ export class ServerSocket {
           let data: string | Uint8Array = ev.data;
           if (!ev.binary) {
             try {
-              data = fatalUtf8.decode(ev.data);
+              data = decodeUtf8(ev.data);
             } catch {
               this.close(1007, "invalid UTF-8 in a text message");
               this.#endAfterFlush();
