@@ -76,13 +76,49 @@ export type InitializeResult = z.infer<typeof InitializeResultSchema>;
 
 // -- Processes --
 
+/**
+ * Most entries in `argv`, `env` and `envPolicy.set`. A process cannot be
+ * started with more anyway (Linux allows about 2 MiB of arguments and
+ * environment), and a start with 500,000 variables took seconds of the
+ * server's one thread before the spawn failed.
+ */
+export const MAX_PROCESS_ENTRIES = 65_536;
+/** Most globs in `envPolicy.exclude` and `envPolicy.includeOnly` (each is matched against every name). */
+export const MAX_ENV_GLOBS = 4096;
+
+/** Counts own enumerable keys of `value`, stopping past `stop`. */
+function countKeys(value: unknown, stop: number): number {
+  if (value === null || typeof value !== "object") return 0;
+  let n = 0;
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && ++n > stop) break;
+  }
+  return n;
+}
+
+/**
+ * `schema`, refused cheaply, before its entries are parsed one by one, when
+ * the array or object holds more than `max` entries. (Typed as `schema`: the
+ * check only narrows what it accepts.)
+ */
+function capped<T extends z.ZodType>(schema: T, max: number, noun: string): T {
+  return z.preprocess((value, ctx) => {
+    const n = Array.isArray(value) ? value.length : countKeys(value, max);
+    if (n > max) ctx.addIssue({ code: "custom", message: `at most ${max} ${noun} are allowed` });
+    return value;
+  }, schema) as unknown as T;
+}
+
+const envRecord = capped(z.record(z.string(), z.string()), MAX_PROCESS_ENTRIES, "variables");
+const globList = capped(z.array(z.string()), MAX_ENV_GLOBS, "globs");
+
 /** The environment policy codex sends with remote starts. */
 export const EnvPolicySchema = z.object({
   inherit: z.enum(["all", "core", "none"]),
   ignoreDefaultExcludes: z.boolean(),
-  exclude: z.array(z.string()),
-  set: z.record(z.string(), z.string()),
-  includeOnly: z.array(z.string()),
+  exclude: globList,
+  set: envRecord,
+  includeOnly: globList,
 });
 /** The environment policy. */
 export type EnvPolicy = z.infer<typeof EnvPolicySchema>;
@@ -125,9 +161,13 @@ export const ProcessMetadataSchema = z.object({
 /** `process/start` params. */
 export const ProcessStartParamsSchema = z.object({
   processId,
-  argv: z.array(z.string()).min(1, "argv must not be empty"),
+  argv: capped(
+    z.array(z.string()).min(1, "argv must not be empty"),
+    MAX_PROCESS_ENTRIES,
+    "arguments",
+  ),
   cwd: z.string().min(1, "cwd must not be empty"),
-  env: z.record(z.string(), z.string()),
+  env: envRecord,
   envPolicy: EnvPolicySchema.nullish(),
   tty: z.boolean(),
   pipeStdin: z.boolean().nullish(),

@@ -87,6 +87,9 @@ export const CloseCode = {
 /** How often a congested peer's queue is checked, in ms. */
 const DRAIN_POLL_MS = 2;
 
+/** How long one connection's requests may run back to back before yielding to the event loop, in ms. */
+const SLICE_MS = 4;
+
 /** A response the connection produced. */
 export type Response =
   | { id: RequestId; result: unknown }
@@ -143,6 +146,8 @@ export class Connection implements Attachment {
   #waitingBytes = 0;
   #ready: { promise: Promise<void>; resolve: () => void } | null = null;
   #cancelInitDeadline: () => void = () => {};
+  #sliceStart = 0;
+  #nextScheduled = false;
 
   /** Creates a connection over `peer`. */
   constructor(
@@ -366,7 +371,29 @@ export class Connection implements Attachment {
     }
   }
 
+  /**
+   * Starts waiting requests while slots are free. A request that finishes
+   * at once (a spawn is synchronous) starts the next in the same microtask
+   * chain, which would keep every other connection's I/O waiting; so after
+   * {@linkcode SLICE_MS} of such a chain the rest starts from a timer,
+   * letting the event loop run in between.
+   */
   #next(): void {
+    const clock = this.#server.registry.clock;
+    const now = clock.now();
+    if (now - this.#sliceStart >= SLICE_MS) {
+      this.#sliceStart = now;
+      if (this.#waiting.length > 0 && !this.#nextScheduled) {
+        this.#nextScheduled = true;
+        clock.setTimer(() => {
+          this.#nextScheduled = false;
+          this.#sliceStart = clock.now();
+          this.#next();
+        }, 0);
+        return;
+      }
+    }
+    if (this.#nextScheduled) return;
     while (this.#open && this.#running < this.#maxInFlight && this.#waiting.length > 0) {
       const w = this.#waiting.shift()!;
       this.#waitingBytes -= w.size;

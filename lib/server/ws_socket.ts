@@ -52,6 +52,9 @@ const encoder = new TextEncoder();
 /** Queued frames are copied into writes of up to this many bytes (one write for many small frames). */
 const BATCH_BYTES = 256 * 1024;
 
+/** How long one socket may parse buffered frames before yielding to the event loop, in ms. */
+const SLICE_MS = 4;
+
 /**
  * One WebSocket, server side.
  *
@@ -102,6 +105,7 @@ export class ServerSocket {
   #closedReported = false;
   #paused = false; // reading is held by the handler's backpressure
   #heard = false; // bytes arrived since the last keepalive tick
+  #reads = 0; // reads from the connection (each one a turn of the event loop)
   #pingOut = false;
   #cancelPing: () => void = () => {};
   #cancelClose: () => void = () => {};
@@ -113,6 +117,7 @@ export class ServerSocket {
     const source = {
       read: async (p: Uint8Array) => {
         const n = await conn.read(p);
+        this.#reads++;
         if (n) this.#heard = true;
         return n;
       },
@@ -199,7 +204,21 @@ export class ServerSocket {
   }
 
   async #readLoop(): Promise<void> {
+    const clock = this.#options.clock;
+    let sliceStart = clock.now();
+    let reads = this.#reads;
     for (;;) {
+      // Frames already buffered are parsed without ever leaving the
+      // microtask queue (a read from the connection is a turn of the event
+      // loop, a buffered frame is not): after a few ms of that, let the
+      // event loop serve the other connections before going on.
+      if (this.#reads !== reads) {
+        reads = this.#reads;
+        sliceStart = clock.now();
+      } else if (clock.now() - sliceStart >= SLICE_MS) {
+        await new Promise<void>((resolve) => clock.setTimer(resolve, 0));
+        sliceStart = clock.now();
+      }
       const ev = await this.#reader.next().catch(() => ({ type: "end" as const }));
       if (this.#ended) return;
       switch (ev.type) {
