@@ -305,6 +305,19 @@ const SCENARIOS: Scenario[] = [
     // The client resolves `shell` against initialize's environmentInfo.shell.
     assert.equal(outputOf(result, "c2"), "environment `remote` only supports `bash`");
   }],
+
+  [".agents/skills in the workdir reach the model", async (setup) => {
+    const { dir } = setup;
+    await Deno.mkdir(`${dir}/.agents/skills/marker-skill`, { recursive: true });
+    await Deno.writeTextFile(
+      `${dir}/.agents/skills/marker-skill/SKILL.md`,
+      "---\nname: marker-skill\ndescription: SKILL-MARKER-91bc test skill\n---\n\nDo nothing.\n",
+    );
+    const result = await runCodexAgent(agentOptions(setup, [message("fin")]));
+    assertFinished(result);
+    const first = JSON.stringify(result.requests[0]);
+    assert.ok(first.includes("SKILL-MARKER-91bc"), "skill marker missing from the request");
+  }],
 ];
 
 Deno.test({

@@ -168,6 +168,10 @@ export const FS_CASES: Case[] = [
     ],
   },
   {
+    name: "a file URI naming another host is -32600",
+    steps: [{ call: "fs/getMetadata", params: { path: "file://otherhost$DIR" } }],
+  },
+  {
     name: "paths as native absolute paths",
     files: TREE,
     steps: [{

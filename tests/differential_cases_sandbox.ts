@@ -7,10 +7,10 @@
  *
  * @module
  */
-import type { CallStep, Case, FixtureEntry } from "./_differential.ts";
+import { b64, type CallStep, type Case, type FixtureEntry } from "./_differential.ts";
 import { start } from "./differential_cases_process.ts";
 
-export const FILES: Record<string, FixtureEntry> = {
+const FILES: Record<string, FixtureEntry> = {
   "ro/f.txt": "ro\n",
   "rw/f.txt": "rw\n",
   "rw/deny/f.txt": "denied\n",
@@ -31,7 +31,7 @@ function profile(entries: { path: unknown; access: string }[]): Record<string, u
 }
 
 /** Profile A: root readable, `rw` writable but `rw/deny`, `none` unreadable. */
-export const PROFILE_A = profile([
+const PROFILE_A = profile([
   { path: { type: "special", value: { kind: "root" } }, access: "read" },
   { path: { type: "path", path: "$URI/rw" }, access: "write" },
   { path: { type: "path", path: "$URI/rw/deny" }, access: "deny" },
@@ -39,7 +39,7 @@ export const PROFILE_A = profile([
 ]);
 
 /** An fs call under profile A. */
-export function fs(call: string, params: Record<string, unknown>): CallStep {
+function fs(call: string, params: Record<string, unknown>): CallStep {
   return { call, params: { ...params, sandbox: PROFILE_A } };
 }
 
@@ -61,6 +61,61 @@ export const SANDBOX_CASES: Case[] = [
       { events: "d" },
       start("ok", ["cat", "ro/f.txt"], { sandbox: PROFILE_A }),
       { events: "ok" },
+    ],
+  },
+  {
+    name: "fs calls under a profile: EROFS outside writable roots, EACCES where denied",
+    files: FILES,
+    steps: [
+      fs("fs/readFile", { path: "$URI/ro/f.txt" }),
+      fs("fs/readFile", { path: "$URI/rw/deny/f.txt" }),
+      fs("fs/readFile", { path: "$URI/none/f.txt" }),
+      fs("fs/writeFile", { path: "$URI/rw/new.txt", dataBase64: b64("x") }),
+      fs("fs/writeFile", { path: "$URI/ro/new.txt", dataBase64: b64("x") }),
+      fs("fs/writeFile", { path: "$URI/rw/deny/new.txt", dataBase64: b64("x") }),
+      fs("fs/createDirectory", { path: "$URI/ro/sub" }),
+      fs("fs/createDirectory", { path: "$URI/rw/sub" }),
+      fs("fs/remove", { path: "$URI/ro/f.txt" }),
+      fs("fs/getMetadata", { path: "$URI/none/f.txt" }),
+      fs("fs/readDirectory", { path: "$URI/none" }),
+      fs("fs/copy", {
+        sourcePath: "$URI/ro/f.txt",
+        destinationPath: "$URI/rw/copy.txt",
+        recursive: false,
+      }),
+      fs("fs/copy", {
+        sourcePath: "$URI/rw/f.txt",
+        destinationPath: "$URI/ro/copy.txt",
+        recursive: false,
+      }),
+    ],
+  },
+  {
+    name: "sandbox profiles that change nothing: disabled, external, unrestricted",
+    files: FILES,
+    steps: [
+      {
+        call: "fs/writeFile",
+        params: {
+          path: "$URI/ro/a.txt",
+          dataBase64: b64("a"),
+          sandbox: { permissions: { type: "disabled" }, windowsSandboxLevel: "disabled" },
+        },
+      },
+      {
+        call: "fs/readFile",
+        params: {
+          path: "$URI/none/f.txt",
+          sandbox: {
+            permissions: {
+              type: "managed",
+              file_system: { type: "unrestricted" },
+              network: "enabled",
+            },
+            windowsSandboxLevel: "disabled",
+          },
+        },
+      },
     ],
   },
   {

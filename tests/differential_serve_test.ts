@@ -192,6 +192,49 @@ const ROWS: Row[] = [
     probes: NO_AUTH_PROBES,
     differs: "non-loopback-no-auth",
   },
+
+  { name: "capability token from a file", args: [...LOOPBACK, ...TOKEN_AUTH] },
+  {
+    name: "capability token as a SHA-256 digest",
+    args: [...LOOPBACK, "--ws-auth", "capability-token", "--ws-token-sha256", "$SHA"],
+  },
+  {
+    name: "signed bearer tokens (HS256 JWT) with issuer, audience and skew",
+    args: [
+      ...LOOPBACK,
+      "--ws-auth",
+      "signed-bearer-token",
+      "--ws-shared-secret-file",
+      "$SECRET_FILE",
+      "--ws-issuer",
+      "issuer",
+      "--ws-audience",
+      "audience",
+      "--ws-max-clock-skew-seconds",
+      "30",
+    ],
+  },
+  {
+    name: "signed bearer tokens without issuer or audience",
+    args: [
+      ...LOOPBACK,
+      "--ws-auth",
+      "signed-bearer-token",
+      "--ws-shared-secret-file",
+      "$SECRET_FILE",
+    ],
+  },
+  {
+    name: "--concurrent-requests",
+    args: [...LOOPBACK, "--concurrent-requests", "4"],
+    probes: NO_AUTH_PROBES,
+  },
+  { name: "refused: --concurrent-requests 0", args: [...LOOPBACK, "--concurrent-requests", "0"] },
+  {
+    name: "a non-loopback address with a token",
+    args: ["--listen", "ws://0.0.0.0:0", ...TOKEN_AUTH],
+    probes: ["no header", "the capability token"],
+  },
 ];
 
 Deno.test({

@@ -1,0 +1,135 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * Differential cases: what the executor host offers beyond processes and
+ * files: `http/request` (against the suite's loopback server, `$HTTP`),
+ * `environmentConfig/read` and `capabilities/discoverV2` (against the shared
+ * `CODEX_HOME` and `HOME` under `$SHARED`, see `_differential_host.ts`).
+ *
+ * @module
+ */
+import { b64, type CallStep, type Case } from "./_differential.ts";
+
+/** An `http/request` with defaults: GET, request id `r`. */
+function http(params: Record<string, unknown>, compared: Omit<CallStep, "call" | "params"> = {}) {
+  return {
+    call: "http/request",
+    params: { method: "GET", requestId: "r", ...params },
+    ...compared,
+  };
+}
+
+/** `environmentConfig/read` for `cwd` (a `$SHARED_URI` path). */
+function config(cwd: string, configPaths: unknown, requirementsPaths: unknown = []): CallStep {
+  return { call: "environmentConfig/read", params: { cwd, configPaths, requirementsPaths } };
+}
+
+/** Host cases. */
+export const HOST_CASES: Case[] = [
+  {
+    name: "http/request: method, headers and body reach the server; the reply comes whole",
+    steps: [
+      http({ url: "$HTTP/echo?q=1#frag" }),
+      http({
+        method: "POST",
+        url: "$HTTP/echo",
+        headers: [{ name: "X-A", value: "1" }, { name: "x-a", value: "2" }, {
+          name: "user-agent",
+          value: "mine",
+        }],
+        bodyBase64: b64("body!"),
+      }),
+      http({ method: "BREW", url: "$HTTP/echo", bodyBase64: "" }),
+      http({ url: "$HTTP/headers" }),
+      http({ url: "$HTTP/status/404" }),
+      http({ url: "$HTTP/status/204" }),
+      http({ method: "HEAD", url: "$HTTP/echo" }),
+    ],
+  },
+  {
+    name: "http/request: redirects, followed or not, at most 10",
+    steps: [
+      http({ url: "$HTTP/redirect?n=2" }),
+      http({ url: "$HTTP/redirect?n=2", redirectPolicy: "stop" }),
+      http({ method: "POST", url: "$HTTP/redirect?n=1&code=302", bodyBase64: b64("b") }),
+      http({ method: "POST", url: "$HTTP/redirect?n=1&code=307", bodyBase64: b64("b") }),
+      http({ url: "$HTTP/redirect?n=10" }),
+      http({ url: "$HTTP/redirect?n=11" }),
+      http({ url: "$HTTP/loop" }),
+      http({ url: "$HTTP/to-file" }),
+    ],
+  },
+  {
+    name: "http/request refuses bad params",
+    steps: [
+      http({ url: "ftp://127.0.0.1/x" }, { text: true }),
+      http({ url: "file:///etc/passwd" }),
+      http({ url: "not a url" }),
+      http({ method: "GE T", url: "$HTTP/echo" }),
+      http({ method: "", url: "$HTTP/echo" }),
+      http({ url: "$HTTP/echo", headers: { a: "b" } }),
+      http({ url: "$HTTP/echo", headers: [{ name: "bad name", value: "x" }] }),
+      http({ url: "$HTTP/echo", headers: [{ name: "x", value: "a\nb" }] }),
+      http({ url: "$HTTP/echo", headers: [{ name: "x" }] }),
+      http({ url: "$HTTP/echo", bodyBase64: "!!" }),
+      http({ url: "$HTTP/echo", redirectPolicy: null }),
+      http({ url: "$HTTP/echo", redirectPolicy: "manual" }),
+      http({ url: "$HTTP/echo", streamResponse: null }),
+      http({ url: "$HTTP/echo", timeoutMs: null }),
+      http({ url: "$HTTP/echo", requestId: 5 }),
+      { call: "http/request", params: { method: "GET", url: "$HTTP/echo" } },
+    ],
+  },
+  {
+    name: "http/request: header values from the executor's environment",
+    steps: [
+      http({ url: "$HTTP/echo", headers: [{ name: "x-home", value: "h=", valueEnvVar: "HOME" }] }),
+      http({
+        url: "$HTTP/echo",
+        headers: [{ name: "x-a", value: "", valueEnvVar: "NO_SUCH_VAR_XYZ" }],
+      }, { text: true }),
+    ],
+  },
+  {
+    name: "http/request: failures",
+    steps: [
+      http({ url: "http://127.0.0.1:9/refused" }),
+      http({ url: "$HTTP/echo", timeoutMs: 0 }),
+      http({ url: "$HTTP/abort" }),
+    ],
+  },
+  {
+    name: "http/request streamResponse: headers first, then the body in bodyDelta notifications",
+    steps: [
+      http({ url: "$HTTP/stream?n=3", requestId: "s1", streamResponse: true }),
+      { bodyDeltas: "s1" },
+      http({ url: "$HTTP/status/204", requestId: "s2", streamResponse: true }),
+      { bodyDeltas: "s2" },
+      http({ url: "$HTTP/abort", requestId: "s3", streamResponse: true }),
+      { bodyDeltas: "s3" },
+    ],
+  },
+  {
+    name: "environmentConfig/read returns the executor's config layers, filtered",
+    sharedHome: true,
+    steps: [
+      config("$SHARED_URI/elsewhere", [["mcp_servers"]]),
+      config("$SHARED_URI/elsewhere", [["mcp_servers"], ["model"]]),
+      config("$SHARED_URI/elsewhere", [["mcp_servers", "echo"]]),
+      config("$SHARED_URI/elsewhere", [["no_such_key"]]),
+      config("$SHARED_URI/project", [["mcp_servers"]], [["mcp_servers"]]),
+      config("$SHARED_URI/untrusted", [["mcp_servers"]]),
+    ],
+  },
+  {
+    name: "environmentConfig/read refuses bad params",
+    sharedHome: true,
+    steps: [
+      config("$SHARED_URI", [], []),
+      config("$SHARED_URI", [[]]),
+      config("$SHARED_URI", ["mcp_servers"]),
+      config("$SHARED", [["mcp_servers"]]),
+      { call: "environmentConfig/read", params: { configPaths: [["x"]], requirementsPaths: [] } },
+      { call: "environmentConfig/read", params: null },
+    ],
+  },
+];
