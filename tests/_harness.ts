@@ -81,6 +81,8 @@ export interface ServerProcessOptions {
   timeoutMs?: number;
   /** The server's working directory. @default this process's */
   cwd?: string;
+  /** For `start`: Deno permission flags instead of `-A` (e.g. to run without --allow-ffi). */
+  permissions?: string[];
 }
 
 /** A real server subprocess. */
@@ -121,7 +123,12 @@ export class ServerProcess implements AsyncDisposable {
     args: string[] = [],
     options: ServerProcessOptions = {},
   ): Promise<ServerProcess> {
-    return ServerProcess.spawn(Deno.execPath(), ["run", "-A", MAIN, "serve", ...args], options);
+    const permissions = options.permissions ?? ["-A"];
+    return ServerProcess.spawn(
+      Deno.execPath(),
+      ["run", ...permissions, MAIN, "serve", ...args],
+      options,
+    );
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   type ProcessTimings,
 } from "../lib/server/managed_process.ts";
 import { FakeChild, ManualClock } from "./_fakes.ts";
+import type { PosixSignal } from "../lib/process/child.ts";
 
 const TIMINGS = { exitGraceMs: 30, killGraceMs: 30, retentionMs: 10_000 };
 
@@ -321,5 +322,87 @@ Deno.test("ManagedProcess survives a group that cannot be signalled (EPERM) in t
   assert.equal(attempts, 2);
   assert.doesNotThrow(() => proc.kill());
   child.finish(0);
+  proc.dispose();
+});
+
+/** A fake child whose tree (descendants that left its group) the test controls. */
+class TreeChild extends FakeChild {
+  alive = true;
+  readonly treeSignals: PosixSignal[] = [];
+  released = 0;
+  signalTree(signal: PosixSignal): void {
+    this.treeSignals.push(signal);
+    if (signal === "SIGKILL") this.alive = false;
+  }
+  treeAlive(): boolean {
+    return this.alive;
+  }
+  release(): void {
+    this.released++;
+    this.alive = false;
+  }
+}
+
+function makeTree(spec: Partial<ProcessSpec> = {}) {
+  const clock = new ManualClock();
+  const { events, observer } = recorder();
+  const proc = new ManagedProcess(
+    { processId: "p", argv: ["x"], tty: false, pipeStdin: false, timeoutMs: null, ...spec },
+    observer,
+    TIMINGS,
+    clock,
+  );
+  const child = new TreeChild(1, {
+    argv: ["x"],
+    arg0: null,
+    cwd: "/",
+    env: {},
+    tty: false,
+    pipeStdin: false,
+    size: { rows: 24, cols: 80 },
+  }, proc.sink);
+  return { proc, child, events, clock };
+}
+
+Deno.test("ManagedProcess terminate ends a closed process's surviving descendants", () => {
+  // The old terminate returned early once the leader had exited and the
+  // streams closed: a `nohup … &` daemon survived it.
+  const { proc, child, clock } = makeTree();
+  proc.attach(child);
+  child.finish(0);
+  assert.equal(proc.state, "closed");
+  assert.equal(proc.terminate(), false, "the leader was not running");
+  assert.deepEqual(child.treeSignals, ["SIGTERM"]);
+  clock.advance(TIMINGS.killGraceMs);
+  assert.deepEqual(child.treeSignals, ["SIGTERM", "SIGKILL"]);
+  assert.equal(proc.terminate(), false);
+  assert.deepEqual(child.treeSignals, ["SIGTERM", "SIGKILL"], "nothing left: nothing sent");
+  proc.dispose();
+  assert.equal(child.released, 1, "dispose releases the child");
+});
+
+Deno.test("ManagedProcess timeoutMs ends descendants of a leader that exited before the hand-over", () => {
+  const { proc, child, clock } = makeTree({ timeoutMs: 100 });
+  child.finish(0); // a fast leader: reaped before attach
+  proc.attach(child);
+  assert.equal(proc.state, "closed");
+  clock.advance(100);
+  assert.deepEqual(child.treeSignals, ["SIGTERM"]);
+  clock.advance(TIMINGS.killGraceMs);
+  assert.deepEqual(child.treeSignals, ["SIGTERM", "SIGKILL"]);
+  proc.dispose();
+});
+
+Deno.test("ManagedProcess holds notifications until announce()", () => {
+  const { proc, child, events } = makeTree();
+  proc.hold();
+  child.out("a");
+  proc.attach(child);
+  child.alive = false;
+  child.finish(3);
+  assert.deepEqual(events, [], "held");
+  assert.equal(proc.snapshot(0, Infinity).chunks.length, 1, "output is retained meanwhile");
+  proc.announce();
+  assert.deepEqual(events, ["output:1:stdout", "exited:2:3", "closed:3"]);
   proc.dispose();
 });

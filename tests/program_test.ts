@@ -3,7 +3,8 @@
 // file on both, and a program that cannot be started fails both the same way.
 import assert from "node:assert/strict";
 import type { ChildSink, ExitStatus, SpawnOptions } from "../lib/process/child.ts";
-import { spawnPiped } from "../lib/process/pipe.ts";
+import { spawnPipedCommand } from "../lib/process/pipe.ts";
+import { spawnPipedFfi } from "../lib/process/pipe_ffi.ts";
 import { ptySupport, spawnPty } from "../lib/process/pty.ts";
 import { DEFAULT_SEARCH_PATH, findProgram } from "../lib/process/program.ts";
 
@@ -62,10 +63,12 @@ async function onBoth(
     pipeStdin: false,
     size: { rows: 24, cols: 80 },
   };
-  const run = async (tty: boolean): Promise<Outcome> => {
-    const sink = new Sink(tty ? 1 : 2);
+  const run = async (backend: "ffi" | "command" | "pty"): Promise<Outcome> => {
+    const sink = new Sink(backend === "pty" ? 1 : 2);
     try {
-      await (tty ? spawnPty({ ...options, tty }, sink) : spawnPiped(options, sink));
+      if (backend === "pty") await spawnPty({ ...options, tty: true }, sink);
+      else if (backend === "ffi") await spawnPipedFfi(options, sink);
+      else await spawnPipedCommand(options, sink);
     } catch (err) {
       assert.ok(err instanceof Error);
       return { error: err.message, name: err.name };
@@ -73,7 +76,10 @@ async function onBoth(
     await sink.done();
     return { output: sink.text.replaceAll("\r\n", "\n"), code: sink.status!.code };
   };
-  return { pipe: await run(false), pty: await run(true) };
+  // Both pipe backends (FFI, and Deno.Command for servers without FFI) agree.
+  const pipe = await run("ffi");
+  assert.deepEqual(await run("command"), pipe, `the pipe backends differ on ${argv.join(" ")}`);
+  return { pipe, pty: await run("pty") };
 }
 
 /** A temporary directory with `prog` in bin1 (prints A) and bin2 (prints B), bin0/prog not executable, dir/prog a directory. */
@@ -229,7 +235,8 @@ Deno.test({
   // child's search is /bin:/usr/bin on both backends, so prog is missing.
   const lib = new URL("../lib/process/", import.meta.url).href;
   const script = `
-    import { spawnPiped } from "${lib}pipe.ts";
+    import { spawnPipedCommand as spawnPiped } from "${lib}pipe.ts";
+    import { spawnPipedFfi } from "${lib}pipe_ffi.ts";
     import { spawnPty } from "${lib}pty.ts";
     const options = { argv: ["prog"], arg0: null, cwd: "/", env: {}, tty: false,
       pipeStdin: false, size: { rows: 24, cols: 80 } };
@@ -245,6 +252,7 @@ Deno.test({
     };
     console.log(JSON.stringify({
       pipe: await outcome(() => spawnPiped(options, sink)),
+      ffi: await outcome(() => spawnPipedFfi(options, sink)),
       pty: await outcome(() => spawnPty({ ...options, tty: true }, sink)),
     }));
     Deno.exit(0);
@@ -263,5 +271,9 @@ Deno.test({
   const { code, stdout, stderr } = await child.output();
   assert.equal(code, 0, decoder.decode(stderr));
   const missing = "NotFound: No such file or directory (os error 2): prog";
-  assert.deepEqual(JSON.parse(decoder.decode(stdout)), { pipe: missing, pty: missing });
+  assert.deepEqual(JSON.parse(decoder.decode(stdout)), {
+    pipe: missing,
+    ffi: missing,
+    pty: missing,
+  });
 });

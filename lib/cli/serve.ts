@@ -11,6 +11,7 @@
 import { parseFlags, positiveNumber, readTokenFile, UsageError } from "./flags.ts";
 import { createLogger, type LogLevel, messageOf, sha256Hex } from "../util/mod.ts";
 import { createServerCore } from "../server/core.ts";
+import { startContainment } from "../server/containment.ts";
 import { DEFAULT_SESSION_TTL_MS } from "../server/session.ts";
 import { isLoopback, parseListenUrl } from "../server/listen.ts";
 import { serveStdio } from "../server/stdio_server.ts";
@@ -23,7 +24,7 @@ const SERVE_HELP = `Usage: exec-server serve [flags]
 
 Starts the server. The first line on stdout is the bound URL (e.g. ws://127.0.0.1:43123)
 and nothing else is written to stdout; logs go to stderr. SIGTERM or SIGINT shuts down
-gracefully: every process group is terminated and sockets close with code 1001.
+gracefully: every process tree is terminated and sockets close with code 1001.
 
 Listening
   --listen URL             ws://IP:PORT to bind (default ws://127.0.0.1:0: loopback, any free port),
@@ -413,6 +414,10 @@ export async function serveMain(args: string[]): Promise<number> {
   // Children must not inherit the token, whatever their envPolicy says.
   Deno.env.delete("EXEC_SERVER_TOKEN");
   for (const w of parsed.warnings) console.error(w);
+  startContainment(
+    parsed.options.logger ?? createLogger("info", (l) => console.error(l)),
+    Deno.env.get("EXEC_SERVER_CONTAINMENT"),
+  );
   if (parsed.options.listen === "stdio") return await serveOverStdio(parsed.options);
   let server: ExecServer;
   try {

@@ -103,6 +103,24 @@ export interface Child {
   closeStdin(): Promise<void>;
   /** Sends a signal to the child's whole process group; a gone group is not an error. */
   signal(signal: PosixSignal): void;
+  /**
+   * Sends a signal to every process of the child's tree: the child and each
+   * descendant, also those that left its process group or session (see
+   * `tree.ts` for how they are found). A gone tree is not an error.
+   * Absent: the process group is the tree.
+   */
+  signalTree?(signal: PosixSignal): void;
+  /**
+   * Whether any process of the tree is still alive (zombies do not count).
+   * Absent: the tree is alive while the child has not been reaped.
+   */
+  treeAlive?(): boolean;
+  /**
+   * The owner is done with the child: SIGKILLs what is left of its tree and
+   * frees every OS resource it holds (descriptors, its cgroup); no sink call
+   * follows. Idempotent.
+   */
+  release?(): void;
   /** Changes the terminal size (SIGWINCH); throws TypeError for non-tty children. */
   resize(size: TerminalSize): void;
 }

@@ -1,7 +1,8 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
- * The slice of glibc that the terminal backend (`pty.ts`) calls through
- * Deno's FFI, plus the Linux constants and helpers it needs.
+ * The slice of glibc that the FFI backends (terminals in `pty.ts`, pipes in
+ * `pipe_ffi.ts`, containment in `tree.ts`) call through Deno's FFI, plus the
+ * Linux constants and helpers they need.
  *
  * Only Linux on x86_64 and aarch64 with glibc is supported: both use the
  * generic Linux values for every constant below.
@@ -10,7 +11,7 @@
  */
 import { messageOf } from "../util/mod.ts";
 
-/** The FFI declarations of every libc function the terminal backend uses. */
+/** The FFI declarations of every libc function the FFI backends use. */
 export const LIBC_SYMBOLS = {
   posix_openpt: { parameters: ["i32"], result: "i32" },
   grantpt: { parameters: ["i32"], result: "i32" },
@@ -25,12 +26,20 @@ export const LIBC_SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   access: { parameters: ["buffer", "i32"], result: "i32" },
+  mkdir: { parameters: ["buffer", "u32"], result: "i32" },
+  rmdir: { parameters: ["buffer"], result: "i32" },
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir64: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
   poll: {
     parameters: ["buffer", "u64", "i32"],
     result: "i32",
     nonblocking: true,
   },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  // prctl is variadic; integer varargs pass like fixed arguments.
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
   pidfd_open: { parameters: ["i32", "u32"], result: "i32", optional: true },
   syscall: { parameters: ["i64", "i64", "i64"], result: "i64" },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
@@ -77,6 +86,8 @@ export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 /** Linux constants (identical on x86_64 and aarch64). */
 export const C = {
   O_PATH: 0o10000000,
+  O_RDONLY: 0,
+  O_WRONLY: 1,
   O_RDWR: 2,
   O_NOCTTY: 0o400,
   O_NONBLOCK: 0o4000,
@@ -85,6 +96,9 @@ export const C = {
   O_DIRECTORY: Deno.build.arch === "aarch64" ? 0o40000 : 0o200000,
   F_GETFL: 3,
   F_SETFL: 4,
+  F_SETPIPE_SZ: 1031,
+  F_GETPIPE_SZ: 1032,
+  PR_SET_CHILD_SUBREAPER: 36,
   X_OK: 1,
   TIOCSWINSZ: 0x5414,
   POLLIN: 0x1,
@@ -107,9 +121,13 @@ export const C = {
   ESRCH: 3,
   EINTR: 4,
   EIO: 5,
+  ECHILD: 10,
   EAGAIN: 11,
   EACCES: 13,
+  EBUSY: 16,
+  EEXIST: 17,
   ENOTDIR: 20,
+  EPIPE: 32,
 } as const;
 
 // deno-fmt-ignore
@@ -185,6 +203,10 @@ export function osError(code: number, subject: string): Error {
       return new Deno.errors.PermissionDenied(message);
     case C.ENOTDIR:
       return new Deno.errors.NotADirectory(message);
+    case C.EEXIST:
+      return new Deno.errors.AlreadyExists(message);
+    case C.EBUSY:
+      return new Deno.errors.Busy(message);
     default:
       return new Error(message);
   }

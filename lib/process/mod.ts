@@ -28,3 +28,5 @@
  */
 export * from "./child.ts";
 export { defaultSpawner } from "./spawner.ts";
+export { setProcessLogger } from "./log.ts";
+export { type Containment, containment, type ContainmentMode, enableContainment } from "./tree.ts";

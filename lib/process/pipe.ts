@@ -1,6 +1,7 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
- * Starts non-terminal children with `Deno.Command`: its own process group
+ * Starts non-terminal children with `Deno.Command`, the backend for servers
+ * without `--allow-ffi` (`pipe_ffi.ts` is the other): its own process group
  * (setsid), stdout and stderr piped and streamed with backpressure, stdin
  * piped or null.
  *
@@ -14,8 +15,9 @@ import {
   StdinClosedError,
   type StreamName,
 } from "./child.ts";
+import { checkCwd } from "./cwd.ts";
 import { findProgram } from "./program.ts";
-import { messageOf } from "../util/mod.ts";
+import { containment } from "./tree.ts";
 
 function isNoSuchProcess(err: unknown): boolean {
   return err instanceof Deno.errors.NotFound || /ESRCH|No such process/i.test(String(err));
@@ -63,28 +65,6 @@ function perl(): string {
   return PERL;
 }
 
-/**
- * Checks that `cwd` is an existing directory, with a clear error otherwise.
- * Synchronous on purpose: one stat(2) takes microseconds, while an async stat
- * waits for a thread of the blocking pool, which took 4–6 ms per call with
- * many processes starting at once (and the spawn that follows blocks the event
- * loop on the same directory anyway).
- */
-function checkCwd(cwd: string): void {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(cwd);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new Error(`cwd ${cwd} does not exist (os error 2)`);
-    }
-    throw new Error(`cwd ${cwd} is not accessible: ${messageOf(err)}`);
-  }
-  if (!info.isDirectory) {
-    throw new Error(`cwd ${cwd} is not a directory (os error 20)`);
-  }
-}
-
 /** Bytes asked for per read: a Linux pipe holds 64 KiB by default. */
 const READ_SIZE = 64 * 1024;
 /** Reads shorter than this are copied out and the read buffer reused. */
@@ -130,17 +110,17 @@ async function pump(
 }
 
 /**
- * Spawns a piped child. Rejects with the OS reason when the program or the
- * cwd is missing.
+ * Spawns a piped child with `Deno.Command`. Rejects with the OS reason when
+ * the program or the cwd is missing.
  *
  * @example
  * ```ts ignore
- * const child = await spawnPiped(options, sink);
+ * const child = await spawnPipedCommand(options, sink);
  * child.signal("SIGTERM");
  * ```
  */
 // deno-lint-ignore require-await -- async so that every failure is a rejection
-export async function spawnPiped(
+export async function spawnPipedCommand(
   options: SpawnOptions,
   sink: ChildSink,
 ): Promise<Child> {
@@ -177,7 +157,10 @@ export async function spawnPiped(
     stderr: "piped",
     detached: SETSID === null,
   });
-  const child = command.spawn();
+  const tree = containment().newTree();
+  let spawned: Deno.ChildProcess | null = null;
+  tree.spawn(() => (spawned = command.spawn()).pid);
+  const child: Deno.ChildProcess = spawned!;
   const pid = child.pid;
   let reaped = false;
   const writer = options.pipeStdin ? child.stdin.getWriter() : null;
@@ -206,7 +189,13 @@ export async function spawnPiped(
     streams: ["stdout", "stderr"],
     async write(data) {
       if (stdinClosed || !writer) throw new StdinClosedError();
-      await writer.write(data);
+      try {
+        await writer.write(data);
+      } catch (err) {
+        // The child exited (or closed its stdin) before its exit was seen.
+        if (err instanceof Deno.errors.BrokenPipe) throw new StdinClosedError();
+        throw err;
+      }
     },
     async closeStdin() {
       if (stdinClosed || !writer) return;
@@ -231,6 +220,14 @@ export async function spawnPiped(
           if (!isNoSuchProcess(err2)) throw err2;
         }
       }
+    },
+    signalTree(signal) {
+      tree.signal(signal);
+    },
+    treeAlive: () => tree.alive(),
+    release() {
+      tree.release();
+      reap();
     },
     resize() {
       throw new TypeError(

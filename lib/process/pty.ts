@@ -22,18 +22,11 @@ import {
   type StreamName,
   type TerminalSize,
 } from "./child.ts";
-import {
-  C,
-  cString,
-  cStringArray,
-  errno,
-  type Libc,
-  libc,
-  osError,
-  SIGNAL_NUMBERS,
-} from "./ffi_libc.ts";
+import { C, cString, errno, type Libc, libc, osError, SIGNAL_NUMBERS } from "./ffi_libc.ts";
 import { findProgram } from "./program.ts";
-import { newPtyState, ptyReactor, type PtyState } from "./pty_reactor.ts";
+import { newReactorChild, reactor, type ReactorChild } from "./reactor.ts";
+import { envEntries, killAndReap, openPidfd, posixSpawn, setNonblocking } from "./spawn_ffi.ts";
+import { containment, type Tree } from "./tree.ts";
 import { messageOf } from "../util/mod.ts";
 
 const NEWLINE = 0x0a;
@@ -136,25 +129,40 @@ function start(lib: Libc, options: SpawnOptions, sink: ChildSink): Child {
   if (master < 0) throw osError(errno(), "posix_openpt");
   let pid = -1;
   let pidfd = -1;
+  const tree = containment().newTree();
   try {
     const slave = openSlave(lib, master);
     setSize(lib, master, options.size);
-    const flags = lib.fcntl(master, C.F_GETFL, 0);
-    if (flags < 0 || lib.fcntl(master, C.F_SETFL, flags | C.O_NONBLOCK) < 0) {
-      throw osError(errno(), "fcntl O_NONBLOCK");
-    }
-    const args = [options.arg0 ?? argv0, ...options.argv.slice(1)];
-    const env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
-    pid = spawnChild(lib, { program, slave, cwd, args, env, argv0 });
+    setNonblocking(lib, master);
+    pid = tree.spawn(() =>
+      posixSpawn(lib, {
+        program,
+        argv: [options.arg0 ?? argv0, ...options.argv.slice(1)],
+        env: envEntries(options.env),
+        cwd,
+        fileActions: [
+          { open: 0, path: slave, flags: C.O_RDWR },
+          { dup2: 0, to: 1 },
+          { dup2: 0, to: 2 },
+        ],
+        what: argv0,
+      })
+    );
     pidfd = openPidfd(lib, pid);
-    const state = newPtyState(pid, master, pidfd, sink);
-    ptyReactor(lib).add(state);
-    return new PtyChild(lib, state);
+    const state = newReactorChild({
+      pid,
+      pidfd,
+      sink,
+      pty: true,
+      outputs: [{ stream: "pty", fd: master }],
+      input: master,
+      killTree: () => tree.kill(),
+    });
+    reactor(lib).add(state);
+    return new PtyChild(lib, state, tree);
   } catch (error) {
-    if (pid > 0) {
-      lib.kill(pid, SIGNAL_NUMBERS.get("SIGKILL") ?? 9);
-      lib.waitpid(pid, new Int32Array(1), 0);
-    }
+    if (pid > 0) killAndReap(lib, pid);
+    tree.release();
     if (pidfd >= 0) lib.close(pidfd);
     lib.close(master);
     throw error;
@@ -197,122 +205,47 @@ function isDirectory(lib: Libc, path: Uint8Array): boolean {
   return true;
 }
 
-interface ChildPlan {
-  program: string;
-  slave: Uint8Array;
-  cwd: Uint8Array;
-  args: string[];
-  env: string[];
-  argv0: string;
-}
-
-function spawnChild(lib: Libc, plan: ChildPlan): number {
-  // glibc's posix_spawnattr_t is 336 bytes, posix_spawn_file_actions_t 80 and
-  // sigset_t 128; the buffers leave room and are 8-byte aligned.
-  const attr = new BigUint64Array(64);
-  const actions = new BigUint64Array(32);
-  const allSignals = new BigUint64Array(16);
-  const noSignals = new BigUint64Array(16);
-  const program = cString(plan.program);
-  const argv = cStringArray(plan.args);
-  const envp = cStringArray(plan.env);
-  const pid = new Int32Array(1);
-  check(lib.posix_spawnattr_init(attr), "posix_spawnattr_init");
-  try {
-    check(lib.posix_spawn_file_actions_init(actions), "file_actions_init");
-    try {
-      lib.sigfillset(allSignals);
-      lib.sigemptyset(noSignals);
-      const flags = C.POSIX_SPAWN_SETSID | C.POSIX_SPAWN_SETSIGDEF |
-        C.POSIX_SPAWN_SETSIGMASK;
-      check(lib.posix_spawnattr_setflags(attr, flags), "setflags");
-      check(lib.posix_spawnattr_setsigdefault(attr, allSignals), "sigdefault");
-      check(lib.posix_spawnattr_setsigmask(attr, noSignals), "sigmask");
-      // setsid runs before the file actions, so opening the slave here makes
-      // it the new session's controlling terminal.
-      check(
-        lib.posix_spawn_file_actions_addopen(
-          actions,
-          0,
-          plan.slave,
-          C.O_RDWR,
-          0,
-        ),
-        "addopen",
-      );
-      check(lib.posix_spawn_file_actions_adddup2(actions, 0, 1), "adddup2");
-      check(lib.posix_spawn_file_actions_adddup2(actions, 0, 2), "adddup2");
-      check(
-        lib.posix_spawn_file_actions_addchdir_np(actions, plan.cwd),
-        "addchdir_np",
-      );
-      // posix_spawn returns only after the child has exec'd (CLONE_VFORK), so
-      // the slave is open in the child before the reactor polls the master.
-      const rc = lib.posix_spawn(
-        pid,
-        program,
-        actions,
-        attr,
-        argv.pointers,
-        envp.pointers,
-      );
-      if (rc !== 0) throw osError(rc, plan.argv0);
-    } finally {
-      lib.posix_spawn_file_actions_destroy(actions);
-    }
-  } finally {
-    lib.posix_spawnattr_destroy(attr);
-  }
-  // The string buffers must outlive the call; touch them so nothing frees
-  // them early.
-  void [argv.strings, envp.strings, program, plan.slave, plan.cwd];
-  return pid[0] ?? -1;
-}
-
-function check(rc: number, what: string): void {
-  if (rc !== 0) throw osError(rc, `posix_spawn setup (${what})`);
-}
-
-function openPidfd(lib: Libc, pid: number): number {
-  const fd = lib.pidfd_open !== null
-    ? lib.pidfd_open(pid, 0)
-    : Number(lib.syscall(BigInt(C.SYS_PIDFD_OPEN), BigInt(pid), 0n));
-  if (fd < 0) throw osError(errno(), `pidfd_open ${pid}`);
-  return fd;
-}
-
 class PtyChild implements Child {
   readonly pid: number;
   readonly streams: readonly StreamName[] = ["pty"];
   #lib: Libc;
-  #state: PtyState;
+  #state: ReactorChild;
+  #tree: Tree;
+  #stdinClosed: Promise<void> | null = null;
 
-  constructor(lib: Libc, state: PtyState) {
+  constructor(lib: Libc, state: ReactorChild, tree: Tree) {
     this.pid = state.pid;
     this.#lib = lib;
     this.#state = state;
+    this.#tree = tree;
+  }
+
+  get #master(): number {
+    return this.#state.outputs[0]!.fd;
+  }
+
+  get #closed(): boolean {
+    return this.#state.outputs[0]!.eof || this.#master < 0;
   }
 
   write(data: Uint8Array): Promise<void> {
-    const state = this.#state;
-    if (state.stdinClosed !== null || state.eof || state.master < 0) {
+    if (this.#stdinClosed !== null || this.#closed) {
       return Promise.reject(new StdinClosedError());
     }
-    return ptyReactor(this.#lib).write(state, data);
+    return reactor(this.#lib).write(this.#state, data);
   }
 
   closeStdin(): Promise<void> {
-    const state = this.#state;
-    if (state.stdinClosed !== null) return state.stdinClosed;
-    if (state.eof || state.master < 0) {
-      state.stdinClosed = Promise.resolve();
-      return state.stdinClosed;
+    if (this.#stdinClosed !== null) return this.#stdinClosed;
+    if (this.#closed) {
+      this.#stdinClosed = Promise.resolve();
+      return this.#stdinClosed;
     }
-    const written = ptyReactor(this.#lib).write(state, this.#eofBytes());
-    state.stdinClosed = written.catch((error) => {
+    const written = reactor(this.#lib).write(this.#state, this.#eofBytes());
+    this.#stdinClosed = written.catch((error) => {
       if (!(error instanceof StdinClosedError)) throw error;
     });
-    return state.stdinClosed;
+    return this.#stdinClosed;
   }
 
   /**
@@ -322,7 +255,7 @@ class PtyChild implements Child {
    */
   #eofBytes(): Uint8Array {
     const termios = new Uint8Array(64);
-    if (this.#lib.tcgetattr(this.#state.master, termios) !== 0) {
+    if (this.#lib.tcgetattr(this.#master, termios) !== 0) {
       return Uint8Array.of(CTRL_D);
     }
     const view = new DataView(termios.buffer);
@@ -346,8 +279,21 @@ class PtyChild implements Child {
     }
   }
 
+  signalTree(signal: PosixSignal): void {
+    this.#tree.signal(signal);
+  }
+
+  treeAlive(): boolean {
+    return this.#tree.alive();
+  }
+
+  release(): void {
+    this.#tree.release();
+    reactor(this.#lib).abandon(this.#state);
+  }
+
   resize(size: TerminalSize): void {
     checkSize(size);
-    if (this.#state.master >= 0) setSize(this.#lib, this.#state.master, size);
+    if (this.#master >= 0) setSize(this.#lib, this.#master, size);
   }
 }

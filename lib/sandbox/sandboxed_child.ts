@@ -18,9 +18,13 @@ export class SandboxedChild implements Child {
   readonly #child: Child;
   readonly #tty: boolean;
 
+  /** The inner child's, where it can tell. */
+  readonly treeAlive?: () => boolean;
+
   constructor(child: Child, tty: boolean) {
     this.#child = child;
     this.#tty = tty;
+    if (child.treeAlive) this.treeAlive = () => child.treeAlive!();
   }
 
   get pid(): number {
@@ -41,6 +45,17 @@ export class SandboxedChild implements Child {
 
   resize(size: { rows: number; cols: number }): void {
     this.#child.resize(size);
+  }
+
+  // The tree (bwrap, its namespace's init, the command and everything they
+  // fork) is the inner child's: its containment covers what bwrap started.
+  signalTree(signal: PosixSignal): void {
+    if (this.#child.signalTree) this.#child.signalTree(signal);
+    else this.signal(signal);
+  }
+
+  release(): void {
+    this.#child.release?.();
   }
 
   signal(signal: PosixSignal): void {

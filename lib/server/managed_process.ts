@@ -122,6 +122,10 @@ export class ManagedProcess {
   #disposed = false;
   #denial: DenialScanner | null = null; // set when the process runs sandboxed
   #denied = false; // the verdict, fixed when the exit is reported
+  /** Cancels the `timeoutMs` timer while it is pending. */
+  #cancelTimeout: (() => void) | null = null;
+  /** Notifications held back until {@linkcode announce}, or null when they go out at once. */
+  #held: (() => void)[] | null = null;
 
   /** Creates a process in state `starting`; `clock` runs its timers. */
   constructor(
@@ -195,11 +199,14 @@ export class ManagedProcess {
       if (!this.#endedStreams.has(s)) this.#openStreams.add(s);
     }
     const timeout = this.spec.timeoutMs;
-    if (timeout !== null && this.#exitStatus === null) {
-      this.#setTimer(() => {
-        // A leader that exited may have left descendants holding the pipes:
-        // the timeout ends the whole tree unless it is already closed.
-        if (this.#closedSeq !== null) return;
+    // Armed even when the leader already exited (a fast one can, before the
+    // hand-over): descendants it left are the timeout's business too.
+    if (timeout !== null) {
+      this.#cancelTimeout = this.#setTimer(() => {
+        this.#cancelTimeout = null;
+        // A leader that exited may have left descendants (holding the pipes
+        // or not): the timeout ends the whole tree while anything is left.
+        if (this.#closedSeq !== null && !this.treeAlive()) return;
         if (this.#exitStatus === null) this.#timedOut = true;
         this.#quietly(() => this.terminate());
       }, timeout);
@@ -225,6 +232,10 @@ export class ManagedProcess {
     this.#buffer.push(seq, stream, data);
     this.#outputTick++;
     this.#wake();
+    if (this.#held) {
+      this.#held.push(() => void this.#observer.processOutput(this, seq, stream, data));
+      return;
+    }
     const wait = this.#observer.processOutput(this, seq, stream, data);
     if (!wait) return;
     this.#paused++;
@@ -274,10 +285,13 @@ export class ManagedProcess {
     if (this.#closedSeq !== null) return;
     this.#closedSeq = this.#nextSeq++;
     this.#wake();
-    this.#observer.processClosed(this, {
-      processId: this.id,
-      seq: this.#closedSeq,
-    });
+    const closed = { processId: this.id, seq: this.#closedSeq };
+    this.#emit(() => this.#observer.processClosed(this, closed));
+    // Closed with nothing of the tree left: the timeout has nothing to end.
+    if (this.#cancelTimeout && !this.treeAlive()) {
+      this.#cancelTimeout();
+      this.#cancelTimeout = null;
+    }
     this.#setTimer(() => this.#expire(), this.#timings.retentionMs);
   }
 
@@ -296,7 +310,29 @@ export class ManagedProcess {
     };
     if (status.signal) params.signal = status.signal;
     if (this.#timedOut) params.timedOut = true;
-    this.#observer.processExited(this, params);
+    this.#emit(() => this.#observer.processExited(this, params));
+  }
+
+  #emit(notify: () => void): void {
+    if (this.#held) this.#held.push(notify);
+    else notify();
+  }
+
+  /**
+   * Holds the process's notifications (output, exit, close) back until
+   * {@linkcode announce}: the start handler calls it so that nothing about a
+   * process reaches the client before the response to its `process/start`.
+   * (Output read by the FFI reactor can arrive between any two microtasks.)
+   */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  /** Sends the notifications held since {@linkcode hold}, in order, and stops holding. */
+  announce(): void {
+    const held = this.#held;
+    this.#held = null;
+    for (const notify of held ?? []) notify();
   }
 
   #expire(): void {
@@ -449,8 +485,10 @@ export class ManagedProcess {
   }
 
   /**
-   * SIGTERM to the process group, SIGKILL after the grace period. Returns
-   * whether the process was still running.
+   * SIGTERM to the process's whole tree (the child and every descendant,
+   * also those that left its process group), SIGKILL after the grace period.
+   * Acts while anything of the tree is left, even after the leader exited
+   * and the process closed. Returns whether the leader was still running.
    */
   terminate(): boolean {
     const child = this.#child;
@@ -460,20 +498,59 @@ export class ManagedProcess {
       this.#terminateRequested = true;
       return true;
     }
-    if (this.#exitStatus !== null && this.#openStreams.size === 0) return false;
     const wasRunning = this.#exitStatus === null;
+    if (!wasRunning && this.#openStreams.size === 0 && !this.treeAlive()) return false;
     if (this.#terminating) return wasRunning;
     this.#terminating = true;
-    // SIGKILL the group even if the leader exits early: descendants that
+    // SIGKILL the tree even if the leader exits early: descendants that
     // ignore SIGTERM must not survive a terminate.
-    this.#setTimer(() => this.#quietly(() => child.signal("SIGKILL")), this.#timings.killGraceMs);
-    child.signal("SIGTERM");
+    this.#setTimer(() => {
+      this.#terminating = false;
+      this.kill();
+    }, this.#timings.killGraceMs);
+    this.#signalTree("SIGTERM");
     return wasRunning;
   }
 
-  /** Kills the process group now (session teardown after the grace period); never throws. */
+  /** Whether anything of the tree is alive: the leader, or a descendant where the child can tell. */
+  treeAlive(): boolean {
+    const child = this.#child;
+    if (!child) return false;
+    try {
+      return child.treeAlive ? child.treeAlive() : this.#exitStatus === null;
+    } catch {
+      return this.#exitStatus === null;
+    }
+  }
+
+  #signalTree(signal: PosixSignal): void {
+    const child = this.#child!;
+    if (child.signalTree) child.signalTree(signal);
+    else child.signal(signal);
+  }
+
+  /** SIGKILLs the whole tree now (teardown after the grace period); never throws. */
   kill(): void {
-    this.#quietly(() => this.#child?.signal("SIGKILL"));
+    if (this.#child) this.#quietly(() => this.#signalTree("SIGKILL"));
+  }
+
+  /**
+   * Resolves once the process is closed and nothing of its tree is alive
+   * (polled every 25 ms), or when `signal` aborts.
+   */
+  async whenGone(signal?: AbortSignal): Promise<void> {
+    await this.whenClosed(signal);
+    while (!signal?.aborted && !this.#disposed && this.treeAlive()) {
+      await new Promise<void>((resolve) => {
+        const cancel = this.#clock.setTimer(done, 25);
+        function done() {
+          cancel();
+          signal?.removeEventListener("abort", done);
+          resolve();
+        }
+        signal?.addEventListener("abort", done, { once: true });
+      });
+    }
   }
 
   /** Changes the terminal size. */
@@ -504,16 +581,25 @@ export class ManagedProcess {
     }
   }
 
-  #setTimer(fn: () => void, ms: number): void {
+  #setTimer(fn: () => void, ms: number): () => void {
     const cancel = this.#clock.setTimer(() => {
       this.#timers.delete(cancel);
       fn();
     }, ms);
     this.#timers.add(cancel);
+    return () => {
+      this.#timers.delete(cancel);
+      cancel();
+    };
   }
 
-  /** Stops every timer and wakes every reader; the process keeps no clock alive. */
+  /**
+   * Stops every timer, wakes every reader and releases the child (what is
+   * left of its tree is killed: no descendant outlives the process's record).
+   * The process keeps no clock alive.
+   */
   dispose(): void {
+    if (!this.#disposed) this.#quietly(() => this.#child?.release?.());
     this.#disposed = true;
     for (const cancel of this.#timers) cancel();
     this.#timers.clear();

@@ -186,6 +186,9 @@ export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
       timeoutMs: params.timeoutMs ?? null,
     });
     let prepared: PreparedStart | null = null;
+    // Nothing about the process goes out before this call's response: the
+    // FFI reactor's reads can complete between any two microtasks.
+    proc.hold();
     try {
       const env = childEnv(
         params.env,
@@ -213,12 +216,14 @@ export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
         }, prepared.sink(proc.sink)),
       );
       if (session.closed) {
-        child.signal("SIGKILL");
+        if (child.release) child.release();
+        else child.signal("SIGKILL");
         throw invalidRequest(
           "session was closed while the process was starting",
         );
       }
       proc.attach(child);
+      ctx.afterResponse(() => proc.announce());
     } catch (err) {
       session.release(proc);
       await prepared?.release();

@@ -218,8 +218,9 @@ export class Session implements ProcessObserver {
   }
 
   /**
-   * Tears the session down: SIGTERM to every process group, SIGKILL to
-   * survivors after the grace period, resources closed. Resolves when every
+   * Tears the session down: SIGTERM to every process tree (descendants that
+   * outlived their leader included), SIGKILL to survivors after the grace
+   * period, resources closed. Resolves when every
    * process has closed or been killed. Idempotent.
    *
    * @param reason Why, for the error pending calls of the attachment get.
@@ -243,11 +244,10 @@ export class Session implements ProcessObserver {
     const clock = this.#registry.clock;
     {
       using grace = timeoutSignal(clock, this.#registry.timings.killGraceMs ?? 2000);
-      await Promise.all(procs.map((p) => p.whenClosed(grace.signal)));
+      await Promise.all(procs.map((p) => p.whenGone(grace.signal)));
     }
-    for (const p of procs) {
-      if (p.state !== "closed") p.kill();
-    }
+    // Closed processes too: a descendant may outlive its leader.
+    for (const p of procs) p.kill();
     {
       using reaped = timeoutSignal(clock, KILLED_REAP_MS);
       await Promise.all(procs.map((p) => p.whenClosed(reaped.signal)));

@@ -1,0 +1,302 @@
+// Copyright 2026 the exec-server authors. MIT license.
+/**
+ * cgroup v2 containment: each child gets its own cgroup,
+ * `<server's cgroup>/exec-server.<server pid>/p<n>`, and so does everything it
+ * ever forks; `cgroup.kill` ends them all at once, whatever sessions or
+ * process groups they made.
+ *
+ * **The spawn race.** A child is in the cgroup of the task that forked it, so
+ * moving the child after the spawn would let it fork first. Instead the
+ * server moves *itself* into the new cgroup, spawns, and moves back: the
+ * child is born inside (glibc 2.36 has no `CLONE_INTO_CGROUP` for
+ * posix_spawn). Spawns are synchronous on the JS thread, so nothing else of
+ * the server starts a process meanwhile; the two moves cost about 30 µs.
+ *
+ * **When the server dies.** A watchdog (`sh`, one per server, in its own
+ * session) holds the read end of a pipe whose write end only the server
+ * holds; when the server exits or is SIGKILLed, the watchdog reads EOF and
+ * writes `cgroup.kill` of the server's whole subtree. A server that starts
+ * later also kills and removes the subtrees of servers that died.
+ *
+ * @module
+ */
+import type { PosixSignal } from "./child.ts";
+import { C, cString, type Libc, libc } from "./ffi_libc.ts";
+import { processLog } from "./log.ts";
+import { messageOf } from "../util/errors.ts";
+import type { Containment, Tree } from "./tree.ts";
+import { signalPid } from "./tree.ts";
+import { posixSpawn } from "./spawn_ffi.ts";
+import { sysfs } from "./sysfs.ts";
+
+/** The outcome of probing the host. */
+export type CgroupProbe = { ok: true; containment: Containment } | { ok: false; reason: string };
+
+const PREFIX = "exec-server.";
+
+/** Finds the server's cgroup v2 directory from /proc/self/{cgroup,mountinfo}. */
+export function ownCgroupDir(): string | null {
+  const fs = sysfs();
+  const cgroup = fs.read("/proc/self/cgroup") ?? "";
+  const mountinfo = fs.read("/proc/self/mountinfo") ?? "";
+  const line = cgroup.split("\n").find((l) => l.startsWith("0::"));
+  if (!line) return null;
+  const path = line.slice(3).replace(/ \(deleted\)$/, "");
+  for (const entry of mountinfo.split("\n")) {
+    const [pre, post] = entry.split(" - ");
+    if (!pre || !post || post.split(" ")[0] !== "cgroup2") continue;
+    const fields = pre.split(" ");
+    const root = unescape(fields[3] ?? "");
+    const mount = unescape(fields[4] ?? "");
+    if (root !== "/" && path !== root && !path.startsWith(`${root}/`)) continue;
+    const rel = root === "/" ? path : path.slice(root.length);
+    return `${mount}${rel === "/" ? "" : rel}`.replace(/\/+$/, "") || "/";
+  }
+  return null;
+}
+
+/** mountinfo escapes space, tab, newline and backslash as octal. */
+function unescape(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, oct) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+function write(path: string, text: string): void {
+  sysfs().write(path, text);
+}
+
+/** Probes the host: may the server make cgroups and move itself between them? */
+export function cgroupContainment(): CgroupProbe {
+  if (Deno.build.os !== "linux") return { ok: false, reason: "not Linux" };
+  let own: string | null;
+  try {
+    own = ownCgroupDir();
+  } catch (error) {
+    return { ok: false, reason: `cannot read /proc/self/cgroup: ${messageOf(error)}` };
+  }
+  if (own === null) return { ok: false, reason: "no cgroup v2 hierarchy is mounted" };
+  const fs = sysfs();
+  const base = `${own}/${PREFIX}${Deno.pid}`;
+  try {
+    removeStale(own);
+    try {
+      fs.mkdir(base);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    if (!fs.exists(`${base}/cgroup.kill`)) throw new Error("no cgroup.kill (Linux < 5.14)");
+    const probe = `${base}/probe`;
+    fs.mkdir(probe);
+    try {
+      write(`${probe}/cgroup.procs`, String(Deno.pid));
+    } finally {
+      write(`${own}/cgroup.procs`, String(Deno.pid));
+      fs.rmdir(probe);
+    }
+  } catch (error) {
+    try {
+      fs.rmdir(base);
+    } catch {
+      // not made, or not empty
+    }
+    return { ok: false, reason: `cannot use cgroup ${own}: ${messageOf(error)}` };
+  }
+  const watchdog = startWatchdog(base);
+  const detail = `a cgroup v2 per process under ${base}` +
+    (watchdog ? "" : " (no watchdog without --allow-ffi)");
+  processLog().debug(`containment: ${detail}`);
+  return { ok: true, containment: new CgroupContainment(own, base, detail) };
+}
+
+/** Kills and removes the subtrees of servers that are no longer running. */
+function removeStale(own: string): void {
+  const fs = sysfs();
+  for (const entry of fs.list(own)) {
+    if (!entry.dir || !entry.name.startsWith(PREFIX)) continue;
+    const pid = Number(entry.name.slice(PREFIX.length));
+    if (!Number.isInteger(pid) || pid === Deno.pid) continue;
+    if (fs.exists(`/proc/${pid}`)) continue; // that server still runs
+    const dir = `${own}/${entry.name}`;
+    try {
+      const live = (fs.read(`${dir}/cgroup.events`) ?? "").includes("populated 1");
+      write(`${dir}/cgroup.kill`, "1");
+      if (live) processLog().warn(`containment: killed what server ${pid} left in ${dir}`);
+    } catch {
+      // raced with its watchdog
+    }
+    pending.add(dir);
+  }
+  sweep();
+}
+
+/** The cgroup the server could not move out of, if that ever happened: never killed. */
+let stuckIn: string | null = null;
+
+/** cgroups waiting for their last process to die before they can be removed. */
+const pending = new Set<string>();
+
+/** Removes the pending cgroups that are empty now (children first). */
+function sweep(): void {
+  for (const dir of pending) {
+    if (removeTree(dir)) pending.delete(dir);
+  }
+}
+
+function removeTree(dir: string): boolean {
+  const fs = sysfs();
+  try {
+    for (const entry of fs.list(dir)) {
+      if (entry.dir) removeTree(`${dir}/${entry.name}`);
+    }
+    fs.rmdir(dir);
+    return true;
+  } catch (error) {
+    return error instanceof Deno.errors.NotFound;
+  }
+}
+
+class CgroupContainment implements Containment {
+  readonly kind = "cgroup";
+  readonly detail: string;
+  readonly #own: string;
+  readonly #base: string;
+  #next = 1;
+
+  constructor(own: string, base: string, detail: string) {
+    this.#own = own;
+    this.#base = base;
+    this.detail = detail;
+  }
+
+  newTree(): Tree {
+    return new CgroupTree(this.#own, `${this.#base}/p${this.#next++}`);
+  }
+}
+
+class CgroupTree implements Tree {
+  readonly #own: string;
+  readonly #dir: string;
+  #made = false;
+  #released = false;
+
+  constructor(own: string, dir: string) {
+    this.#own = own;
+    this.#dir = dir;
+  }
+
+  spawn(spawn: () => number): number {
+    if (stuckIn !== null) throw new Error(`the server is stuck in cgroup ${stuckIn}`);
+    sweep();
+    sysfs().mkdir(this.#dir);
+    this.#made = true;
+    const self = String(Deno.pid);
+    write(`${this.#dir}/cgroup.procs`, self);
+    try {
+      return spawn();
+    } finally {
+      this.#leave(self);
+    }
+  }
+
+  /** Moves the server back to its own cgroup; never leaves it inside a child's. */
+  #leave(self: string): void {
+    for (let attempt = 0;; attempt++) {
+      try {
+        write(`${this.#own}/cgroup.procs`, self);
+        return;
+      } catch (error) {
+        if (attempt === 2) {
+          stuckIn = this.#dir;
+          processLog().error(`containment: cannot leave ${this.#dir}: ${messageOf(error)}`);
+          throw error;
+        }
+      }
+    }
+  }
+
+  signal(signal: PosixSignal): void {
+    if (!this.#made) return;
+    if (signal === "SIGKILL") return this.kill();
+    let procs: string;
+    try {
+      procs = sysfs().read(`${this.#dir}/cgroup.procs`) ?? "";
+    } catch {
+      return; // removed: nothing left
+    }
+    for (const pid of procs.split("\n")) {
+      const n = Number(pid);
+      if (pid !== "" && n !== Deno.pid) signalPid(n, signal);
+    }
+  }
+
+  kill(): void {
+    if (!this.#made) return;
+    // Never kill the server itself: if it could not move out, do not.
+    if (stuckIn === this.#dir) return;
+    try {
+      write(`${this.#dir}/cgroup.kill`, "1");
+    } catch {
+      // removed already: nothing left to kill
+    }
+  }
+
+  alive(): boolean {
+    if (!this.#made) return false;
+    try {
+      return (sysfs().read(`${this.#dir}/cgroup.events`) ?? "").includes("populated 1");
+    } catch {
+      return false;
+    }
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (!this.#made) return;
+    if (this.alive()) this.kill();
+    pending.add(this.#dir);
+    sweep();
+  }
+}
+
+/**
+ * Starts the watchdog of `base` (see the module doc), or returns false when
+ * it cannot (no FFI: a Deno child would hold resources Deno tracks).
+ */
+function startWatchdog(base: string): boolean {
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return false;
+  let lib: Libc;
+  try {
+    lib = libc();
+  } catch {
+    return false;
+  }
+  const fds = new Int32Array(2);
+  if (lib.pipe2(fds, C.O_CLOEXEC) !== 0) return false;
+  const [readEnd, writeEnd] = [fds[0]!, fds[1]!];
+  const script = 'read _; d=$1; echo 1 > "$d/cgroup.kill"; i=0; ' +
+    'while [ $i -lt 200 ] && ! grep -q "populated 0" "$d/cgroup.events"; do ' +
+    'sleep 0.05; i=$((i+1)); done; for c in "$d"/*/; do rmdir "$c"; done; rmdir "$d"';
+  try {
+    posixSpawn(lib, {
+      program: "/bin/sh",
+      argv: ["exec-server-watchdog", "-c", script, "sh", base],
+      env: ["PATH=/usr/bin:/bin"],
+      cwd: cString("/"),
+      fileActions: [
+        { dup2: readEnd, to: 0 },
+        { open: 1, path: cString("/dev/null"), flags: C.O_WRONLY },
+        { open: 2, path: cString("/dev/null"), flags: C.O_WRONLY },
+      ],
+      what: "/bin/sh (watchdog)",
+    });
+  } catch (error) {
+    lib.close(readEnd);
+    lib.close(writeEnd);
+    processLog().warn(`containment: no watchdog: ${messageOf(error)}`);
+    return false;
+  }
+  // The write end stays open (close-on-exec) for as long as the server runs;
+  // the watchdog is never reaped (it outlives the server by design).
+  lib.close(readEnd);
+  return true;
+}
