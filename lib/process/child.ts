@@ -95,7 +95,8 @@ export interface Child {
   readonly streams: readonly StreamName[];
   /**
    * Writes bytes to stdin (or types them into the terminal). Resolves once
-   * the bytes were handed to the OS. Rejects with {@linkcode StdinClosedError}
+   * the bytes were handed to the OS; the caller must not change `data` before
+   * that (it is not copied). Rejects with {@linkcode StdinClosedError}
    * when stdin is closed, or another error when the write failed.
    */
   write(data: Uint8Array): Promise<void>;

@@ -43,7 +43,7 @@ const NEWLINE = 0x0a;
 
 /** Bytes that the kernel did not take yet, and the caller's promise. */
 export interface PendingWrite {
-  /** The bytes (a private copy). */
+  /** The bytes (the caller's buffer, unchanged until the write settles). */
   data: Uint8Array;
   /** How many of them were written. */
   offset: number;
@@ -226,8 +226,9 @@ export class Reactor {
       if (offset === data.length) return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
-      // Copy: the caller may reuse its buffer once write() returned.
-      input.writes.push({ data: data.slice(offset), offset: 0, resolve, reject });
+      // Not copied: the caller keeps the buffer unchanged until this settles
+      // (Child.write's contract), and a copy would double a large write.
+      input.writes.push({ data, offset, resolve, reject });
       this.wake();
     });
   }
