@@ -49,8 +49,10 @@ export class SandboxedChild implements Child {
 
   // The tree (bwrap, its namespace's init, the command and everything they
   // fork) is the inner child's: its containment covers what bwrap started.
+  // SIGKILL goes to all of it; a graceful signal only to the command inside,
+  // as signal() forwards it (bwrap itself would die of it, not the command).
   signalTree(signal: PosixSignal): void {
-    if (this.#child.signalTree) this.#child.signalTree(signal);
+    if (signal === "SIGKILL" && this.#child.signalTree) this.#child.signalTree(signal);
     else this.signal(signal);
   }
 
