@@ -35,7 +35,8 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     id: "terminate-grace",
     behaviour: "`process/terminate`",
     codex: "SIGKILL to the process group at once (exit code 137)",
-    ours: "SIGTERM to the group, SIGKILL after 2 s (`--kill-grace`); exit code 143 for a process " +
+    ours:
+      "SIGTERM to the whole tree (descendants that left the group too), SIGKILL after 2 s (`--kill-grace`); exit code 143 for a process " +
       "that ends on SIGTERM",
     reason: "a process gets the chance to clean up (flush output, remove temporary files, stop " +
       "its own children)",
