@@ -298,3 +298,24 @@ for (
     c.close();
   });
 }
+
+Deno.test({
+  name: "cgroup containment: a process that cannot get a cgroup still starts, contained by /proc",
+  ignore: !hasCgroups,
+}, async () => {
+  const { server: s } = await server([]);
+  await using _ = s;
+  const c = await TestClient.connect(s.url);
+  await c.start("where", ["sh", "-c", "cat /proc/$$/cgroup"]);
+  await c.untilClosed("where");
+  const path = text(c.outputOf("where")).match(/^0::(.*)\/p\d+$/m)?.[1];
+  assert.ok(path?.includes("exec-server."), path);
+  // No more cgroups under the server's subtree: mkdir fails with EAGAIN.
+  await Deno.writeTextFile(`${cgroup2Mount()}${path}/cgroup.max.descendants`, "0");
+  const names = ["nohup after the leader exits"];
+  const { ids, pids } = await startEscapes(c, "f", names);
+  await c.request("process/terminate", { processId: ids[0] });
+  await assertGone(pids, names);
+  c.close();
+  assert.match(await s.stderr(), /WARN containment: no cgroup for a process/);
+});

@@ -25,7 +25,7 @@ import { C, cString, type Libc, libc } from "./ffi_libc.ts";
 import { processLog } from "./log.ts";
 import { messageOf } from "../util/errors.ts";
 import type { Containment, Tree } from "./tree.ts";
-import { signalPid } from "./tree.ts";
+import { newProcTree, signalPid } from "./tree.ts";
 import { posixSpawn } from "./spawn_ffi.ts";
 import { sysfs } from "./sysfs.ts";
 
@@ -128,6 +128,9 @@ function removeStale(own: string): void {
   sweep();
 }
 
+/** A failed per-process cgroup was reported (once). */
+let warned = false;
+
 /** The cgroup the server could not move out of, if that ever happened: never killed. */
 let stuckIn: string | null = null;
 
@@ -177,6 +180,8 @@ class CgroupTree implements Tree {
   readonly #dir: string;
   #made = false;
   #released = false;
+  /** Where the cgroup could not be made: the /proc search instead. */
+  #fallback: Tree | null = null;
 
   constructor(own: string, dir: string) {
     this.#own = own;
@@ -186,10 +191,20 @@ class CgroupTree implements Tree {
   spawn(spawn: () => number): number {
     if (stuckIn !== null) throw new Error(`the server is stuck in cgroup ${stuckIn}`);
     sweep();
-    sysfs().mkdir(this.#dir);
-    this.#made = true;
     const self = String(Deno.pid);
-    write(`${this.#dir}/cgroup.procs`, self);
+    try {
+      sysfs().mkdir(this.#dir);
+      this.#made = true;
+      write(`${this.#dir}/cgroup.procs`, self);
+    } catch (error) {
+      // cgroup.max.descendants, say: a start never fails for want of a cgroup.
+      if (this.#made) removeTree(this.#dir);
+      this.#made = false;
+      if (!warned) processLog().warn(`containment: no cgroup for a process: ${messageOf(error)}`);
+      warned = true;
+      this.#fallback = newProcTree();
+      return this.#fallback.spawn(spawn);
+    }
     try {
       return spawn();
     } finally {
@@ -214,6 +229,7 @@ class CgroupTree implements Tree {
   }
 
   signal(signal: PosixSignal): void {
+    if (this.#fallback) return this.#fallback.signal(signal);
     if (!this.#made) return;
     if (signal === "SIGKILL") return this.kill();
     let procs: string;
@@ -229,6 +245,7 @@ class CgroupTree implements Tree {
   }
 
   kill(): void {
+    if (this.#fallback) return this.#fallback.kill();
     if (!this.#made) return;
     // Never kill the server itself: if it could not move out, do not.
     if (stuckIn === this.#dir) return;
@@ -240,6 +257,7 @@ class CgroupTree implements Tree {
   }
 
   alive(): boolean {
+    if (this.#fallback) return this.#fallback.alive();
     if (!this.#made) return false;
     try {
       return (sysfs().read(`${this.#dir}/cgroup.events`) ?? "").includes("populated 1");
@@ -249,6 +267,7 @@ class CgroupTree implements Tree {
   }
 
   release(): void {
+    if (this.#fallback) return this.#fallback.release();
     if (this.#released) return;
     this.#released = true;
     if (!this.#made) return;

@@ -296,6 +296,11 @@ function reapOrphans(members: ReadonlyMap<number, number>, leader: number): void
   }
 }
 
+/** A tree found by the /proc search (the fallback of a cgroup that could not be made). */
+export function newProcTree(): Tree {
+  return new ProcTree();
+}
+
 function procContainment(isSubreaper: boolean): Containment {
   return {
     kind: isSubreaper ? "subreaper" : "group",
