@@ -95,7 +95,7 @@ Deno.test("FrameReader: whole, fragmented and interleaved messages, byte by byte
   assert.deepEqual(await events(bytes, 1 << 20, 1), expected, "one byte per read");
 });
 
-Deno.test("FrameReader: a payload bigger than the read buffer is read straight into its own array", async () => {
+Deno.test("FrameReader: a payload bigger than the read buffer is read straight into an array past it", async () => {
   const big = new Uint8Array(200_000).map((_, i) => i & 0xff);
   const reader = new FrameReader(source(encodeFrame(Opcode.Binary, big)), {
     maxMessageBytes: 1 << 20,
@@ -190,4 +190,35 @@ Deno.test("FrameReader: bytes read past the request head come first; a truncated
   const ev = await reader.next();
   assert.equal(ev.type === "message" && new TextDecoder().decode(ev.data), "early");
   assert.deepEqual(await events(text("cut").subarray(0, 6)), [{ type: "end" }]);
+});
+
+Deno.test("FrameReader: big payloads reuse one array, which an idle reader lets go", async () => {
+  const a = new Uint8Array(300_000).fill(1);
+  const b = new Uint8Array(200_000).fill(2);
+  const huge = new Uint8Array(5 * 1024 * 1024).fill(3);
+  const reader = new FrameReader(
+    source(
+      join(
+        encodeFrame(Opcode.Binary, a),
+        encodeFrame(Opcode.Binary, b),
+        encodeFrame(Opcode.Binary, huge),
+      ),
+    ),
+    { maxMessageBytes: 8 * 1024 * 1024 },
+  );
+  const first = await reader.next();
+  assert.ok(first.type === "message" && first.data.every((x) => x === 1));
+  const buffer = first.type === "message" ? first.data.buffer : null;
+  const second = await reader.next();
+  assert.ok(second.type === "message" && second.data.every((x) => x === 2));
+  assert.equal(second.type === "message" && second.data.buffer, buffer, "the same array");
+  const third = await reader.next();
+  assert.ok(third.type === "message" && third.data.byteLength === huge.byteLength);
+  assert.notEqual(third.type === "message" && third.data.buffer, buffer, "past 4 MiB: its own");
+  const held = reader.reservedBytes;
+  assert.ok(held >= 300_000);
+  reader.trim(); // used since the last trim: kept
+  assert.equal(reader.reservedBytes, held);
+  reader.trim(); // idle since: released
+  assert.equal(reader.reservedBytes, 64 * 1024);
 });

@@ -287,6 +287,7 @@ export class ServerSocket {
   #keepalive(everyMs: number): void {
     const tick = () => {
       if (this.#ended || this.#closeSent) return;
+      this.#reader.trim();
       if (this.#heard || this.#paused) {
         this.#heard = false;
         this.#pingOut = false;
