@@ -171,14 +171,11 @@ export async function startCodexAgent(options: CodexAgentOptions): Promise<Codex
   }
   let timedOut = false;
   let killed = false;
+  const leaderStart = statOf(child.pid)?.startTime ?? null;
   const kill = () => {
     if (killed) return;
     killed = true;
-    try {
-      Deno.kill(-child.pid, "SIGKILL");
-    } catch {
-      // the group is gone already
-    }
+    killGroup(child.pid, leaderStart);
   };
   const timer = setTimeout(() => {
     timedOut = true;
@@ -192,11 +189,7 @@ export async function startCodexAgent(options: CodexAgentOptions): Promise<Codex
       const durationMs = Date.now() - started;
       // The agent may leave helpers in its group; reap them with it.
       killed = true;
-      try {
-        Deno.kill(-child.pid, "SIGKILL");
-      } catch {
-        // no group left
-      }
+      killGroup(child.pid, leaderStart);
       const raw = model.toolOutputs();
       return {
         exitCode: status.code,
@@ -230,6 +223,45 @@ export async function startCodexAgent(options: CodexAgentOptions): Promise<Codex
 export async function runCodexAgent(options: CodexAgentOptions): Promise<CodexAgentResult> {
   const run = await startCodexAgent(options);
   return await run.result;
+}
+
+/** The process group and start time (clock ticks after boot) of a pid, from `/proc`. */
+function statOf(pid: number): { pgid: number; startTime: string } | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the command's ")": state, ppid, pgrp, …; starttime is field 22.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { pgid: Number(fields[2]), startTime: fields[19] ?? "" };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * SIGKILLs the agent's process group `pgid`, but only while that number
+ * still names it. A pid, and so a group id, is not reused while anything
+ * holds it: the leader (ours if its start time is the one recorded at spawn)
+ * or another member of the group. With neither left, the group is gone and
+ * the number may belong to someone else, so nothing is sent.
+ */
+function killGroup(pgid: number, leaderStart: string | null): void {
+  const leader = statOf(pgid);
+  let held = leader !== null && leaderStart !== null && leader.startTime === leaderStart;
+  if (!held) {
+    for (const entry of Deno.readDirSync("/proc")) {
+      const pid = Number(entry.name);
+      if (Number.isInteger(pid) && pid !== pgid && statOf(pid)?.pgid === pgid) {
+        held = true;
+        break;
+      }
+    }
+  }
+  if (!held) return;
+  try {
+    Deno.kill(-pgid, "SIGKILL");
+  } catch {
+    // the group ended meanwhile
+  }
 }
 
 /**
