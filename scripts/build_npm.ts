@@ -30,6 +30,8 @@ const DIST = `${ROOT}dist`;
 export const TSC_DIR = `${ROOT}.tools/tsc`;
 const TSC = `${TSC_DIR}/node_modules/.bin/tsc`;
 const TYPES_NODE = "@types/node@20";
+/** Types for the client's Node-only `import("ws")`; they stay out of the package's declarations. */
+const TYPES_WS = "@types/ws@8";
 const TYPESCRIPT = "typescript@5.9.3";
 /** The Deno the CLI package runs on: the one scripts/deno pins. */
 const DENO_VERSION = "2.9.6";
@@ -70,8 +72,9 @@ async function readConfig(): Promise<{ version: string; imports: Record<string, 
 }
 
 /**
- * Copies the `parts` of lib/ into `into`/lib/, with `npm:zod@…` specifiers
- * rewritten to `zod` (the package installed under {@linkcode TSC_DIR}).
+ * Copies the `parts` of lib/ into `into`/lib/, with `npm:NAME@RANGE`
+ * specifiers rewritten to `NAME` (zod resolves from {@linkcode TSC_DIR};
+ * ws is the Node package's dependency).
  */
 export async function rewrittenCopy(parts: string[], into: string): Promise<void> {
   for (const part of parts) {
@@ -81,7 +84,7 @@ export async function rewrittenCopy(parts: string[], into: string): Promise<void
       const text = await Deno.readTextFile(entry);
       await Deno.writeTextFile(
         `${into}/lib/${rel}`,
-        text.replace(/(["'])npm:zod@[^"']*\1/g, '"zod"'),
+        text.replace(/(["'])npm:(@?[\w.-]+(?:\/[\w.-]+)?)@[^"'/]*\1/g, '"$2"'),
       );
     }
   }
@@ -98,7 +101,12 @@ async function* walk(dir: string): AsyncGenerator<string> {
 /** Installs typescript, @types/node and zod under {@linkcode TSC_DIR} unless they are there. */
 export async function ensureTscTools(): Promise<void> {
   const zodRange = npmRange((await readConfig()).imports, "zod");
-  const wanted = [`${TSC}`, `${TSC_DIR}/node_modules/@types/node`, `${TSC_DIR}/node_modules/zod`];
+  const wanted = [
+    `${TSC}`,
+    `${TSC_DIR}/node_modules/@types/node`,
+    `${TSC_DIR}/node_modules/@types/ws`,
+    `${TSC_DIR}/node_modules/zod`,
+  ];
   if ((await Promise.all(wanted.map(exists))).every(Boolean)) return;
   await Deno.mkdir(TSC_DIR, { recursive: true });
   await run("npm", [
@@ -110,6 +118,7 @@ export async function ensureTscTools(): Promise<void> {
     TSC_DIR,
     TYPESCRIPT,
     TYPES_NODE,
+    TYPES_WS,
     `zod@${zodRange}`,
   ]);
 }
@@ -203,7 +212,7 @@ async function buildClient(src: string, out: string): Promise<void> {
     "--typeRoots",
     `${TSC_DIR}/node_modules/@types`,
     "--types",
-    "node",
+    "node,ws",
   ]);
   // The sources import "./x.ts"; published declarations must say "./x.js".
   await rewriteImports(`${out}/types`);

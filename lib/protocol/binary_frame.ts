@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Stream as StreamName } from "./process.ts";
+import type { Stream as StreamName } from "./wire.ts";
 
 /** Frame type byte of a process-output frame. */
 export const FRAME_OUTPUT = 1;

@@ -16,6 +16,7 @@
  */
 
 import { z } from "npm:zod@^4.1.0";
+import type * as Wire from "./wire.ts";
 import { FileSystemSandboxContextSchema } from "./sandbox.ts";
 
 /** A path field: an absolute native path or a `file://` URI. */
@@ -32,7 +33,7 @@ export const FsSandboxSchema = z.object({
   writableRoots: z.array(PathSchema).optional(),
 });
 /** Per-request sandbox; see {@linkcode FsSandboxSchema}. */
-export type FsSandbox = z.infer<typeof FsSandboxSchema>;
+export type FsSandbox = Wire.FsSandbox;
 
 /**
  * The `sandbox` field of an fs call: this server's {@linkcode FsSandboxSchema}
@@ -68,7 +69,7 @@ export const FsSandboxParamSchema = z.union([
   },
 });
 /** The `sandbox` field of an fs call; see {@linkcode FsSandboxParamSchema}. */
-export type FsSandboxParam = z.infer<typeof FsSandboxParamSchema>;
+export type FsSandboxParam = Wire.FsSandboxParam;
 
 const sandbox = FsSandboxParamSchema.nullish();
 const EmptySchema = z.object({});
@@ -85,7 +86,7 @@ export const FsReadFileParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/readFile`. */
-export type FsReadFileParams = z.infer<typeof FsReadFileParamsSchema>;
+export type FsReadFileParams = Wire.FsReadFileParams;
 
 /** Result of `fs/readFile`. */
 export const FsReadFileResultSchema = z.object({
@@ -97,7 +98,7 @@ export const FsReadFileResultSchema = z.object({
   eof: z.boolean(),
 });
 /** Result of `fs/readFile`. */
-export type FsReadFileResult = z.infer<typeof FsReadFileResultSchema>;
+export type FsReadFileResult = Wire.FsReadFileResult;
 
 // -- fs/writeFile --
 
@@ -111,11 +112,11 @@ export const FsWriteFileParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/writeFile`. */
-export type FsWriteFileParams = z.infer<typeof FsWriteFileParamsSchema>;
+export type FsWriteFileParams = Wire.FsWriteFileParams;
 /** Result of `fs/writeFile` (empty object). */
 export const FsWriteFileResultSchema = EmptySchema;
 /** Result of `fs/writeFile`. */
-export type FsWriteFileResult = z.infer<typeof FsWriteFileResultSchema>;
+export type FsWriteFileResult = Wire.FsWriteFileResult;
 
 // -- fs/createDirectory --
 
@@ -126,15 +127,11 @@ export const FsCreateDirectoryParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/createDirectory`. */
-export type FsCreateDirectoryParams = z.infer<
-  typeof FsCreateDirectoryParamsSchema
->;
+export type FsCreateDirectoryParams = Wire.FsCreateDirectoryParams;
 /** Result of `fs/createDirectory` (empty object). */
 export const FsCreateDirectoryResultSchema = EmptySchema;
 /** Result of `fs/createDirectory`. */
-export type FsCreateDirectoryResult = z.infer<
-  typeof FsCreateDirectoryResultSchema
->;
+export type FsCreateDirectoryResult = Wire.FsCreateDirectoryResult;
 
 // -- fs/getMetadata --
 
@@ -144,7 +141,7 @@ export const FsGetMetadataParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/getMetadata`. */
-export type FsGetMetadataParams = z.infer<typeof FsGetMetadataParamsSchema>;
+export type FsGetMetadataParams = Wire.FsGetMetadataParams;
 
 /**
  * Result of `fs/getMetadata`. `isDirectory`, `isFile` and `size` follow
@@ -160,7 +157,7 @@ export const FsGetMetadataResultSchema = z.object({
   modifiedAtMs: z.number().int(),
 });
 /** Result of `fs/getMetadata`. */
-export type FsGetMetadataResult = z.infer<typeof FsGetMetadataResultSchema>;
+export type FsGetMetadataResult = Wire.FsGetMetadataResult;
 
 // -- fs/readDirectory --
 
@@ -170,7 +167,7 @@ export const FsReadDirectoryParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/readDirectory`. */
-export type FsReadDirectoryParams = z.infer<typeof FsReadDirectoryParamsSchema>;
+export type FsReadDirectoryParams = Wire.FsReadDirectoryParams;
 
 /** One entry of a directory listing; symlinks are followed. */
 export const FsDirectoryEntrySchema = z.object({
@@ -179,14 +176,14 @@ export const FsDirectoryEntrySchema = z.object({
   isFile: z.boolean(),
 });
 /** One entry of a directory listing. */
-export type FsDirectoryEntry = z.infer<typeof FsDirectoryEntrySchema>;
+export type FsDirectoryEntry = Wire.FsDirectoryEntry;
 
 /** Result of `fs/readDirectory`; entries come in no particular order. */
 export const FsReadDirectoryResultSchema = z.object({
   entries: z.array(FsDirectoryEntrySchema),
 });
 /** Result of `fs/readDirectory`. */
-export type FsReadDirectoryResult = z.infer<typeof FsReadDirectoryResultSchema>;
+export type FsReadDirectoryResult = Wire.FsReadDirectoryResult;
 
 // -- fs/remove --
 
@@ -201,11 +198,11 @@ export const FsRemoveParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/remove`. */
-export type FsRemoveParams = z.infer<typeof FsRemoveParamsSchema>;
+export type FsRemoveParams = Wire.FsRemoveParams;
 /** Result of `fs/remove` (empty object). */
 export const FsRemoveResultSchema = EmptySchema;
 /** Result of `fs/remove`. */
-export type FsRemoveResult = z.infer<typeof FsRemoveResultSchema>;
+export type FsRemoveResult = Wire.FsRemoveResult;
 
 // -- fs/copy --
 
@@ -217,11 +214,11 @@ export const FsCopyParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/copy`. */
-export type FsCopyParams = z.infer<typeof FsCopyParamsSchema>;
+export type FsCopyParams = Wire.FsCopyParams;
 /** Result of `fs/copy` (empty object). */
 export const FsCopyResultSchema = EmptySchema;
 /** Result of `fs/copy`. */
-export type FsCopyResult = z.infer<typeof FsCopyResultSchema>;
+export type FsCopyResult = Wire.FsCopyResult;
 
 // -- fs/watch, fs/unwatch, fs/changed --
 
@@ -231,21 +228,21 @@ export const FsWatchParamsSchema = z.object({
   recursive: z.boolean().optional(),
 });
 /** Params of `fs/watch`. */
-export type FsWatchParams = z.infer<typeof FsWatchParamsSchema>;
+export type FsWatchParams = Wire.FsWatchParams;
 
 /** Result of `fs/watch`. */
 export const FsWatchResultSchema = z.object({ watchId: z.string() });
 /** Result of `fs/watch`. */
-export type FsWatchResult = z.infer<typeof FsWatchResultSchema>;
+export type FsWatchResult = Wire.FsWatchResult;
 
 /** Params of `fs/unwatch`. */
 export const FsUnwatchParamsSchema = z.object({ watchId: z.string() });
 /** Params of `fs/unwatch`. */
-export type FsUnwatchParams = z.infer<typeof FsUnwatchParamsSchema>;
+export type FsUnwatchParams = Wire.FsUnwatchParams;
 /** Result of `fs/unwatch` (empty object). */
 export const FsUnwatchResultSchema = EmptySchema;
 /** Result of `fs/unwatch`. */
-export type FsUnwatchResult = z.infer<typeof FsUnwatchResultSchema>;
+export type FsUnwatchResult = Wire.FsUnwatchResult;
 
 /** Kind of a change; Deno's `access` events are dropped, `other` becomes `any`. */
 export const FsChangeKindSchema = z.enum([
@@ -256,7 +253,7 @@ export const FsChangeKindSchema = z.enum([
   "any",
 ]);
 /** Kind of a change reported by `fs/changed`. */
-export type FsChangeKind = z.infer<typeof FsChangeKindSchema>;
+export type FsChangeKind = Wire.FsChangeKind;
 
 /** Params of the `fs/changed` notification (server → client). */
 export const FsChangedNotificationSchema = z.object({
@@ -266,7 +263,7 @@ export const FsChangedNotificationSchema = z.object({
   paths: z.array(z.string()),
 });
 /** Params of the `fs/changed` notification. */
-export type FsChangedNotification = z.infer<typeof FsChangedNotificationSchema>;
+export type FsChangedNotification = Wire.FsChangedNotification;
 
 // -- fs/canonicalize --
 

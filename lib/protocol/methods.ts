@@ -11,6 +11,7 @@ import { ENVIRONMENT_METHODS } from "./environment.ts";
 import { FS_METHODS } from "./fs.ts";
 import { HOST_METHODS } from "./host.ts";
 import { InitializeParamsSchema, InitializeResultSchema, PROCESS_METHODS } from "./process.ts";
+import type { WireMethods } from "./wire.ts";
 
 /** Every request method: `{params, result}` schemas. */
 export const METHODS = {
@@ -24,13 +25,15 @@ export const METHODS = {
   ...HOST_METHODS,
 } as const;
 
-/** A request method name. */
-export type MethodName = keyof typeof METHODS;
+/**
+ * A request method name. The public types below come from wire.ts, the plain
+ * TypeScript that scripts/wire_types.ts generates from these schemas (run
+ * `deno task wire` after changing one; a test checks it is current).
+ */
+export type MethodName = keyof WireMethods;
 
 /** Params a caller passes for method `M` (defaults not yet applied). */
-export type ParamsOf<M extends MethodName> = z.input<
-  (typeof METHODS)[M]["params"]
->;
+export type ParamsOf<M extends MethodName> = WireMethods[M]["params"];
 
 /** Params a handler receives for method `M` (validated). */
 export type ParsedParamsOf<M extends MethodName> = z.output<
@@ -38,9 +41,7 @@ export type ParsedParamsOf<M extends MethodName> = z.output<
 >;
 
 /** Result of method `M`. */
-export type ResultOf<M extends MethodName> = z.output<
-  (typeof METHODS)[M]["result"]
->;
+export type ResultOf<M extends MethodName> = WireMethods[M]["result"];
 
 /** Whether `name` is a known method. */
 export function isMethodName(name: string): name is MethodName {

@@ -9,6 +9,7 @@
  * @module
  */
 import { z } from "npm:zod@^4.1.0";
+import type * as Wire from "./wire.ts";
 import { EnvironmentInfoSchema } from "./environment.ts";
 import { FileSystemSandboxContextSchema, SandboxTypeSchema } from "./sandbox.ts";
 
@@ -17,7 +18,7 @@ import { FileSystemSandboxContextSchema, SandboxTypeSchema } from "./sandbox.ts"
 /** A JSON-RPC request id: an integer or a string. */
 export const RequestIdSchema = z.union([z.int(), z.string()]);
 /** A JSON-RPC request id. */
-export type RequestId = z.infer<typeof RequestIdSchema>;
+export type RequestId = Wire.RequestId;
 
 // Well-formed: a lone surrogate has no UTF-8 form, so binary output frames
 // would carry it as U+FFFD and ids that differ only there would collide.
@@ -37,7 +38,7 @@ const u64 = z.int().nonnegative();
 /** Output stream names. */
 export const StreamSchema = z.enum(["stdout", "stderr", "pty"]);
 /** An output stream name. */
-export type Stream = z.infer<typeof StreamSchema>;
+export type Stream = Wire.Stream;
 
 /** Terminal size. */
 export const TerminalSizeSchema = z.object({
@@ -60,7 +61,7 @@ export const InitializeParamsSchema = z.object({
   capabilities: ClientCapabilitiesSchema.nullish(),
 });
 /** `initialize` params. */
-export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
+export type InitializeParams = Wire.InitializeParams;
 
 /**
  * `initialize` result. `environmentInfo` (codex 0.171) is always sent by this
@@ -72,7 +73,7 @@ export const InitializeResultSchema = z.object({
   capabilities: z.object({ binaryOutput: z.boolean() }).optional(),
 });
 /** `initialize` result. */
-export type InitializeResult = z.infer<typeof InitializeResultSchema>;
+export type InitializeResult = Wire.InitializeResult;
 
 // -- Processes --
 
@@ -121,7 +122,7 @@ export const EnvPolicySchema = z.object({
   includeOnly: globList,
 });
 /** The environment policy. */
-export type EnvPolicy = z.infer<typeof EnvPolicySchema>;
+export type EnvPolicy = Wire.EnvPolicy;
 
 /**
  * The pass-through environment policy: inherit all of the server's
@@ -188,7 +189,7 @@ export const ProcessStartParamsSchema = z.object({
   metadata: ProcessMetadataSchema.nullish(),
 });
 /** `process/start` params. */
-export type ProcessStartParams = z.infer<typeof ProcessStartParamsSchema>;
+export type ProcessStartParams = Wire.ProcessStartParams;
 
 /**
  * `process/start` result. `sandboxType` says which sandbox the process runs
@@ -208,7 +209,7 @@ export const ProcessReadParamsSchema = z.object({
   waitMs: u64.nullish(),
 });
 /** `process/read` params. */
-export type ProcessReadParams = z.infer<typeof ProcessReadParamsSchema>;
+export type ProcessReadParams = Wire.ProcessReadParams;
 
 /** One retained output chunk. */
 export const OutputChunkSchema = z.object({
@@ -217,7 +218,7 @@ export const OutputChunkSchema = z.object({
   chunk: z.string(),
 });
 /** One retained output chunk (base64 bytes). */
-export type OutputChunk = z.infer<typeof OutputChunkSchema>;
+export type OutputChunk = Wire.OutputChunk;
 
 /** Chunks evicted by retention between a read's cursor and what it returned. */
 export const GapSchema = z.object({
@@ -226,7 +227,7 @@ export const GapSchema = z.object({
   bytes: z.int().nonnegative(),
 });
 /** A reported gap. */
-export type Gap = z.infer<typeof GapSchema>;
+export type Gap = Wire.Gap;
 
 /** `process/read` result. */
 export const ProcessReadResultSchema = z.object({
@@ -246,7 +247,7 @@ export const ProcessReadResultSchema = z.object({
   sandboxDenied: z.boolean().optional(),
 });
 /** `process/read` result. */
-export type ProcessReadResult = z.infer<typeof ProcessReadResultSchema>;
+export type ProcessReadResult = Wire.ProcessReadResult;
 
 /** `process/write` params. */
 export const ProcessWriteParamsSchema = z.object({
@@ -256,7 +257,7 @@ export const ProcessWriteParamsSchema = z.object({
   writeId: z.string().min(1, "writeId must not be empty").nullish(),
 });
 /** `process/write` params. */
-export type ProcessWriteParams = z.infer<typeof ProcessWriteParamsSchema>;
+export type ProcessWriteParams = Wire.ProcessWriteParams;
 
 /** Result status of `process/write` and `process/closeStdin`. */
 export const WriteStatusSchema = z.enum([
@@ -266,7 +267,7 @@ export const WriteStatusSchema = z.enum([
   "starting",
 ]);
 /** A write status. */
-export type WriteStatus = z.infer<typeof WriteStatusSchema>;
+export type WriteStatus = Wire.WriteStatus;
 
 /** `process/write` and `process/closeStdin` result. */
 export const WriteResultSchema = z.object({ status: WriteStatusSchema });
@@ -323,7 +324,7 @@ export const ProcessInfoSchema = z.object({
   lastSeq: seq,
 });
 /** One entry of `process/list`. */
-export type ProcessInfo = z.infer<typeof ProcessInfoSchema>;
+export type ProcessInfo = Wire.ProcessInfo;
 
 /** `process/list` result. */
 export const ProcessListResultSchema = z.object({
@@ -345,7 +346,7 @@ export const OutputNotificationSchema = z.object({
   chunk: z.string(),
 });
 /** `process/output` notification params. */
-export type OutputNotification = z.infer<typeof OutputNotificationSchema>;
+export type OutputNotification = Wire.OutputNotification;
 
 /** `process/exited` notification params. */
 export const ExitedNotificationSchema = z.object({
@@ -358,7 +359,7 @@ export const ExitedNotificationSchema = z.object({
   sandboxDenied: z.boolean().optional(),
 });
 /** `process/exited` notification params. */
-export type ExitedNotification = z.infer<typeof ExitedNotificationSchema>;
+export type ExitedNotification = Wire.ExitedNotification;
 
 /** `process/closed` notification params. */
 export const ClosedNotificationSchema = z.object({
@@ -366,7 +367,7 @@ export const ClosedNotificationSchema = z.object({
   seq,
 });
 /** `process/closed` notification params. */
-export type ClosedNotification = z.infer<typeof ClosedNotificationSchema>;
+export type ClosedNotification = Wire.ClosedNotification;
 
 /**
  * The one method table: every request method with its params and result

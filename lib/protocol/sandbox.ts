@@ -26,6 +26,7 @@
  * @module
  */
 import { z } from "npm:zod@^4.1.0";
+import type * as Wire from "./wire.ts";
 
 // -- serde-like messages --
 
@@ -173,14 +174,14 @@ export const FileUriSchema = z.string({ error: typeError("path", "a string") }).
 /** Network mode of a profile. */
 export const NetworkModeSchema = variantEnum("network", ["restricted", "enabled"]);
 /** Network mode of a profile. */
-export type NetworkMode = z.output<typeof NetworkModeSchema>;
+export type NetworkMode = Wire.NetworkMode;
 
 /** Access of an entry; `none` is read as its legacy alias `deny`. */
 export const AccessSchema = variantEnum("access", ["read", "write", "deny", "none"]).transform(
   (access) => access === "none" ? "deny" : access,
 );
 /** Access of an entry (after the `none` alias is folded into `deny`). */
-export type Access = z.output<typeof AccessSchema>;
+export type Access = Wire.Access;
 
 const subpath = z.string({ error: typeError("subpath", "a string") }).nullish();
 
@@ -214,7 +215,7 @@ export const SpecialPathSchema = z.discriminatedUnion("kind", [
   }),
 ], { error: tagError("kind", "value", SPECIAL_KINDS) });
 /** A special path. */
-export type SpecialPath = z.output<typeof SpecialPathSchema>;
+export type SpecialPath = Wire.SpecialPath;
 
 /** What an entry names: a path, a glob pattern, or a special path. */
 export const FsPathSchema = z.discriminatedUnion("type", [
@@ -226,7 +227,7 @@ export const FsPathSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("special"), value: SpecialPathSchema }),
 ], { error: tagError("type", "path", ["path", "glob_pattern", "special"]) });
 /** What an entry names. */
-export type FsPath = z.output<typeof FsPathSchema>;
+export type FsPath = Wire.FsPath;
 
 /** One file-system entry: a path and the access it gets. */
 export const FileSystemEntrySchema = z.object({
@@ -235,7 +236,7 @@ export const FileSystemEntrySchema = z.object({
   missing_path_behavior: variantEnum("missing_path_behavior", ["skip"]).nullish(),
 }, { error: typeError("entry", "struct FileSystemSandboxEntry") });
 /** One file-system entry. */
-export type FileSystemEntry = z.output<typeof FileSystemEntrySchema>;
+export type FileSystemEntry = Wire.FileSystemEntry;
 
 const depth = z.int({
   error: (issue) =>
@@ -256,7 +257,7 @@ export const ManagedFileSystemSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("unrestricted") }),
 ], { error: tagError("type", "file_system", ["restricted", "unrestricted"]) });
 /** The managed file-system policy. */
-export type ManagedFileSystem = z.output<typeof ManagedFileSystemSchema>;
+export type ManagedFileSystem = Wire.ManagedFileSystem;
 
 /**
  * A permission profile: `managed` (a file-system policy and a network mode),
@@ -273,7 +274,7 @@ export const PermissionProfileSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("external"), network: NetworkModeSchema }),
 ], { error: tagError("type", "permissions", ["managed", "disabled", "external"]) });
 /** A permission profile. */
-export type PermissionProfile = z.output<typeof PermissionProfileSchema>;
+export type PermissionProfile = Wire.PermissionProfile;
 
 const uris = (name: string) =>
   z.array(FileUriSchema, { error: typeError(name, "a sequence") }).optional();
@@ -313,9 +314,9 @@ export const FileSystemSandboxContextSchema = z.object({
   temporaryDirectories: uris("temporaryDirectories"),
 }, { error: typeError("sandbox", "struct FileSystemSandboxContext") });
 /** `FileSystemSandboxContext` as the server receives it (after parsing). */
-export type FileSystemSandboxContext = z.output<typeof FileSystemSandboxContextSchema>;
+export type FileSystemSandboxContext = Wire.FileSystemSandboxContext;
 /** `FileSystemSandboxContext` as a client sends it. */
-export type FileSystemSandboxContextInput = z.input<typeof FileSystemSandboxContextSchema>;
+export type FileSystemSandboxContextInput = Wire.FileSystemSandboxContextInput;
 
 /**
  * `sandboxType` in the `process/start` result. The 0.171 client decodes it
@@ -332,7 +333,7 @@ export const SandboxTypeSchema = z.enum([
   "windowsMxc",
 ]);
 /** `sandboxType` in the `process/start` result. */
-export type SandboxType = z.output<typeof SandboxTypeSchema>;
+export type SandboxType = Wire.SandboxType;
 
 // -- Building profiles (for clients and operators) --
 
