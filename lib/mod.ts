@@ -12,7 +12,20 @@
  *
  * @module
  */
-export * from "./protocol/mod.ts";
-export { ExecServer, type ExecServerOptions } from "./server/mod.ts";
-export * from "./client/mod.ts";
+// The server, in-process servers, the whole client with the wire types, and the protocol's
+// constants. The zod schemas stay internal (lib/protocol/): the public types are their
+// plain-TypeScript form (lib/protocol/wire.ts), so the API shows no zod types.
+export { ExecServer, type ExecServerOptions, type WebSocketServerOptions } from "./server/mod.ts";
+export type { ServerCoreOptions } from "./server/mod.ts";
+export type { WsAuth } from "./server/auth.ts";
+export type { Logger, LogLevel } from "./util/logger.ts";
+export type { Clock } from "./util/clock.ts";
 export { type MemoryLinkOptions, MemoryServer, type MemoryServerOptions } from "./memory/mod.ts";
+export * from "./client/mod.ts";
+export {
+  ErrorCode,
+  type ErrorCodeValue,
+  ErrorKind,
+  type ErrorKindValue,
+} from "./protocol/errors.ts";
+export { decodeOutputFrame, encodeOutputFrame, type OutputFrame } from "./protocol/binary_frame.ts";

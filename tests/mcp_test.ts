@@ -77,6 +77,8 @@ Deno.test("ExecutorStdioTransport reports garbage lines and flushes a final part
   await using exec = await server.connect();
   const script = [
     "printf 'this is not json\\r\\n'",
+    // JSON, but not JSON-RPC 2.0: a wrong version, a response without a result or error.
+    'printf \'{"jsonrpc":"1.0","method":"m"}\\n{"jsonrpc":"2.0","id":1}\\n\'',
     'printf \'{"jsonrpc":"2.0","method":"notifications/first"}\\r\\n\'',
     'printf \'{"jsonrpc":"2.0","method":"notifications/last"}\'',
   ].join("; ");
@@ -103,8 +105,10 @@ Deno.test("ExecutorStdioTransport reports garbage lines and flushes a final part
     "notifications/first",
     "notifications/last",
   ]);
-  assert.equal(errors.length, 2);
+  assert.equal(errors.length, 4);
   assert.match(errors[0]!.message, /not a JSON-RPC message: this is not json$/);
-  assert.equal(errors[1]!.message, "consumer bug");
+  assert.match(errors[1]!.message, /not a JSON-RPC message: \{"jsonrpc":"1\.0"/);
+  assert.match(errors[2]!.message, /not a JSON-RPC message: \{"jsonrpc":"2\.0","id":1\}$/);
+  assert.equal(errors[3]!.message, "consumer bug");
   await transport.close();
 });

@@ -79,6 +79,37 @@ Deno.test("lib/ imports only relative modules, node: and pinned npm: specifiers 
   assert.deepEqual(problems, []);
 });
 
+Deno.test("JSR-ready: deno publish --dry-run finds no problem, not even a warning", async () => {
+  const out = await run(Deno.execPath(), ["publish", "--dry-run", "--allow-dirty"], ROOT);
+  const text = out.stdout + out.stderr;
+  assert.equal(out.code, 0, text);
+  assert.match(text, /Success Dry run complete/);
+  assert.doesNotMatch(text, /^(warning|error)/m);
+  // Only the package: lib/, main.ts, the README, the LICENSE and deno.json.
+  const files = [...text.matchAll(/file:\/\/\/\S+/g)].map((m) =>
+    relative(ROOT, fileURLToPath(m[0]))
+  );
+  assert.ok(files.includes("LICENSE") && files.includes("lib/client/mod.ts"), files.join(" "));
+  assert.deepEqual(
+    files.filter((f) => !/^(lib\/|main\.ts$|README\.md$|LICENSE$|deno\.json$)/.test(f)),
+    [],
+  );
+});
+
+Deno.test("deno doc --lint of every export is clean: explicit types, JSDoc, nothing private", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const entries = Object.values(config.exports as Record<string, string>);
+  assert.deepEqual(entries.sort(), [
+    "./lib/client/mod.ts",
+    "./lib/mcp/mod.ts",
+    "./lib/mod.ts",
+    "./main.ts",
+  ]);
+  const out = await run(Deno.execPath(), ["doc", "--lint", ...entries], ROOT);
+  assert.equal(out.code, 0, out.stderr);
+  assert.doesNotMatch(out.stdout + out.stderr, /^(error|Warning)/m);
+});
+
 Deno.test("the README's code examples type-check", async () => {
   const out = await run(Deno.execPath(), ["check", "--doc-only", "README.md"], ROOT);
   assert.equal(out.code, 0, out.stderr);

@@ -33,9 +33,8 @@ import {
 } from "./transport.ts";
 import { inboundRouter } from "./inbound.ts";
 import { delay, messageOf, unrefTimer } from "../util/mod.ts";
-import type { FsChangedNotification } from "../protocol/fs.ts";
 import type { MethodName, ParamsOf, ResultOf } from "../protocol/methods.ts";
-import type { ProcessInfo } from "../protocol/process.ts";
+import type { FsChangedNotification, ProcessInfo } from "../protocol/wire.ts";
 import {
   type ClientState,
   type ExecServerClientOptions,

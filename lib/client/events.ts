@@ -6,7 +6,7 @@
  * @module
  */
 import type { CallOptions } from "./rpc.ts";
-import type { Stream } from "../protocol/process.ts";
+import type { Stream } from "../protocol/wire.ts";
 
 /**
  * Output bytes of a process, in seq order.

@@ -6,9 +6,10 @@
  *
  * @module
  */
+import { open, stat } from "node:fs/promises";
 import type { Caller, CallOptions } from "./rpc.ts";
 import { concatBytes, decodeBase64, encodeBase64 } from "../util/mod.ts";
-import type { FsChangedNotification, FsDirectoryEntry } from "../protocol/fs.ts";
+import type { FsChangedNotification, FsDirectoryEntry } from "../protocol/wire.ts";
 import type { MethodName, ParamsOf, ResultOf } from "../protocol/methods.ts";
 
 /**
@@ -237,7 +238,7 @@ export class ClientFiles {
     let totalBytes: number | undefined;
     let pieces: AsyncIterable<Uint8Array>;
     if (typeof source === "string") {
-      totalBytes = (await (await localFs()).stat(source)).size;
+      totalBytes = (await stat(source)).size;
       pieces = readLocal(source, chunkBytes);
     } else if (source instanceof Uint8Array) {
       totalBytes = source.byteLength;
@@ -290,7 +291,7 @@ export class ClientFiles {
     localPath: string,
     options: TransferOptions = {},
   ): Promise<number> {
-    const file = await (await localFs()).open(localPath, "w");
+    const file = await open(localPath, "w");
     let bytes = 0;
     try {
       for await (const chunk of this.readChunks(remotePath, options)) {
@@ -322,29 +323,6 @@ export class ClientFiles {
       if (r.eof || data.byteLength === 0) return;
     }
   }
-}
-
-/** The subset of `node:fs/promises` the transfers use (Deno and Node both provide it). */
-interface LocalFs {
-  stat(path: string): Promise<{ size: number }>;
-  open(path: string, flags: "r" | "w"): Promise<LocalFile>;
-}
-interface LocalFile {
-  read(
-    buffer: Uint8Array,
-    offset: number,
-    length: number,
-    position: null,
-  ): Promise<{ bytesRead: number }>;
-  write(buffer: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }>;
-  close(): Promise<void>;
-}
-
-// A variable specifier keeps Node's type declarations out of the type check.
-const FS_MODULE = "node:fs/promises";
-
-async function localFs(): Promise<LocalFs> {
-  return await import(FS_MODULE) as LocalFs;
 }
 
 function chunkSize(value: number | undefined): number {
@@ -379,7 +357,7 @@ async function* fromStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<U
 }
 
 async function* readLocal(path: string, chunkBytes: number): AsyncGenerator<Uint8Array> {
-  const file = await (await localFs()).open(path, "r");
+  const file = await open(path, "r");
   try {
     for (;;) {
       const buf = new Uint8Array(chunkBytes);

@@ -66,18 +66,6 @@ export {
 } from "./ssh.ts";
 export { type LocalPayloadOptions, localServerPayload, type ServerPayload } from "./ssh_payload.ts";
 export type { MethodName, ParamsOf, ResultOf } from "../protocol/methods.ts";
-export type {
-  EnvPolicy,
-  ProcessInfo,
-  ProcessReadResult,
-  Stream,
-  WriteStatus,
-} from "../protocol/process.ts";
-export type { FsChangedNotification, FsDirectoryEntry, FsSandbox } from "../protocol/fs.ts";
-export {
-  type FileSystemSandboxContextInput,
-  pathToFileUri,
-  sandboxProfile,
-  type SandboxProfileOptions,
-  type SandboxType,
-} from "../protocol/sandbox.ts";
+// The wire types as plain TypeScript (generated from the schemas by scripts/wire_types.ts).
+export type * from "../protocol/wire.ts";
+export { pathToFileUri, sandboxProfile, type SandboxProfileOptions } from "../protocol/sandbox.ts";

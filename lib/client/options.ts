@@ -92,9 +92,6 @@ export interface ExecServerClientOptions {
  */
 export type ClientState = "connecting" | "connected" | "resuming" | "failed" | "closed";
 
-/** Names of `process/start` params with a client-side default. */
-type Defaulted = "processId" | "cwd" | "env" | "tty";
-
 /**
  * Options of `ExecServerClient.start`: the `process/start` params, with
  * defaults for `processId` (a random UUID), `cwd` (`"/"`), `tty` (false) and
@@ -124,8 +121,8 @@ type Defaulted = "processId" | "cwd" | "env" | "tty";
  * ```
  */
 export type StartOptions =
-  & Omit<ParamsOf<"process/start">, Defaulted>
-  & Partial<Pick<ParamsOf<"process/start">, Defaulted>>
+  & Omit<ParamsOf<"process/start">, "processId" | "cwd" | "env" | "tty">
+  & Partial<Pick<ParamsOf<"process/start">, "processId" | "cwd" | "env" | "tty">>
   & CallOptions;
 
 /**

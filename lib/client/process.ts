@@ -11,7 +11,7 @@ import { ConnectionClosedError, ProtocolError } from "./errors.ts";
 import type { Caller, CallOptions } from "./rpc.ts";
 import { concatBytes, decodeBase64, deferred, encodeBase64, messageOf } from "../util/mod.ts";
 import type { ParamsOf, ResultOf } from "../protocol/methods.ts";
-import type { Stream, WriteStatus } from "../protocol/process.ts";
+import type { Stream, WriteStatus } from "../protocol/wire.ts";
 import { ReorderBuffer } from "./reorder_buffer.ts";
 import type {
   ClosedEvent,

@@ -265,15 +265,13 @@ type NodeWsCtor = new (
   options: { headers: Record<string, string>; ca?: string; perMessageDeflate: boolean },
 ) => NodeWs;
 
-// A variable specifier keeps type checkers and Deno's module graph away from `ws`.
-const WS_MODULE = "ws";
-
 async function openNode(
   { url, headers, caCert, handlers, signal }: Dial,
 ): Promise<ClientTransport> {
   let mod: { WebSocket?: NodeWsCtor; default?: NodeWsCtor };
   try {
-    mod = await import(WS_MODULE);
+    // Only ever run under Node: Deno takes the native WebSocket above.
+    mod = await import("npm:ws@^8.18.0") as unknown as typeof mod;
   } catch (err) {
     throw connectFailure(url, `the npm package ws is required on Node: ${messageOf(err)}`);
   }

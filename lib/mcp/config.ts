@@ -7,10 +7,37 @@
  * @module
  */
 import { z } from "npm:zod@^4.1.0";
-import { type EnvPolicy, inheritEnv, type ProcessStartParams } from "../protocol/process.ts";
+import { inheritEnv } from "../protocol/process.ts";
+import type { EnvPolicy, ProcessStartParams } from "../protocol/wire.ts";
 
-/** One `envVars` entry: a bare name (local) or `{name, source}`. */
-export const McpEnvVarSchema = z.union([
+/**
+ * One `envVars` entry: a bare name (its value is read locally and sent), or
+ * `{name, source}` with `source` `"local"` (the default) or `"remote"` (taken
+ * from the executor host's environment).
+ */
+export type McpEnvVar = string | {
+  /** The variable's name. */
+  name: string;
+  /** Where its value comes from: `"local"` or `"remote"`. @default {"local"} */
+  source?: string | undefined;
+};
+
+/** An MCP stdio server started through the executor, as codex configures one. */
+export interface McpServerConfig {
+  /** The program. */
+  command: string;
+  /** Its arguments. @default {[]} */
+  args?: string[] | undefined;
+  /** Working directory on the executor host (required). */
+  cwd?: string | undefined;
+  /** Literal variables to set. */
+  env?: Record<string, string> | undefined;
+  /** Variables to pass: local ones are read here and sent; remote ones come from the executor host. */
+  envVars?: McpEnvVar[] | undefined;
+}
+
+/** Validates one `envVars` entry (internal: the public type is {@linkcode McpEnvVar}). */
+export const McpEnvVarSchema: z.ZodType<McpEnvVar> = z.union([
   z.string().min(1),
   z.object({
     name: z.string().min(1),
@@ -18,8 +45,8 @@ export const McpEnvVarSchema = z.union([
   }),
 ]);
 
-/** An MCP stdio server started through the executor. */
-export const McpServerConfigSchema = z.object({
+/** Validates an MCP server config (internal: the public type is {@linkcode McpServerConfig}). */
+export const McpServerConfigSchema: z.ZodType<McpServerConfig> = z.object({
   /** The program. */
   command: z.string().min(1),
   /** Its arguments. @default {[]} */
@@ -31,9 +58,6 @@ export const McpServerConfigSchema = z.object({
   /** Variables to pass: local ones are read here and sent; remote ones come from the executor host. */
   envVars: z.array(McpEnvVarSchema).optional(),
 });
-
-/** An MCP stdio server configuration. */
-export type McpServerConfig = z.input<typeof McpServerConfigSchema>;
 
 /** Variables MCP servers get from the executor host when remote variables are in play (Unix). */
 export const DEFAULT_ENV_VARS: readonly string[] = [

@@ -14,5 +14,14 @@
  *
  * @module
  */
-export * from "./config.ts";
-export * from "./transport.ts";
+export {
+  DEFAULT_ENV_VARS,
+  type McpEnvVar,
+  type McpServerConfig,
+  mcpStartParams,
+} from "./config.ts";
+export {
+  ExecutorStdioTransport,
+  type ExecutorStdioTransportOptions,
+  type JsonRpcMessage,
+} from "./transport.ts";

@@ -9,15 +9,63 @@
  *
  * @module
  */
-import type { Transport } from "npm:@modelcontextprotocol/sdk@^1.32.2/shared/transport.js";
-import {
-  type JSONRPCMessage,
-  JSONRPCMessageSchema,
-} from "npm:@modelcontextprotocol/sdk@^1.32.2/types.js";
 import type { ExecServerClient } from "../client/client.ts";
 import type { ProcessHandle } from "../client/process.ts";
 import { type McpServerConfig, mcpStartParams } from "./config.ts";
 import { type Line, LineSplitter } from "../util/mod.ts";
+
+/**
+ * A JSON-RPC 2.0 message as MCP exchanges it: a request (`id` and `method`),
+ * a notification (`method`), a result (`id` and `result`) or an error (`id`
+ * and `error`). The MCP SDK's `JSONRPCMessage` is one of these, so the
+ * transport is the SDK's `Transport` without importing the SDK.
+ */
+export interface JsonRpcMessage {
+  /** Always `"2.0"`. */
+  jsonrpc: "2.0";
+  /** The request id (absent in a notification). */
+  id?: string | number | undefined;
+  /** The method of a request or notification. */
+  method?: string | undefined;
+  /** Its params. */
+  params?: { [key: string]: unknown } | undefined;
+  /** A successful response's result. */
+  result?: { [key: string]: unknown } | undefined;
+  /** A failed response's error. */
+  error?: { code: number; message: string; data?: unknown } | undefined;
+}
+
+/**
+ * `value` as a JSON-RPC 2.0 message (a request, notification, result or
+ * error, as MCP sends them), or a TypeError saying what is wrong.
+ */
+function asJsonRpcMessage(value: unknown): JsonRpcMessage {
+  const m = value as Record<string, unknown> | null;
+  if (typeof m !== "object" || m === null || Array.isArray(m)) {
+    throw new TypeError("not a JSON object");
+  }
+  if (m.jsonrpc !== "2.0") throw new TypeError('jsonrpc must be "2.0"');
+  const hasId = typeof m.id === "string" || (typeof m.id === "number" && Number.isInteger(m.id));
+  if ("method" in m) {
+    if (typeof m.method !== "string") throw new TypeError("method must be a string");
+    if (m.params !== undefined && (typeof m.params !== "object" || m.params === null)) {
+      throw new TypeError("params must be an object");
+    }
+    if ("id" in m && !hasId) throw new TypeError("id must be a string or an integer");
+    return m as unknown as JsonRpcMessage;
+  }
+  if (!hasId) throw new TypeError("a response needs a string or integer id");
+  if ("result" in m && typeof m.result === "object" && m.result !== null) {
+    return m as unknown as JsonRpcMessage;
+  }
+  const e = m.error as Record<string, unknown> | undefined;
+  if (
+    typeof e === "object" && e !== null && Number.isInteger(e.code) && typeof e.message === "string"
+  ) {
+    return m as unknown as JsonRpcMessage;
+  }
+  throw new TypeError("neither a request, a notification, a result nor an error");
+}
 
 /** Options for {@linkcode ExecutorStdioTransport}. */
 export interface ExecutorStdioTransportOptions {
@@ -49,13 +97,13 @@ function defaultLocalEnv(): Record<string, string | undefined> {
  * console.log(await mcp.listTools());
  * ```
  */
-export class ExecutorStdioTransport implements Transport {
+export class ExecutorStdioTransport {
   /** Called when the server process is gone or the transport was closed. */
   onclose?: () => void;
   /** Called for unparseable lines, lost output and transport failures. */
   onerror?: (error: Error) => void;
   /** Called for every JSON-RPC message the server writes. */
-  onmessage?: (message: JSONRPCMessage) => void;
+  onmessage?: (message: JsonRpcMessage) => void;
   readonly #client: ExecServerClient;
   readonly #config: McpServerConfig;
   readonly #options: ExecutorStdioTransportOptions;
@@ -152,9 +200,9 @@ export class ExecutorStdioTransport implements Transport {
   #line(bytes: Line): void {
     const line = this.#decoder.decode(bytes as Uint8Array); // no limit: never too long
     if (line.trim() === "") return;
-    let message: JSONRPCMessage;
+    let message: JsonRpcMessage;
     try {
-      message = JSONRPCMessageSchema.parse(JSON.parse(line));
+      message = asJsonRpcMessage(JSON.parse(line));
     } catch (err) {
       const shown = line.length > 200 ? `${line.slice(0, 200)}…` : line;
       this.#report(
@@ -174,7 +222,7 @@ export class ExecutorStdioTransport implements Transport {
   }
 
   /** Sends one message as one line on the server's stdin. */
-  async send(message: JSONRPCMessage): Promise<void> {
+  async send(message: JsonRpcMessage): Promise<void> {
     const handle = this.#handle;
     if (!handle || this.#closed) throw new Error("Cannot send: the MCP transport is not open");
     const status = await handle.write(JSON.stringify(message) + "\n");

@@ -82,7 +82,10 @@ type End = { close: string | undefined };
 export class MemoryServer implements AsyncDisposable {
   /** Opens a new link; pass it as a client's `transport`. */
   readonly connector: TransportConnector;
-  /** All sessions. */
+  /**
+   * All sessions (for tests and embedding; not a stable API).
+   * @ignore
+   */
   readonly registry: SessionRegistry;
   readonly #core: ServerCore;
   readonly #binary: boolean;
@@ -92,7 +95,7 @@ export class MemoryServer implements AsyncDisposable {
   #closing: Promise<void> | null = null;
 
   /** Serves `core` over in-memory links; {@linkcode MemoryServer.close} shuts the core down. */
-  constructor(core: ServerCore, options: MemoryLinkOptions = {}) {
+  private constructor(core: ServerCore, options: MemoryLinkOptions = {}) {
     this.#core = core;
     this.registry = core.registry;
     this.#binary = options.binary ?? true;

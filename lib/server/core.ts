@@ -33,7 +33,7 @@ import { DEFAULT_SESSION_TTL_MS, SessionRegistry } from "./session.ts";
 import { ENVIRONMENT_HANDLERS } from "./environment_handlers.ts";
 import { hostHandlers } from "./host_handlers.ts";
 import { hostEnvironmentInfo } from "./edge_host.ts";
-import type { EnvironmentInfo } from "../protocol/environment.ts";
+import type { EnvironmentInfo } from "../protocol/wire.ts";
 import { SandboxService, type SandboxServiceOptions } from "../sandbox/service.ts";
 import { SandboxError } from "../sandbox/policy.ts";
 import { kindError } from "../protocol/errors.ts";
@@ -64,14 +64,20 @@ export interface ServerCoreOptions {
    * `permissions`): called with the profile, it returns a policy the fs layer
    * consults on every canonical path it resolves. @default {the sandbox
    * service's check (lib/sandbox/fs_policy.ts)}
+   * @ignore
    */
   fsSandboxPolicy?: SandboxPolicyFactory;
-  /** Starts children. @default {defaultSpawner: pipes, and terminals when FFI is allowed} */
+  /**
+   * Starts children (a seam for tests; not a stable API).
+   * @default {defaultSpawner: pipes, and terminals when FFI is allowed}
+   * @ignore
+   */
   spawn?: Spawner;
   /**
    * How sandbox profiles are enforced: a service, or options for one (the
    * bwrap path, an operator default profile no client can widen).
    * @default {a SandboxService with bwrap from the server's PATH and no default profile}
+   * @ignore
    */
   sandbox?: SandboxService | SandboxServiceOptions;
   /** The environment an `envPolicy` inherits from. @default {hostEnv: the server's own environment} */

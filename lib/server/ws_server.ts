@@ -95,7 +95,10 @@ interface Edge {
 export class ExecServer implements AsyncDisposable {
   /** The bound URL, e.g. `ws://127.0.0.1:43123`. */
   readonly url: string;
-  /** All sessions. */
+  /**
+   * All sessions (for tests and embedding; not a stable API).
+   * @ignore
+   */
   readonly registry: SessionRegistry;
   readonly #listener: Deno.Listener;
   readonly #edge: Edge;
