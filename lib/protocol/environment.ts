@@ -10,12 +10,12 @@
  * @module
  */
 import { z } from "npm:zod@^4.1.0";
-import type * as Wire from "./wire.ts";
+import type { EnvironmentInfo, ShellInfo } from "./wire.ts";
 
 /** The login shell of the server's user: `{name, path}` (e.g. bash, /bin/bash). */
 export const ShellInfoSchema = z.object({ name: z.string(), path: z.string() });
 /** The login shell of the server's user. */
-export type ShellInfo = Wire.ShellInfo;
+export type { ShellInfo };
 
 /** Every capability flag codex 0.171 reports, in its wire order. */
 export const CAPABILITY_NAMES = [
@@ -77,7 +77,7 @@ export const EnvironmentInfoSchema = z.object({
   capabilities: EnvironmentCapabilitiesSchema,
 });
 /** The executor's facts; see {@linkcode EnvironmentInfoSchema}. */
-export type EnvironmentInfo = Wire.EnvironmentInfo;
+export type { EnvironmentInfo };
 
 /**
  * Params of methods whose params are codex's unit type: absent, `null` or

@@ -16,7 +16,31 @@
  */
 
 import { z } from "npm:zod@^4.1.0";
-import type * as Wire from "./wire.ts";
+import type {
+  FsChangedNotification,
+  FsChangeKind,
+  FsCopyParams,
+  FsCopyResult,
+  FsCreateDirectoryParams,
+  FsCreateDirectoryResult,
+  FsDirectoryEntry,
+  FsGetMetadataParams,
+  FsGetMetadataResult,
+  FsReadDirectoryParams,
+  FsReadDirectoryResult,
+  FsReadFileParams,
+  FsReadFileResult,
+  FsRemoveParams,
+  FsRemoveResult,
+  FsSandbox,
+  FsSandboxParam,
+  FsUnwatchParams,
+  FsUnwatchResult,
+  FsWatchParams,
+  FsWatchResult,
+  FsWriteFileParams,
+  FsWriteFileResult,
+} from "./wire.ts";
 import { FileSystemSandboxContextSchema } from "./sandbox.ts";
 
 /** A path field: an absolute native path or a `file://` URI. */
@@ -33,7 +57,7 @@ export const FsSandboxSchema = z.object({
   writableRoots: z.array(PathSchema).optional(),
 });
 /** Per-request sandbox; see {@linkcode FsSandboxSchema}. */
-export type FsSandbox = Wire.FsSandbox;
+export type { FsSandbox };
 
 /**
  * The `sandbox` field of an fs call: this server's {@linkcode FsSandboxSchema}
@@ -69,7 +93,7 @@ export const FsSandboxParamSchema = z.union([
   },
 });
 /** The `sandbox` field of an fs call; see {@linkcode FsSandboxParamSchema}. */
-export type FsSandboxParam = Wire.FsSandboxParam;
+export type { FsSandboxParam };
 
 const sandbox = FsSandboxParamSchema.nullish();
 const EmptySchema = z.object({});
@@ -86,7 +110,7 @@ export const FsReadFileParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/readFile`. */
-export type FsReadFileParams = Wire.FsReadFileParams;
+export type { FsReadFileParams };
 
 /** Result of `fs/readFile`. */
 export const FsReadFileResultSchema = z.object({
@@ -98,7 +122,7 @@ export const FsReadFileResultSchema = z.object({
   eof: z.boolean(),
 });
 /** Result of `fs/readFile`. */
-export type FsReadFileResult = Wire.FsReadFileResult;
+export type { FsReadFileResult };
 
 // -- fs/writeFile --
 
@@ -112,11 +136,11 @@ export const FsWriteFileParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/writeFile`. */
-export type FsWriteFileParams = Wire.FsWriteFileParams;
+export type { FsWriteFileParams };
 /** Result of `fs/writeFile` (empty object). */
 export const FsWriteFileResultSchema = EmptySchema;
 /** Result of `fs/writeFile`. */
-export type FsWriteFileResult = Wire.FsWriteFileResult;
+export type { FsWriteFileResult };
 
 // -- fs/createDirectory --
 
@@ -127,11 +151,11 @@ export const FsCreateDirectoryParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/createDirectory`. */
-export type FsCreateDirectoryParams = Wire.FsCreateDirectoryParams;
+export type { FsCreateDirectoryParams };
 /** Result of `fs/createDirectory` (empty object). */
 export const FsCreateDirectoryResultSchema = EmptySchema;
 /** Result of `fs/createDirectory`. */
-export type FsCreateDirectoryResult = Wire.FsCreateDirectoryResult;
+export type { FsCreateDirectoryResult };
 
 // -- fs/getMetadata --
 
@@ -141,7 +165,7 @@ export const FsGetMetadataParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/getMetadata`. */
-export type FsGetMetadataParams = Wire.FsGetMetadataParams;
+export type { FsGetMetadataParams };
 
 /**
  * Result of `fs/getMetadata`. `isDirectory`, `isFile` and `size` follow
@@ -157,7 +181,7 @@ export const FsGetMetadataResultSchema = z.object({
   modifiedAtMs: z.number().int(),
 });
 /** Result of `fs/getMetadata`. */
-export type FsGetMetadataResult = Wire.FsGetMetadataResult;
+export type { FsGetMetadataResult };
 
 // -- fs/readDirectory --
 
@@ -167,7 +191,7 @@ export const FsReadDirectoryParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/readDirectory`. */
-export type FsReadDirectoryParams = Wire.FsReadDirectoryParams;
+export type { FsReadDirectoryParams };
 
 /** One entry of a directory listing; symlinks are followed. */
 export const FsDirectoryEntrySchema = z.object({
@@ -176,14 +200,14 @@ export const FsDirectoryEntrySchema = z.object({
   isFile: z.boolean(),
 });
 /** One entry of a directory listing. */
-export type FsDirectoryEntry = Wire.FsDirectoryEntry;
+export type { FsDirectoryEntry };
 
 /** Result of `fs/readDirectory`; entries come in no particular order. */
 export const FsReadDirectoryResultSchema = z.object({
   entries: z.array(FsDirectoryEntrySchema),
 });
 /** Result of `fs/readDirectory`. */
-export type FsReadDirectoryResult = Wire.FsReadDirectoryResult;
+export type { FsReadDirectoryResult };
 
 // -- fs/remove --
 
@@ -198,11 +222,11 @@ export const FsRemoveParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/remove`. */
-export type FsRemoveParams = Wire.FsRemoveParams;
+export type { FsRemoveParams };
 /** Result of `fs/remove` (empty object). */
 export const FsRemoveResultSchema = EmptySchema;
 /** Result of `fs/remove`. */
-export type FsRemoveResult = Wire.FsRemoveResult;
+export type { FsRemoveResult };
 
 // -- fs/copy --
 
@@ -214,11 +238,11 @@ export const FsCopyParamsSchema = z.object({
   sandbox,
 });
 /** Params of `fs/copy`. */
-export type FsCopyParams = Wire.FsCopyParams;
+export type { FsCopyParams };
 /** Result of `fs/copy` (empty object). */
 export const FsCopyResultSchema = EmptySchema;
 /** Result of `fs/copy`. */
-export type FsCopyResult = Wire.FsCopyResult;
+export type { FsCopyResult };
 
 // -- fs/watch, fs/unwatch, fs/changed --
 
@@ -228,21 +252,21 @@ export const FsWatchParamsSchema = z.object({
   recursive: z.boolean().optional(),
 });
 /** Params of `fs/watch`. */
-export type FsWatchParams = Wire.FsWatchParams;
+export type { FsWatchParams };
 
 /** Result of `fs/watch`. */
 export const FsWatchResultSchema = z.object({ watchId: z.string() });
 /** Result of `fs/watch`. */
-export type FsWatchResult = Wire.FsWatchResult;
+export type { FsWatchResult };
 
 /** Params of `fs/unwatch`. */
 export const FsUnwatchParamsSchema = z.object({ watchId: z.string() });
 /** Params of `fs/unwatch`. */
-export type FsUnwatchParams = Wire.FsUnwatchParams;
+export type { FsUnwatchParams };
 /** Result of `fs/unwatch` (empty object). */
 export const FsUnwatchResultSchema = EmptySchema;
 /** Result of `fs/unwatch`. */
-export type FsUnwatchResult = Wire.FsUnwatchResult;
+export type { FsUnwatchResult };
 
 /** Kind of a change; Deno's `access` events are dropped, `other` becomes `any`. */
 export const FsChangeKindSchema = z.enum([
@@ -253,7 +277,7 @@ export const FsChangeKindSchema = z.enum([
   "any",
 ]);
 /** Kind of a change reported by `fs/changed`. */
-export type FsChangeKind = Wire.FsChangeKind;
+export type { FsChangeKind };
 
 /** Params of the `fs/changed` notification (server → client). */
 export const FsChangedNotificationSchema = z.object({
@@ -263,7 +287,7 @@ export const FsChangedNotificationSchema = z.object({
   paths: z.array(z.string()),
 });
 /** Params of the `fs/changed` notification. */
-export type FsChangedNotification = Wire.FsChangedNotification;
+export type { FsChangedNotification };
 
 // -- fs/canonicalize --
 

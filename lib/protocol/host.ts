@@ -24,6 +24,17 @@
  * @module
  */
 import { z } from "npm:zod@^4.1.0";
+import type {
+  ConfigLayer,
+  ConfigLayerStack,
+  EnvironmentConfigReadParams,
+  EnvironmentConfigReadResult,
+  HttpBodyDelta,
+  HttpHeader,
+  HttpRequestParams,
+  HttpRequestResult,
+  HttpResponseHeader,
+} from "./wire.ts";
 import { FileSystemSandboxContextSchema, FileUriSchema } from "./sandbox.ts";
 
 /**
@@ -37,12 +48,12 @@ export const HttpHeaderSchema = z.object({
   valueEnvVar: z.string().nullish(),
 });
 /** A request header. */
-export type HttpHeader = z.infer<typeof HttpHeaderSchema>;
+export type { HttpHeader };
 
 /** A response header (names lowercased, wire order, repeats kept). */
 export const HttpResponseHeaderSchema = z.object({ name: z.string(), value: z.string() });
 /** A response header. */
-export type HttpResponseHeader = z.infer<typeof HttpResponseHeaderSchema>;
+export type { HttpResponseHeader };
 
 /** `http/request` params. */
 export const HttpRequestParamsSchema = z.object({
@@ -70,7 +81,7 @@ export const HttpRequestParamsSchema = z.object({
   sandbox: FileSystemSandboxContextSchema.nullish(),
 });
 /** `http/request` params (validated). */
-export type HttpRequestParams = z.output<typeof HttpRequestParamsSchema>;
+export type { HttpRequestParams };
 
 /** `http/request` result; `bodyBase64` is "" when the body is streamed. */
 export const HttpRequestResultSchema = z.object({
@@ -79,7 +90,7 @@ export const HttpRequestResultSchema = z.object({
   bodyBase64: z.string(),
 });
 /** `http/request` result. */
-export type HttpRequestResult = z.infer<typeof HttpRequestResultSchema>;
+export type { HttpRequestResult };
 
 /**
  * `http/request/bodyDelta`: one piece of a streamed body, `seq` from 1. The
@@ -94,7 +105,7 @@ export const HttpBodyDeltaSchema = z.object({
   error: z.string().nullable(),
 });
 /** `http/request/bodyDelta` params. */
-export type HttpBodyDelta = z.infer<typeof HttpBodyDeltaSchema>;
+export type { HttpBodyDelta };
 
 /** A TOML key path: `["mcp_servers"]`, `["mcp_servers", "docs"]`. */
 export const TomlPathSchema = z.array(z.string());
@@ -109,7 +120,7 @@ export const EnvironmentConfigReadParamsSchema = z.object({
   requirementsPaths: z.array(TomlPathSchema),
 });
 /** `environmentConfig/read` params (validated). */
-export type EnvironmentConfigReadParams = z.output<typeof EnvironmentConfigReadParamsSchema>;
+export type { EnvironmentConfigReadParams };
 
 /** One config layer: where it comes from, the directory its relative paths use, its TOML. */
 export const ConfigLayerSchema = z.object({
@@ -121,7 +132,7 @@ export const ConfigLayerSchema = z.object({
   toml: z.string(),
 });
 /** One config layer. */
-export type ConfigLayer = z.infer<typeof ConfigLayerSchema>;
+export type { ConfigLayer };
 
 /** Layers from lowest to highest precedence; cloud layers would go in at the index. */
 export const ConfigLayerStackSchema = z.object({
@@ -129,7 +140,7 @@ export const ConfigLayerStackSchema = z.object({
   cloudInsertionIndex: z.number().int().nonnegative(),
 });
 /** A layer stack. */
-export type ConfigLayerStack = z.infer<typeof ConfigLayerStackSchema>;
+export type { ConfigLayerStack };
 
 /** `environmentConfig/read` result. */
 export const EnvironmentConfigReadResultSchema = z.object({
@@ -140,7 +151,7 @@ export const EnvironmentConfigReadResultSchema = z.object({
   requirements: ConfigLayerStackSchema,
 });
 /** `environmentConfig/read` result. */
-export type EnvironmentConfigReadResult = z.infer<typeof EnvironmentConfigReadResultSchema>;
+export type { EnvironmentConfigReadResult };
 
 /** The host methods, ready to be spread into the method table. */
 export const HOST_METHODS = {

@@ -9,7 +9,24 @@
  * @module
  */
 import { z } from "npm:zod@^4.1.0";
-import type * as Wire from "./wire.ts";
+import type {
+  ClosedNotification,
+  EnvPolicy,
+  ExitedNotification,
+  Gap,
+  InitializeParams,
+  InitializeResult,
+  OutputChunk,
+  OutputNotification,
+  ProcessInfo,
+  ProcessReadParams,
+  ProcessReadResult,
+  ProcessStartParams,
+  ProcessWriteParams,
+  RequestId,
+  Stream,
+  WriteStatus,
+} from "./wire.ts";
 import { EnvironmentInfoSchema } from "./environment.ts";
 import { FileSystemSandboxContextSchema, SandboxTypeSchema } from "./sandbox.ts";
 
@@ -18,7 +35,7 @@ import { FileSystemSandboxContextSchema, SandboxTypeSchema } from "./sandbox.ts"
 /** A JSON-RPC request id: an integer or a string. */
 export const RequestIdSchema = z.union([z.int(), z.string()]);
 /** A JSON-RPC request id. */
-export type RequestId = Wire.RequestId;
+export type { RequestId };
 
 // Well-formed: a lone surrogate has no UTF-8 form, so binary output frames
 // would carry it as U+FFFD and ids that differ only there would collide.
@@ -38,7 +55,7 @@ const u64 = z.int().nonnegative();
 /** Output stream names. */
 export const StreamSchema = z.enum(["stdout", "stderr", "pty"]);
 /** An output stream name. */
-export type Stream = Wire.Stream;
+export type { Stream };
 
 /** Terminal size. */
 export const TerminalSizeSchema = z.object({
@@ -61,7 +78,7 @@ export const InitializeParamsSchema = z.object({
   capabilities: ClientCapabilitiesSchema.nullish(),
 });
 /** `initialize` params. */
-export type InitializeParams = Wire.InitializeParams;
+export type { InitializeParams };
 
 /**
  * `initialize` result. `environmentInfo` (codex 0.171) is always sent by this
@@ -73,7 +90,7 @@ export const InitializeResultSchema = z.object({
   capabilities: z.object({ binaryOutput: z.boolean() }).optional(),
 });
 /** `initialize` result. */
-export type InitializeResult = Wire.InitializeResult;
+export type { InitializeResult };
 
 // -- Processes --
 
@@ -122,7 +139,7 @@ export const EnvPolicySchema = z.object({
   includeOnly: globList,
 });
 /** The environment policy. */
-export type EnvPolicy = Wire.EnvPolicy;
+export type { EnvPolicy };
 
 /**
  * The pass-through environment policy: inherit all of the server's
@@ -189,7 +206,7 @@ export const ProcessStartParamsSchema = z.object({
   metadata: ProcessMetadataSchema.nullish(),
 });
 /** `process/start` params. */
-export type ProcessStartParams = Wire.ProcessStartParams;
+export type { ProcessStartParams };
 
 /**
  * `process/start` result. `sandboxType` says which sandbox the process runs
@@ -209,7 +226,7 @@ export const ProcessReadParamsSchema = z.object({
   waitMs: u64.nullish(),
 });
 /** `process/read` params. */
-export type ProcessReadParams = Wire.ProcessReadParams;
+export type { ProcessReadParams };
 
 /** One retained output chunk. */
 export const OutputChunkSchema = z.object({
@@ -218,7 +235,7 @@ export const OutputChunkSchema = z.object({
   chunk: z.string(),
 });
 /** One retained output chunk (base64 bytes). */
-export type OutputChunk = Wire.OutputChunk;
+export type { OutputChunk };
 
 /** Chunks evicted by retention between a read's cursor and what it returned. */
 export const GapSchema = z.object({
@@ -227,7 +244,7 @@ export const GapSchema = z.object({
   bytes: z.int().nonnegative(),
 });
 /** A reported gap. */
-export type Gap = Wire.Gap;
+export type { Gap };
 
 /** `process/read` result. */
 export const ProcessReadResultSchema = z.object({
@@ -247,7 +264,7 @@ export const ProcessReadResultSchema = z.object({
   sandboxDenied: z.boolean().optional(),
 });
 /** `process/read` result. */
-export type ProcessReadResult = Wire.ProcessReadResult;
+export type { ProcessReadResult };
 
 /** `process/write` params. */
 export const ProcessWriteParamsSchema = z.object({
@@ -257,7 +274,7 @@ export const ProcessWriteParamsSchema = z.object({
   writeId: z.string().min(1, "writeId must not be empty").nullish(),
 });
 /** `process/write` params. */
-export type ProcessWriteParams = Wire.ProcessWriteParams;
+export type { ProcessWriteParams };
 
 /** Result status of `process/write` and `process/closeStdin`. */
 export const WriteStatusSchema = z.enum([
@@ -267,7 +284,7 @@ export const WriteStatusSchema = z.enum([
   "starting",
 ]);
 /** A write status. */
-export type WriteStatus = Wire.WriteStatus;
+export type { WriteStatus };
 
 /** `process/write` and `process/closeStdin` result. */
 export const WriteResultSchema = z.object({ status: WriteStatusSchema });
@@ -324,7 +341,7 @@ export const ProcessInfoSchema = z.object({
   lastSeq: seq,
 });
 /** One entry of `process/list`. */
-export type ProcessInfo = Wire.ProcessInfo;
+export type { ProcessInfo };
 
 /** `process/list` result. */
 export const ProcessListResultSchema = z.object({
@@ -346,7 +363,7 @@ export const OutputNotificationSchema = z.object({
   chunk: z.string(),
 });
 /** `process/output` notification params. */
-export type OutputNotification = Wire.OutputNotification;
+export type { OutputNotification };
 
 /** `process/exited` notification params. */
 export const ExitedNotificationSchema = z.object({
@@ -359,7 +376,7 @@ export const ExitedNotificationSchema = z.object({
   sandboxDenied: z.boolean().optional(),
 });
 /** `process/exited` notification params. */
-export type ExitedNotification = Wire.ExitedNotification;
+export type { ExitedNotification };
 
 /** `process/closed` notification params. */
 export const ClosedNotificationSchema = z.object({
@@ -367,7 +384,7 @@ export const ClosedNotificationSchema = z.object({
   seq,
 });
 /** `process/closed` notification params. */
-export type ClosedNotification = Wire.ClosedNotification;
+export type { ClosedNotification };
 
 /**
  * The one method table: every request method with its params and result

@@ -26,7 +26,18 @@
  * @module
  */
 import { z } from "npm:zod@^4.1.0";
-import type * as Wire from "./wire.ts";
+import type {
+  Access,
+  FileSystemEntry,
+  FileSystemSandboxContext,
+  FileSystemSandboxContextInput,
+  FsPath,
+  ManagedFileSystem,
+  NetworkMode,
+  PermissionProfile,
+  SandboxType,
+  SpecialPath,
+} from "./wire.ts";
 
 // -- serde-like messages --
 
@@ -174,14 +185,14 @@ export const FileUriSchema = z.string({ error: typeError("path", "a string") }).
 /** Network mode of a profile. */
 export const NetworkModeSchema = variantEnum("network", ["restricted", "enabled"]);
 /** Network mode of a profile. */
-export type NetworkMode = Wire.NetworkMode;
+export type { NetworkMode };
 
 /** Access of an entry; `none` is read as its legacy alias `deny`. */
 export const AccessSchema = variantEnum("access", ["read", "write", "deny", "none"]).transform(
   (access) => access === "none" ? "deny" : access,
 );
 /** Access of an entry (after the `none` alias is folded into `deny`). */
-export type Access = Wire.Access;
+export type { Access };
 
 const subpath = z.string({ error: typeError("subpath", "a string") }).nullish();
 
@@ -215,7 +226,7 @@ export const SpecialPathSchema = z.discriminatedUnion("kind", [
   }),
 ], { error: tagError("kind", "value", SPECIAL_KINDS) });
 /** A special path. */
-export type SpecialPath = Wire.SpecialPath;
+export type { SpecialPath };
 
 /** What an entry names: a path, a glob pattern, or a special path. */
 export const FsPathSchema = z.discriminatedUnion("type", [
@@ -227,7 +238,7 @@ export const FsPathSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("special"), value: SpecialPathSchema }),
 ], { error: tagError("type", "path", ["path", "glob_pattern", "special"]) });
 /** What an entry names. */
-export type FsPath = Wire.FsPath;
+export type { FsPath };
 
 /** One file-system entry: a path and the access it gets. */
 export const FileSystemEntrySchema = z.object({
@@ -236,7 +247,7 @@ export const FileSystemEntrySchema = z.object({
   missing_path_behavior: variantEnum("missing_path_behavior", ["skip"]).nullish(),
 }, { error: typeError("entry", "struct FileSystemSandboxEntry") });
 /** One file-system entry. */
-export type FileSystemEntry = Wire.FileSystemEntry;
+export type { FileSystemEntry };
 
 const depth = z.int({
   error: (issue) =>
@@ -257,7 +268,7 @@ export const ManagedFileSystemSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("unrestricted") }),
 ], { error: tagError("type", "file_system", ["restricted", "unrestricted"]) });
 /** The managed file-system policy. */
-export type ManagedFileSystem = Wire.ManagedFileSystem;
+export type { ManagedFileSystem };
 
 /**
  * A permission profile: `managed` (a file-system policy and a network mode),
@@ -274,7 +285,7 @@ export const PermissionProfileSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("external"), network: NetworkModeSchema }),
 ], { error: tagError("type", "permissions", ["managed", "disabled", "external"]) });
 /** A permission profile. */
-export type PermissionProfile = Wire.PermissionProfile;
+export type { PermissionProfile };
 
 const uris = (name: string) =>
   z.array(FileUriSchema, { error: typeError(name, "a sequence") }).optional();
@@ -314,9 +325,9 @@ export const FileSystemSandboxContextSchema = z.object({
   temporaryDirectories: uris("temporaryDirectories"),
 }, { error: typeError("sandbox", "struct FileSystemSandboxContext") });
 /** `FileSystemSandboxContext` as the server receives it (after parsing). */
-export type FileSystemSandboxContext = Wire.FileSystemSandboxContext;
+export type { FileSystemSandboxContext };
 /** `FileSystemSandboxContext` as a client sends it. */
-export type FileSystemSandboxContextInput = Wire.FileSystemSandboxContextInput;
+export type { FileSystemSandboxContextInput };
 
 /**
  * `sandboxType` in the `process/start` result. The 0.171 client decodes it
@@ -333,7 +344,7 @@ export const SandboxTypeSchema = z.enum([
   "windowsMxc",
 ]);
 /** `sandboxType` in the `process/start` result. */
-export type SandboxType = Wire.SandboxType;
+export type { SandboxType };
 
 // -- Building profiles (for clients and operators) --
 
