@@ -16,6 +16,16 @@ function pidOf(stdout: string): number {
 
 const TREE = ["sh", "-c", "sleep 60 & echo $!; wait"];
 
+/** A SIGKILLed server leaves its children running: kill what the test started, and wait. */
+async function killOrphan(pid: number): Promise<void> {
+  try {
+    Deno.kill(pid, "SIGKILL");
+  } catch {
+    // gone already
+  }
+  await waitUntil(() => isGone(pid), { message: `orphan ${pid} to be gone` });
+}
+
 Deno.test("exec --timeout ends the command and its remote tree, exit 124", async () => {
   await using server = await ServerProcess.start();
   const started = Date.now();
@@ -290,12 +300,8 @@ Deno.test("exec reports a dropped link, the reconnect, and when it gives up", as
   });
   await t.step("the server dies: said at once, and the give-up ends it with 255", async () => {
     const server = await ServerProcess.start();
-    const cli = await spawnCli(["exec", "--url", server.url, "--reconnect", "2", "sleep", "60"]);
-    await waitUntil(async () => {
-      const r = await runCli(["call", "--url", server.url, "fs/getMetadata", '{"path":"/"}']);
-      return r.code === 0;
-    }, { message: "server up" });
-    await new Promise((r) => setTimeout(r, 300)); // the exec has started its process
+    const cli = await spawnCli(["exec", "--url", server.url, "--reconnect", "2", ...TREE]);
+    const child = pidOf((await cli.waitFor(/^\d+\n/))[0]);
     const killed = Date.now();
     await server.stop("SIGKILL");
     await server[Symbol.asyncDispose]();
@@ -304,6 +310,22 @@ Deno.test("exec reports a dropped link, the reconnect, and when it gives up", as
     assert.equal(r.code, 255);
     assert.match(r.stderr, /gave up reconnecting after [\d.]+ s/);
     assert.ok(Date.now() - killed < 10_000, `took ${Date.now() - killed} ms`);
+    await killOrphan(child);
+  });
+  await t.step("Ctrl-C while reconnecting ends exec in seconds, not the whole window", async () => {
+    const server = await ServerProcess.start();
+    const cli = await spawnCli(["exec", "--url", server.url, ...TREE]);
+    await cli.waitFor(/^\d+\n/);
+    await server.stop("SIGKILL");
+    await server[Symbol.asyncDispose]();
+    await cli.waitFor(/reconnecting for up to 25 s/, "stderr", 5000);
+    const interrupted = Date.now();
+    cli.kill("SIGINT");
+    const r = await cli.finished(20_000);
+    assert.equal(r.code, 130);
+    assert.match(r.stderr, /cannot reach the server to terminate it/);
+    assert.ok(Date.now() - interrupted < 8000, `took ${Date.now() - interrupted} ms`);
+    await killOrphan(pidOf(r.stdout));
   });
 });
 

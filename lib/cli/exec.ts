@@ -127,6 +127,8 @@ async function pumpStdin(
 }
 
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+/** How long a signal waits for the server to confirm the remote tree's termination. */
+const TERMINATE_WAIT_MS = 3000;
 type StopSignal = keyof typeof SIGNAL_NUMBERS;
 
 /**
@@ -149,10 +151,13 @@ function stopOnSignals(
       if (received !== null) Deno.exit(128 + SIGNAL_NUMBERS[sig]);
       received = sig;
       console.error(`exec-server: ${sig}: terminating the remote process tree`);
-      proc.terminate().catch(() => {
-        // Disconnected: the server ends the session's processes when its TTL runs out.
+      // While reconnecting the call waits for the link; give up on it after a few seconds
+      // rather than hold the user's Ctrl-C for the whole reconnect window.
+      proc.terminate({ requestTimeoutMs: TERMINATE_WAIT_MS }).catch(() => {
+        // The server ends a detached session's processes when the session expires.
         console.error(
-          "exec-server: cannot reach the server to terminate it; it stops when the session expires",
+          "exec-server: cannot reach the server to terminate it; it stops when the session " +
+            "expires (the server's --session-ttl)",
         );
         Deno.exit(128 + SIGNAL_NUMBERS[sig]);
       });
