@@ -23,6 +23,7 @@
  * @module
  */
 import { PERMISSIONS } from "./compile.ts";
+import { WS_EXTERNAL } from "../lib/client/ssh_payload.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const DIST = `${ROOT}dist`;
@@ -257,6 +258,7 @@ export async function buildNpmCli(out: string = `${DIST}/npm-cli`): Promise<stri
     "bundle",
     "--quiet",
     "--platform=deno",
+    WS_EXTERNAL,
     "-o",
     `${out}/exec-server.js`,
     `${ROOT}main.ts`,

@@ -7,6 +7,7 @@
  * @module
  */
 import { waitUntil } from "./_harness.ts";
+import { WS_EXTERNAL } from "../lib/client/ssh_payload.ts";
 
 /**
  * A free TCP port on loopback for a program that binds it itself, taken from
@@ -162,7 +163,9 @@ export async function buildBundle(): Promise<string> {
   const tmp = await Deno.makeTempFile({ dir: `${root}dist`, prefix: ".bundle-", suffix: ".js" });
   try {
     const { success, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--platform=deno", "-o", tmp, `${root}main.ts`],
+      // ws is the client's Node-only import: outside, it keeps the bundle free of
+      // createRequire(import.meta.url), which fails when the bundle runs from a URL.
+      args: ["bundle", "--quiet", "--platform=deno", WS_EXTERNAL, "-o", tmp, `${root}main.ts`],
       stdout: "null",
       stderr: "piped",
     }).output();

@@ -182,3 +182,32 @@ Deno.test("the host script rejects a damaged copy and leaves nothing behind", as
     await Deno.remove(cache, { recursive: true });
   }
 });
+
+Deno.test("a command run from a published main.ts (jsr:, https:) bundles itself for --ssh", async () => {
+  // The repository served over HTTP stands in for the registry.
+  const root = new URL("..", import.meta.url).pathname;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    try {
+      const body = await Deno.readFile(root + new URL(req.url).pathname.slice(1));
+      return new Response(body, { headers: { "content-type": "application/typescript" } });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  const cache = await Deno.makeTempDir();
+  try {
+    const entry = `http://127.0.0.1:${server.addr.port}/main.ts`;
+    const payload = await localServerPayload({ entry, cacheDir: cache });
+    await Deno.writeFile(`${cache}/server.js`, payload.bundle);
+    const out = await new Deno.Command(payload.deno.path, {
+      args: ["run", "-A", "--no-config", `${cache}/server.js`, "--version"],
+    }).output();
+    assert.equal(dec(out.stdout).trim(), VERSION, dec(out.stderr));
+    // Built once per URL and version: the second call reads the cache.
+    const again = await localServerPayload({ entry, cacheDir: cache });
+    assert.deepEqual(again.bundle, payload.bundle);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(cache, { recursive: true });
+  }
+});

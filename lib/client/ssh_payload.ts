@@ -61,6 +61,13 @@ export interface LocalPayloadOptions {
   cacheDir?: string;
 }
 
+/**
+ * The `deno bundle` flag that leaves out `ws`, the client's Node-only
+ * WebSocket: bundled, its CommonJS needs `createRequire(import.meta.url)`,
+ * which fails when the bundle runs from a URL; Deno never loads it.
+ */
+export const WS_EXTERNAL = "--external=npm:ws@^8.18.0";
+
 /** Where this machine keeps exec-server's own cache. */
 function localCache(): string {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
@@ -105,9 +112,12 @@ export async function localServerPayload(
         "pass `payload` or `remoteCommand`",
     );
   }
-  const bundle = entry.pathname.endsWith(".ts")
-    ? await bundleCheckout(entry, options.cacheDir ?? localCache())
-    : await readEntry(entry);
+  const cacheDir = options.cacheDir ?? localCache();
+  const bundle = !entry.pathname.endsWith(".ts")
+    ? await readEntry(entry)
+    : entry.protocol === "file:"
+    ? await bundleCheckout(entry, cacheDir)
+    : await bundleRemote(entry, cacheDir);
   return {
     version: VERSION,
     bundle,
@@ -163,22 +173,49 @@ async function bundleCheckout(entry: URL, cacheDir: string): Promise<Uint8Array>
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", whole));
   const key = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
   const out = join(cacheDir, `bundle-${key}.js`);
+  return await cachedBundle(out, [
+    "--config",
+    join(root, "deno.json"),
+    main,
+  ], main);
+}
+
+/**
+ * Bundles a published entry (`jsr:`/`https:` main.ts, as `deno install` of
+ * the package runs it), once per URL and version.
+ */
+async function bundleRemote(entry: URL, cacheDir: string): Promise<Uint8Array> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${VERSION}\0${entry.href}`)),
+  );
+  const key = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  // This program already runs from there, so its imports may be fetched again.
+  return await cachedBundle(
+    join(cacheDir, `bundle-${key}.js`),
+    ["--allow-import", entry.href],
+    entry.href,
+  );
+}
+
+/** `out` if it exists, else `deno bundle ARGS` into it (atomically). */
+async function cachedBundle(out: string, args: string[], what: string): Promise<Uint8Array> {
   if (await stat(out).then((s) => s.isFile(), () => false)) {
     return new Uint8Array(await readFile(out));
   }
-  await mkdir(cacheDir, { recursive: true });
+  await mkdir(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
-  const args = ["bundle", "--quiet", "--platform=deno", "--config", join(root, "deno.json")];
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [...args, "-o", tmp, main], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["bundle", "--quiet", "--platform=deno", WS_EXTERNAL, "-o", tmp, ...args],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     let err = "";
     child.stderr!.on("data", (c: Uint8Array) => err += new TextDecoder().decode(c));
     child.once("error", reject);
     child.once("close", (code: number | null) =>
       code === 0 ? resolve() : reject(
-        new ConnectionClosedError(`Cannot bundle ${main} for the host (deno bundle): ${err}`),
+        new ConnectionClosedError(`Cannot bundle ${what} for the host (deno bundle): ${err}`),
       ));
   });
   await rename(tmp, out);
