@@ -192,7 +192,8 @@ async function bundleRemote(entry: URL, cacheDir: string): Promise<Uint8Array> {
   // This program already runs from there, so its imports may be fetched again.
   return await cachedBundle(
     join(cacheDir, `bundle-${key}.js`),
-    ["--allow-import", entry.href],
+    // Not the caller's config or lock file: a published module brings what it needs.
+    ["--no-config", "--no-lock", "--allow-import", entry.href],
     entry.href,
   );
 }
