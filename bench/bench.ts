@@ -1,18 +1,21 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
  * `deno task bench`: the exec-server against its baselines (local
- * `Deno.Command`, websocketd, OpenSSH, util-linux `script`), interleaved
- * round by round in one run. Prints medians, ratios and the issue's targets as
- * a table (or JSON with `--json`), with progress on stderr.
+ * `Deno.Command`, codex's own `codex exec-server`, websocketd, OpenSSH,
+ * util-linux `script`), interleaved round by round in one run. Prints
+ * medians, ratios and the issues' targets as a table (or JSON with
+ * `--json`), with progress on stderr, and the load average at the start and
+ * the end (the machine may be shared: a busy one shows there).
  *
  * Usage: `deno run -A bench/bench.ts [--quick] [--json] [--only P1,P2] [--no-install]`
  *
- * - `--quick`: small sizes, well under a minute; never installs packages.
+ * - `--quick`: small sizes, well under a minute; never installs packages
+ *   (codex is measured when `scripts/codex` installed it before).
  * - `--json`: print the report as JSON on stdout instead of the table.
  * - `--only P1,P4`: run only these figures (P4 and P5 always run together).
  * - `--no-install`: do not apt-get install missing peers (they are skipped).
  * - `--rounds N`: interleaved rounds for P1, P2, P3 and P6.
- * - `--skip websocketd,ssh,script`: leave these peers out (as if not installed).
+ * - `--skip codex,websocketd,ssh,script`: leave these peers out (as if not installed).
  *
  * The peers run on 127.0.0.1 only, from a temporary directory that is removed
  * on exit; every process the bench starts is stopped on exit (also on SIGINT
@@ -24,7 +27,7 @@ import { parseArgs } from "node:util";
 import { BenchClient } from "./client.ts";
 import { type BenchConfig, type FigureId, FIGURES, FULL, QUICK } from "./config.ts";
 import { type BenchContext, type FigureSamples, p1, p2, p3, p4p5, p6 } from "./figures/mod.ts";
-import { APT_PACKAGES, PEER_NAMES, PEERS, startPeers } from "./peers.ts";
+import { APT_PACKAGES, CODEX_VERSION, PEER_NAMES, PEERS, startPeers } from "./peers.ts";
 import { Cleanup, startServer } from "./processes.ts";
 import { type BenchReport, formatReport, machineInfo, summarize } from "./report.ts";
 import type { Results } from "./targets.ts";
@@ -78,6 +81,9 @@ export async function runBench(options: {
   const progress = (line: string) =>
     (options.progress ?? console.error)(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
   const machine = machineInfo();
+  progress(
+    `load average at the start: ${machine.loadAverageStart.map((x) => x.toFixed(2)).join(" ")}`,
+  );
   const notes: string[] = [];
   const cleanup = new Cleanup();
   const onSignal = () => {
@@ -116,7 +122,8 @@ export async function runBench(options: {
       progress(`exec-server on ${server.url} (pid ${server.pid})`);
       const json = await BenchClient.connect(server.url);
       const binary = await BenchClient.connect(server.url, { binaryOutput: true });
-      const ctx: BenchContext = { config, cleanup, server, json, binary, peers, progress };
+      const codex = peers.codex.value ? await BenchClient.connect(peers.codex.value.url) : null;
+      const ctx: BenchContext = { config, cleanup, server, json, binary, codex, peers, progress };
       try {
         for (const [id, figure] of SHARED) {
           if (!only.has(id)) continue;
@@ -129,12 +136,13 @@ export async function runBench(options: {
       } finally {
         await json.close();
         await binary.close();
+        await codex?.close();
         await server.stop();
       }
     }
     if (only.has("P4")) {
       try {
-        Object.assign(results, await p4p5({ config, cleanup, progress }));
+        Object.assign(results, await p4p5({ config, cleanup, progress, codex: peers.codex }));
       } catch (err) {
         failed("P4/P5", err);
       }
@@ -142,6 +150,9 @@ export async function runBench(options: {
     for (const r of Object.values(results)) notes.push(...r.notes);
     const { rows, targets } = summarize(results, config);
     machine.loadAverageEnd = Deno.loadavg();
+    progress(
+      `load average at the end: ${machine.loadAverageEnd.map((x) => x.toFixed(2)).join(" ")}`,
+    );
     return {
       version: 1,
       quick,
@@ -169,10 +180,11 @@ const HELP = `Usage: deno task bench [--quick] [--json] [--only P1,P2] [--no-ins
 
 Benchmarks the exec-server against local Deno.Command and its peers
 (${PEER_NAMES.map((n) => PEERS[n].label).join(", ")}), interleaved in one run, and checks
-the targets of issue 10. Missing peers are installed with apt-get
-(${APT_PACKAGES.join(", ")}) when running as root, unless --quick or
---no-install; a peer that cannot run is skipped with a note.
-Progress goes to stderr; the table (or --json) to stdout.`;
+the targets of issues 10 and 18. Missing peers are installed unless --quick or
+--no-install: codex ${CODEX_VERSION} from npm into .tools/ (scripts/codex), the others
+with apt-get (${APT_PACKAGES.join(", ")}) when running as root; a peer that cannot run
+is skipped with a note. Progress goes to stderr; the table (or --json) to stdout; the
+load average at the start and the end is in both.`;
 
 if (import.meta.main) {
   const { values } = parseArgs({

@@ -14,7 +14,26 @@ import {
   startParams,
 } from "./raw_client.ts";
 
-export { ResponseError, startParams } from "./raw_client.ts";
+export { ResponseError } from "./raw_client.ts";
+
+/**
+ * The working directory of every process the bench starts, as a `file://`
+ * URI: codex's server takes nothing else, and ours takes both forms, so the
+ * two get the same request.
+ */
+export const BENCH_CWD = "file:///tmp";
+
+/**
+ * `process/start` params as the bench sends them to every server:
+ * {@linkcode startParams} with `cwd` as {@linkcode BENCH_CWD}.
+ */
+export function benchStartParams(
+  processId: string,
+  argv: string[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return startParams(processId, argv, { cwd: BENCH_CWD, ...extra });
+}
 
 /** What the bench wants to hear about one process. */
 export interface ProcessListener {
@@ -106,13 +125,14 @@ export function runRemote(
       resolve({ bytes, exitCode });
     },
   });
-  client.request("process/start", startParams(processId, argv, options.extra), timeoutMs).then(
-    () => options.onStarted?.(),
-    (err) => {
-      clearTimeout(timer);
-      client.unlisten(processId);
-      reject(err);
-    },
-  );
+  client.request("process/start", benchStartParams(processId, argv, options.extra), timeoutMs)
+    .then(
+      () => options.onStarted?.(),
+      (err) => {
+        clearTimeout(timer);
+        client.unlisten(processId);
+        reject(err);
+      },
+    );
   return promise;
 }

@@ -1,11 +1,13 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
- * What the exec-server is compared with besides local spawns: websocketd,
- * OpenSSH and util-linux `script`, as one table ({@linkcode PEERS}). Each
- * peer names the figures that need it, the Debian packages that provide it
- * (installed when missing), and how to start it on loopback with its own
- * temporary configuration; {@linkcode startPeers} brings up those a run
- * needs and says why any could not run.
+ * What the exec-server is compared with besides local spawns: codex's own
+ * `codex exec-server` (the system it reimplements), websocketd, OpenSSH and
+ * util-linux `script`, as one table ({@linkcode PEERS}). Each peer names the
+ * figures that need it, the Debian packages that provide it (installed when
+ * missing; codex comes from npm through `scripts/codex`), and how to start
+ * it on loopback with its own temporary configuration;
+ * {@linkcode startPeers} brings up those a run needs and says why any could
+ * not run.
  *
  * Adding a peer: one entry here, then its variant in each figure that
  * measures it and its rows in `targets.ts`.
@@ -13,12 +15,14 @@
  * @module
  */
 import type { FigureId } from "./config.ts";
+import type { ServerHandle } from "./processes.ts";
 import {
   type Cleanup,
   freePort,
   isRoot,
   run,
   startDaemon,
+  startListening,
   stopChild,
   tail,
   which,
@@ -41,14 +45,35 @@ export interface PeerSpec<T> {
   figures: readonly FigureId[];
   /** The programs it needs, each with the Debian package that provides it. */
   packages: Readonly<Record<string, string>>;
-  /** Starts it (its stop registered with `cleanup`) or proves it works. */
-  start(cleanup: Cleanup, dir: string): Promise<Started<T>>;
+  /**
+   * Starts it (its stop registered with `cleanup`) or proves it works;
+   * `install` says whether it may install what it needs.
+   */
+  start(cleanup: Cleanup, dir: string, install: boolean): Promise<Started<T>>;
   /** A progress line once it runs. */
   describe(started: Started<T>): string;
 }
 
+/** The pinned codex release the bench compares with (as `scripts/codex` installs it). */
+export const CODEX_VERSION = "0.171.0";
+
+/** What the figures get of codex: a running server, and how to start more (P4, P5). */
+export interface CodexPeer {
+  /** The shared server's URL (P1, P2, P3, P6). */
+  url: string;
+  /** Starts a fresh `codex exec-server` on a free loopback port (stopped on cleanup). */
+  start(cleanup: Cleanup): Promise<ServerHandle>;
+}
+
 /** The peers. */
 export const PEERS = {
+  codex: {
+    label: `codex exec-server ${CODEX_VERSION}`,
+    figures: ["P1", "P2", "P3", "P4", "P5", "P6"],
+    packages: {},
+    start: startCodex,
+    describe: (s) => `codex exec-server on ${s.value.url} (${s.version})`,
+  } satisfies PeerSpec<CodexPeer>,
   websocketd: {
     label: "websocketd",
     figures: ["P1", "P2"],
@@ -127,7 +152,7 @@ export async function startPeers(options: {
       state.note = `${spec.label} skipped: --skip ${name}`;
     } else if (needed.includes(name)) {
       try {
-        const started = await spec.start(cleanup, dir);
+        const started = await spec.start(cleanup, dir, options.install);
         state.value = started.value;
         state.version = started.version;
         progress(spec.describe(started));
@@ -140,6 +165,54 @@ export async function startPeers(options: {
     progress(state.note);
   }
   return peers as Peers;
+}
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/**
+ * The codex binary: `CODEX_BIN` when set, else the one `scripts/codex`
+ * installs into `.tools/` (npm `@openai/codex@0.171.0`, pinned), installing
+ * it first only when `install`.
+ */
+async function locateCodex(install: boolean): Promise<string> {
+  const override = Deno.env.get("CODEX_BIN");
+  if (override) return override;
+  const res = await run("bash", [`${ROOT}scripts/codex`, install ? "--path" : "--installed-path"], {
+    // A first install downloads about 400 MB.
+    timeoutMs: install ? 600_000 : 10_000,
+  });
+  const bin = res.stdout.trim();
+  if (res.code !== 0 || !bin) {
+    const why = res.stderr.trim().split("\n").at(-1) ?? "";
+    throw new Error(
+      install
+        ? `scripts/codex could not install it: ${why}`
+        : `${why}; not installing (--no-install or --quick)`,
+    );
+  }
+  return bin;
+}
+
+/**
+ * Starts `codex exec-server --listen ws://127.0.0.1:0` with its defaults (one
+ * request at a time per connection) and a `CODEX_HOME` of its own, so that
+ * no user configuration applies; its value also starts fresh ones for P4.
+ */
+async function startCodex(
+  cleanup: Cleanup,
+  dir: string,
+  install: boolean,
+): Promise<Started<CodexPeer>> {
+  const bin = await locateCodex(install);
+  const home = `${dir}/codex-home`;
+  await Deno.mkdir(home, { recursive: true });
+  const version = (await run(bin, ["--version"], { timeoutMs: 10_000 })).stdout.trim();
+  const start = (c: Cleanup) =>
+    startListening(c, "codex exec-server", bin, ["exec-server", "--listen", "ws://127.0.0.1:0"], {
+      env: { CODEX_HOME: home, NO_COLOR: "1" },
+    });
+  const shared = await start(cleanup);
+  return { value: { url: shared.url, start }, version: version || `codex ${CODEX_VERSION}` };
 }
 
 /** Checks that `script -qfec true /dev/null` works; its value is just `true`. */

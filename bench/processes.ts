@@ -101,11 +101,11 @@ export function tail(stream: ReadableStream<Uint8Array>, max = 16_384): () => st
   return () => text;
 }
 
-/** A running `main.ts serve`. */
+/** A running `main.ts serve` (or another server that printed its URL). */
 export interface ServerHandle {
   /** `ws://127.0.0.1:PORT`. */
   url: string;
-  /** The server's pid (the Deno process itself). */
+  /** The server's pid (for ours, the Deno process itself). */
   pid: number;
   /** Stops it (SIGTERM, then SIGKILL) and waits. */
   stop(): Promise<void>;
@@ -170,28 +170,49 @@ export async function readFirstLine(
 }
 
 /** Starts the real server as a subprocess on a free loopback port. */
-export async function startServer(
+export function startServer(
   cleanup: Cleanup,
   args: string[] = [],
   timeoutMs = 30_000,
 ): Promise<ServerHandle> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "serve", "--listen", "ws://127.0.0.1:0", ...args],
+  return startListening(
+    cleanup,
+    "server",
+    Deno.execPath(),
+    ["run", "-A", MAIN, "serve", "--listen", "ws://127.0.0.1:0", ...args],
+    { env: { NO_COLOR: "1" }, timeoutMs },
+  );
+}
+
+/**
+ * Starts a program that prints the URL it listens on as its first line on
+ * stdout (our server, `codex exec-server`), registers its stop with
+ * `cleanup`, and resolves once the line is there.
+ */
+export async function startListening(
+  cleanup: Cleanup,
+  what: string,
+  program: string,
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<ServerHandle> {
+  const child = new Deno.Command(program, {
+    args,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    ...(options.env ? { env: options.env } : {}),
   }).spawn();
-  const stop = cleanup.add(`server ${child.pid}`, () => stopChild(child));
+  const stop = cleanup.add(`${what} ${child.pid}`, () => stopChild(child));
   const stderr = tail(child.stderr);
   let first: FirstLine;
   try {
-    first = await readFirstLine(child.stdout, timeoutMs);
+    first = await readFirstLine(child.stdout, options.timeoutMs ?? 30_000);
   } catch (err) {
     await stop();
-    throw new Error(`Cannot start the server: ${messageOf(err)}; stderr: ${stderr()}`);
+    throw new Error(`Cannot start ${what}: ${messageOf(err)}; stderr: ${stderr()}`);
   }
-  const url = first.line;
+  const url = first.line.trim();
   void (async () => {
     try {
       for (;;) if ((await first.reader.read()).done) break;

@@ -106,24 +106,50 @@ export function machineInfo(): BenchReport["machine"] {
 interface StatRow {
   measure: string | ((c: BenchConfig) => string);
   metric: Metric;
+  /**
+   * exec-server's own statistic this row is compared with, and whether lower
+   * is better; exec-server's own rows have none.
+   */
+  versus?: { metric: Metric; lowerIsBetter: boolean };
 }
 
 const starts = (c: BenchConfig) => `${c.p4Clients} clients × ${c.p4Starts} starts`;
+const latency = (who: string, p: number) => ({
+  measure: (c: BenchConfig) => `${who}: process/start latency p${p} (${starts(c)})`,
+  metric: percentileOf(who === "exec-server" ? "start" : "codexStart", p),
+  ...(who === "exec-server"
+    ? {}
+    : { versus: { metric: percentileOf("start", p), lowerIsBetter: true } }),
+});
+const perSecond = { metric: medianOf("startRate"), lowerIsBetter: false };
 
 /** Figures whose rows are statistics (listed here) instead of one median per series. */
 const STAT_ROWS: Partial<Record<FigureId, StatRow[]>> = {
   P4: [
+    latency("exec-server", 50),
+    latency("exec-server", 99),
+    { measure: "exec-server: starts per second", metric: medianOf("startRate") },
     {
-      measure: (c) => `process/start latency p50 (${starts(c)})`,
-      metric: percentileOf("start", 50),
+      measure: "exec-server: errors (failed starts, timeouts, non-zero exits)",
+      metric: factOf("errors"),
+    },
+    { measure: "exec-server: peak concurrent processes", metric: factOf("peakConcurrent") },
+    latency("codex exec-server", 50),
+    latency("codex exec-server", 99),
+    {
+      measure: "codex exec-server: starts per second",
+      metric: medianOf("codexStartRate"),
+      versus: perSecond,
     },
     {
-      measure: (c) => `process/start latency p99 (${starts(c)})`,
-      metric: percentileOf("start", 99),
+      measure: "codex exec-server: errors",
+      metric: factOf("codexErrors", "codexStart"),
     },
-    { measure: "process/start throughput, starts per second", metric: medianOf("startRate") },
-    { measure: "errors (failed starts, timeouts, non-zero exits)", metric: factOf("errors") },
-    { measure: "peak concurrent processes", metric: factOf("peakConcurrent") },
+    {
+      measure: "local Deno.Command: spawns per second, the same processes",
+      metric: medianOf("localStartRate"),
+      versus: perSecond,
+    },
   ],
 };
 
@@ -134,15 +160,19 @@ const medianOrNull = (s: Series | undefined) =>
 function rowsOf(figure: FigureId, r: FigureSamples, config: BenchConfig): Row[] {
   const stats = STAT_ROWS[figure];
   if (stats) {
-    return stats.map(({ measure, metric }) => ({
-      figure,
-      measure: typeof measure === "string" ? measure : measure(config),
-      value: metric.value(r),
-      unit: metric.unit(r),
-      samples: metric.count(r),
-      speedup: null,
-      note: null,
-    }));
+    return stats.map(({ measure, metric, versus }) => {
+      const value = metric.value(r);
+      const ours = versus ? versus.metric.value(r) : null;
+      return {
+        figure,
+        measure: typeof measure === "string" ? measure : measure(config),
+        value,
+        unit: metric.unit(r),
+        samples: metric.count(r),
+        speedup: versus ? versus.lowerIsBetter ? ratio(value, ours) : ratio(ours, value) : null,
+        note: value === null ? metric.why(r) ?? "not measured" : null,
+      };
+    });
   }
   return Object.values(r.series).map((s) => {
     const value = medianOrNull(s);
@@ -169,6 +199,8 @@ export function summarize(
   return { rows, targets: evaluateTargets(results) };
 }
 
+const loads = (l: number[]) => l.length ? l.map((x) => x.toFixed(2)).join(" ") : "–";
+
 /** The human-readable report: a results table and a targets table (Markdown). */
 export function formatReport(report: BenchReport): string {
   const m = report.machine;
@@ -180,7 +212,7 @@ export function formatReport(report: BenchReport): string {
   );
   out.push(
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryMB} MB RAM, ${m.os}, Deno ${m.deno}, ` +
-      `load average ${m.loadAverageStart.map((x) => x.toFixed(2)).join(" ")} at start`,
+      `load average ${loads(m.loadAverageStart)} at start, ${loads(m.loadAverageEnd)} at the end`,
   );
   out.push("");
   out.push(

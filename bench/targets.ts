@@ -65,26 +65,37 @@ export function percentileOf(key: string, p: number): Metric {
   return statOf(key, (samples) => percentile(samples, p));
 }
 
-/** A scalar fact of the figure (an error count, a peak); null when no round completed. */
-export function factOf(key: string): Metric {
+/**
+ * A scalar fact of the figure (an error count, a peak); null when no round
+ * completed. When the fact is missing, the note of series `explainedBy`
+ * (e.g. the skipped peer's) says why.
+ */
+export function factOf(key: string, explainedBy?: string): Metric {
   return {
     value: (r) => r.rounds > 0 ? r.facts[key] ?? null : null,
     unit: () => "count",
     count: (r) => r.rounds,
-    why: (r) => r.rounds > 0 ? r.facts[key] === undefined ? `no fact ${key}` : null : "no round",
+    why: (r) => {
+      if (r.rounds === 0) return "no round";
+      if (r.facts[key] !== undefined) return null;
+      return (explainedBy && r.series[explainedBy]?.note) || `no fact ${key}`;
+    },
+  };
+}
+
+/** `a / b` of two metrics, a ratio (×); null when either is unknown. */
+export function quotientOf(a: Metric, b: Metric): Metric {
+  return {
+    value: (r) => ratio(a.value(r), b.value(r)),
+    unit: () => "x",
+    count: (r) => Math.min(a.count(r), b.count(r)),
+    why: (r) => a.why(r) ?? b.why(r),
   };
 }
 
 /** `median(of) / median(to)`, a ratio (×); null when either has no samples. */
 export function ratioOf(of: string, to: string): Metric {
-  const a = medianOf(of);
-  const b = medianOf(to);
-  return {
-    value: (r) => ratio(a.value(r), b.value(r)),
-    unit: () => "x",
-    count: (r) => Math.min(a.count(r), b.count(r)),
-    why: (r) => whyNot(r, [of, to]),
-  };
+  return quotientOf(medianOf(of), medianOf(to));
 }
 
 /** How a measured value must compare with the threshold. */
@@ -127,10 +138,24 @@ export const TARGETS: readonly TargetSpec[] = [
   },
   {
     figure: "P1",
+    target: "≥ 10× faster than codex exec-server",
+    metric: ratioOf("codex", "server"),
+    is: ">=",
+    threshold: 10,
+  },
+  {
+    figure: "P1",
     target: "≥ 1.5× faster than websocketd (connect + spawn + close)",
     metric: ratioOf("websocketd", "server"),
     is: ">=",
     threshold: 1.5,
+  },
+  {
+    figure: "P2",
+    target: "binary frames ≥ 85% of the local read",
+    metric: ratioOf("binary", "local"),
+    is: ">=",
+    threshold: 0.85,
   },
   {
     figure: "P2",
@@ -141,10 +166,10 @@ export const TARGETS: readonly TargetSpec[] = [
   },
   {
     figure: "P2",
-    target: "binary frames ≥ 85% of the local read",
-    metric: ratioOf("binary", "local"),
+    target: "JSON mode ≥ 1.5× codex exec-server (the same wire)",
+    metric: ratioOf("json", "codex"),
     is: ">=",
-    threshold: 0.85,
+    threshold: 1.5,
   },
   {
     figure: "P2",
@@ -163,17 +188,45 @@ export const TARGETS: readonly TargetSpec[] = [
   { figure: "P4", target: "zero errors", metric: factOf("errors"), is: "==", threshold: 0 },
   {
     figure: "P4",
-    target: "p99 start latency < 20 ms",
-    metric: percentileOf("start", 99),
-    is: "<",
-    threshold: 20,
+    target: "start latency p99 ≤ 3× p50",
+    metric: quotientOf(percentileOf("start", 99), percentileOf("start", 50)),
+    is: "<=",
+    threshold: 3,
+  },
+  {
+    figure: "P4",
+    target: "starts per second ≥ 2× codex exec-server",
+    metric: ratioOf("startRate", "codexStartRate"),
+    is: ">=",
+    threshold: 2,
+  },
+  {
+    figure: "P4",
+    target: "starts per second ≥ 50% of the local spawn rate",
+    metric: ratioOf("startRate", "localStartRate"),
+    is: ">=",
+    threshold: 0.5,
   },
   {
     figure: "P5",
-    target: "idle RSS ≤ 60 MB",
+    target: "idle RSS ≤ 50 MB",
     metric: medianOf("rssIdle"),
     is: "<=",
-    threshold: 60,
+    threshold: 50,
+  },
+  {
+    figure: "P5",
+    target: "peak RSS with the P4 processes ≤ 1× codex exec-server's",
+    metric: ratioOf("rssPeak", "codexRssPeak"),
+    is: "<=",
+    threshold: 1,
+  },
+  {
+    figure: "P6",
+    target: "process/write ≥ 1.5× codex exec-server",
+    metric: ratioOf("server", "codex"),
+    is: ">=",
+    threshold: 1.5,
   },
   {
     figure: "P6",

@@ -1,7 +1,7 @@
 // Copyright 2026 the exec-server authors. MIT license.
 // Keeps `deno task bench` from rotting: runs `bench/bench.ts --quick --json`
 // (a real server, real peers when installed) and checks the report's shape.
-// Missing peers (websocketd, sshd, script) must be skipped with a note, not fail.
+// Missing peers (codex, websocketd, sshd, script) must be skipped with a note, not fail.
 import assert from "node:assert/strict";
 import { type BenchReport, FIGURES, formatReport, parseOnly, summarize } from "../bench/bench.ts";
 import { QUICK } from "../bench/config.ts";
@@ -14,6 +14,7 @@ import {
   medianOf,
   percentileOf,
   ratioOf,
+  type Target,
   TARGETS,
   type TargetSpec,
 } from "../bench/targets.ts";
@@ -73,9 +74,21 @@ Deno.test("deno task bench --quick runs every figure and reports rows and target
     const row = ours(figure, pattern);
     assert.ok(row && row.value !== null && row.value > 0, `${figure} ${pattern}: ${row?.value}`);
   }
-  assert.equal(ours("P4", /^errors/)?.value, 0, "P4 has no errors");
+  assert.equal(ours("P4", /^exec-server: errors/)?.value, 0, "P4 has no errors");
 
-  assert.equal(report.targets.length, 10);
+  // codex exec-server has a row in every figure: measured when scripts/codex
+  // installed it before (--quick never installs), else skipped with a note.
+  const codexRan = report.peers.codex !== null;
+  for (const figure of FIGURES) {
+    const rows = report.rows.filter((r) => r.figure === figure && /^codex/.test(r.measure));
+    assert.ok(rows.length > 0, `${figure} has a codex row`);
+    for (const row of rows) {
+      if (codexRan) assert.ok(row.value !== null, `${figure} ${row.measure} measured`);
+      else assert.match(row.note ?? "", /codex.*skipped/, `${figure} ${row.measure} says why`);
+    }
+  }
+
+  assert.equal(report.targets.length, TARGETS.length);
   for (const t of report.targets) {
     assert.ok(FIGURES.includes(t.figure));
     if (t.value === null) assert.equal(t.met, null);
@@ -94,9 +107,9 @@ Deno.test("deno task bench --quick runs every figure and reports rows and target
 });
 
 Deno.test("bench without peers skips their rows with a note and still checks its own", async () => {
-  const { report } = await runQuick("--only", "P1,P3", "--skip", "websocketd,ssh,script");
+  const { report } = await runQuick("--only", "P1,P3", "--skip", "codex,websocketd,ssh,script");
   assert.deepEqual(report.figures, ["P1", "P3"]);
-  for (const name of [/^websocketd/, /^ssh/, /^util-linux script -qfec \(local\)/]) {
+  for (const name of [/^websocketd/, /^ssh/, /^util-linux script -qfec \(local\)/, /^codex/]) {
     const row = report.rows.find((r) => name.test(r.measure))!;
     assert.equal(row.value, null, `${name} is skipped`);
     assert.match(row.note ?? "", /skipped/);
@@ -142,8 +155,12 @@ Deno.test("bench rows and targets are computed from medians of the same run", ()
     rows.find((r) => r.measure === "websocketd")!.note,
     "websocketd skipped: not installed",
   );
-  assert.deepEqual(targets.map((t) => [t.value, t.met]), [[2, false], [null, null]]);
-  assert.equal(targets[1]!.note, "websocketd skipped: not installed", "says why not measured");
+  assert.deepEqual(targets.map((t) => [t.value, t.met]), [[2, false], [null, null], [
+    null,
+    null,
+  ]]);
+  assert.equal(targets[1]!.note, "no samples of codex", "a series that is not there");
+  assert.equal(targets[2]!.note, "websocketd skipped: not installed", "says why not measured");
 });
 
 Deno.test("bench throughput rows: above 1 means exec-server moves more; `against` picks the base", () => {
@@ -158,6 +175,45 @@ Deno.test("bench throughput rows: above 1 means exec-server moves more; `against
     }),
   }, QUICK);
   assert.deepEqual(rows.map((r) => r.speedup), [null, 3, null, 0.5]);
+});
+
+Deno.test("bench P4 rows: codex's and the local rate are compared with ours; a skipped peer says why", () => {
+  const count = (name: string, samples: number[], extra: Partial<Series> = {}) =>
+    series(name, samples, { unit: "count", ...extra });
+  const p4 = (codex: boolean): FigureSamples => ({
+    ...figure("start", {
+      start: series("start", [10, 10, 10, 40], { ours: true }),
+      startRate: count("rate", [600], { ours: true }),
+      codexStart: codex ? series("codex", [20, 20, 20, 20]) : series("codex", [], {
+        note: "codex exec-server 0.171.0 skipped: not installed",
+      }),
+      codexStartRate: count("codex rate", codex ? [200] : []),
+      localStartRate: count("local rate", [1200]),
+    }),
+    facts: { errors: 0, peakConcurrent: 4, ...(codex ? { codexErrors: 1 } : {}) },
+  });
+  const measured = summarize({ P4: p4(true) }, QUICK);
+  const row = (re: RegExp) => measured.rows.find((r) => re.test(r.measure))!;
+  assert.equal(row(/^codex.*p50/).speedup, 2, "a p50 twice ours");
+  assert.equal(row(/^codex.*starts per second/).speedup, 3, "a third of our rate");
+  assert.equal(row(/^local.*spawns per second/).speedup, 0.5);
+  assert.equal(row(/^codex.*errors/).value, 1);
+  assert.equal(row(/^exec-server: starts/).speedup, null);
+  const target = (t: { targets: Target[] }, re: RegExp) =>
+    t.targets.find((x) => re.test(x.target))!;
+  assert.deepEqual([target(measured, /p99 ≤ 3× p50/).value, target(measured, /p99/).met], [
+    4,
+    false,
+  ]);
+  assert.equal(target(measured, /≥ 2× codex/).value, 3);
+  assert.equal(target(measured, /local spawn rate/).value, 0.5);
+  const skipped = summarize({ P4: p4(false) }, QUICK);
+  const codexErrors = skipped.rows.find((r) => /^codex.*errors/.test(r.measure))!;
+  assert.deepEqual(
+    [codexErrors.value, codexErrors.note],
+    [null, "codex exec-server 0.171.0 skipped: not installed"],
+  );
+  assert.equal(target(skipped, /≥ 2× codex/).met, null);
 });
 
 Deno.test("bench target table: one evaluator, every comparator, missing figures left out", () => {

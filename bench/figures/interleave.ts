@@ -56,6 +56,8 @@ export interface BenchContext {
   json: BenchClient;
   /** Client with binary output frames. */
   binary: BenchClient;
+  /** A client of the shared `codex exec-server` (base64 JSON, its only output), or null. */
+  codex: BenchClient | null;
   /** The peers, each with its value or why it does not run. */
   peers: Peers;
   /** Progress line printer. */
@@ -80,17 +82,37 @@ export interface Variant {
 
 /**
  * A variant measuring a peer: its batch is built from the peer's value when
- * the peer runs, otherwise it is skipped with the peer's note.
+ * the peer runs, otherwise it is skipped with the peer's note. `against`
+ * names the series its speed ratio is taken against (default: the subject).
  */
 export function peerVariant<T>(
   key: string,
   name: string,
   peer: PeerState<T>,
   batch: (value: T) => (round: number) => Promise<number[]>,
+  against?: string,
 ): Variant {
+  const base = { key, name, ...(against ? { against } : {}) };
   return peer.value === null
-    ? { key, name, batch: null, note: peer.note }
-    : { key, name, batch: batch(peer.value) };
+    ? { ...base, batch: null, note: peer.note }
+    : { ...base, batch: batch(peer.value) };
+}
+
+/**
+ * The variant of codex's server: `batch` runs on the shared codex client;
+ * skipped with the peer's note when codex does not run.
+ */
+export function codexVariant(
+  ctx: Pick<BenchContext, "codex" | "peers">,
+  key: string,
+  name: string,
+  batch: (client: BenchClient) => (round: number) => Promise<number[]>,
+  against?: string,
+): Variant {
+  const base = { key, name, ...(against ? { against } : {}) };
+  return ctx.codex === null
+    ? { ...base, batch: null, note: ctx.peers.codex.note }
+    : { ...base, batch: batch(ctx.codex) };
 }
 
 let uniq = 0;

@@ -145,13 +145,13 @@ export async function remoteBytes(
   return (await runRemote(client, newProcessId(prefix), argv, options)).bytes;
 }
 
-/** Runs a command once on each connection to warm up both processes' JITs. */
+/** Runs a command once on each connection (codex's too) to warm up the servers and this client. */
 export async function warmRemote(
   ctx: BenchContext,
   argv: string[],
   extra: Record<string, unknown> = {},
 ): Promise<void> {
-  for (const client of [ctx.json, ctx.binary]) {
+  for (const client of [ctx.json, ctx.binary, ...(ctx.codex ? [ctx.codex] : [])]) {
     await runRemote(client, newProcessId("warm"), argv, { extra, timeoutMs: 60_000 })
       .catch(() => {});
   }

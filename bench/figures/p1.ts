@@ -4,9 +4,10 @@
  *
  * @module
  */
-import { runRemote } from "../client.ts";
+import { type BenchClient, runRemote } from "../client.ts";
 import {
   type BenchContext,
+  codexVariant,
   type FigureSamples,
   interleave,
   newProcessId,
@@ -18,11 +19,12 @@ import { repeat, runLocal, timeIt, warmUp, wsCount } from "./measure.ts";
 /** P1: exec round trip of `true`. Samples in ms. */
 export async function p1(ctx: BenchContext): Promise<FigureSamples> {
   const n = ctx.config.p1Runs;
-  const remote = () =>
+  const on = (client: BenchClient) => () =>
     timeIt(async () => {
-      const r = await runRemote(ctx.json, newProcessId("p1"), ["true"], { timeoutMs: 10_000 });
+      const r = await runRemote(client, newProcessId("p1"), ["true"], { timeoutMs: 10_000 });
       if (r.exitCode !== 0) throw new Error(`true exited with ${r.exitCode}`);
     });
+  const remote = on(ctx.json);
   const localPiped = () => timeIt(() => runLocal("true", [], 10_000));
   const localNull = () =>
     timeIt(async () => {
@@ -63,6 +65,13 @@ export async function p1(ctx: BenchContext): Promise<FigureSamples> {
       peers.ssh,
       (args) => () => repeat(Math.max(5, Math.ceil(n / 2)), ssh(args)),
     ),
+    // Half the runs: each takes about 50 ms on codex.
+    codexVariant(
+      ctx,
+      "codex",
+      "codex exec-server: the same process/start `true` → process/closed",
+      (client) => () => repeat(Math.max(5, Math.ceil(n / 2)), on(client)),
+    ),
   ];
   // Warm up every path (JIT, page cache, the mux connection) before measuring.
   for (let i = 0; i < 5; i++) {
@@ -72,5 +81,6 @@ export async function p1(ctx: BenchContext): Promise<FigureSamples> {
   }
   if (peers.websocketd.value) await warmUp(variants[3]!, websocketd(peers.websocketd.value));
   if (peers.ssh.value) await warmUp(variants[4]!, ssh(peers.ssh.value));
+  if (ctx.codex) await warmUp(variants[5]!, on(ctx.codex));
   return await interleave(ctx, "P1", variants, "ms", "server");
 }

@@ -8,6 +8,7 @@
 import type { BenchClient } from "../client.ts";
 import {
   type BenchContext,
+  codexVariant,
   type FigureSamples,
   interleave,
   peerVariant,
@@ -57,6 +58,8 @@ export async function p2(ctx: BenchContext): Promise<FigureSamples> {
       (url) => () =>
         throughput(bytes, "websocketd", () => wsCount(`${url}/zero?${bytes}`, timeoutMs)),
     ),
+    // codex has no binary frames: its row compares with our JSON mode, the same wire.
+    codexVariant(ctx, "codex", "codex exec-server (base64 JSON, its only mode)", remote, "json"),
   ];
   return await interleave(ctx, "P2", variants, "MB/s", "binary");
 }

@@ -9,6 +9,7 @@ import type { BenchClient } from "../client.ts";
 import { messageOf } from "../../lib/util/mod.ts";
 import {
   type BenchContext,
+  codexVariant,
   type FigureSamples,
   interleave,
   peerVariant,
@@ -56,6 +57,8 @@ export async function p3(ctx: BenchContext): Promise<FigureSamples> {
           () => runLocal("script", ["-qfec", head.join(" "), "/dev/null"], timeoutMs),
         ),
     ),
+    // codex has no binary frames: its row compares with our JSON mode.
+    codexVariant(ctx, "codex", "codex exec-server, tty:true (base64 JSON)", remote, "json"),
   ];
   await warmRemote(ctx, ["head", "-c", "5000000", "/dev/zero"], { tty: true });
   const result = await interleave(ctx, "P3", variants, "MB/s", "binary");
