@@ -40,6 +40,26 @@ export const FS_CASES: Case[] = [
     ],
   },
   {
+    name: "fs/readFile of a directory is -32600; a FIFO or a device, ours reads",
+    files: { ...TREE, "fifo": { fifo: true } },
+    steps: [
+      { call: "fs/readFile", params: { path: "$URI/d" }, text: true },
+      { call: "fs/readFile", params: { path: "$URI/./link_to_d/" }, text: true },
+      {
+        call: "fs/readFile",
+        params: { path: "$URI/fifo" },
+        differs: "special-file-reads",
+        expect: { codex: { error: { code: -32600 } }, ours: { result: { dataBase64: "utf8:" } } },
+      },
+      {
+        call: "fs/readFile",
+        params: { path: "file:///dev/null" },
+        differs: "special-file-reads",
+        expect: { codex: { error: { code: -32600 } }, ours: { result: { dataBase64: "utf8:" } } },
+      },
+    ],
+  },
+  {
     name: "fs/readFile with offset and length",
     files: TREE,
     steps: [{

@@ -23,6 +23,16 @@ function config(cwd: string, configPaths: unknown, requirementsPaths: unknown = 
   return { call: "environmentConfig/read", params: { cwd, configPaths, requirementsPaths } };
 }
 
+/** `capabilities/discoverV2`, which ours does not implement (row `no-capability-discovery`). */
+function discover(params: unknown, codex: unknown): CallStep {
+  return {
+    call: "capabilities/discoverV2",
+    params,
+    differs: "no-capability-discovery",
+    expect: { codex, ours: { error: { code: -32601 } } },
+  };
+}
+
 /** Host cases. */
 export const HOST_CASES: Case[] = [
   {
@@ -118,6 +128,28 @@ export const HOST_CASES: Case[] = [
       config("$SHARED_URI/elsewhere", [["no_such_key"]]),
       config("$SHARED_URI/project", [["mcp_servers"]], [["mcp_servers"]]),
       config("$SHARED_URI/untrusted", [["mcp_servers"]]),
+    ],
+  },
+  {
+    name:
+      "capabilities/discoverV2: codex lists the skills of codex home and the user, ours lacks it",
+    sharedHome: true,
+    steps: [
+      discover({ cwd: "$SHARED_URI/project" }, { result: { plugins: [] } }),
+      discover({ cwd: "$SHARED_URI/missing", sandbox: null }, { result: { plugins: [] } }),
+      discover({}, { error: { code: -32602 } }),
+      discover(null, { error: { code: -32602 } }),
+      // Its flag says so: a client that honours it never calls the method.
+      {
+        call: "environment/info",
+        params: null,
+        omit: ["result.shell", "result.executorVersion", "result.providerId", "result.cwd"],
+        differs: "environment-info",
+        expect: {
+          codex: { result: { capabilities: { capabilityDiscoveryV2: true } } },
+          ours: { result: { capabilities: { capabilityDiscoveryV2: false } } },
+        },
+      },
     ],
   },
   {

@@ -103,6 +103,15 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     reason: "chunked transfer of files bigger than one message; codex clients never send them",
   },
   {
+    id: "special-file-reads",
+    behaviour: "`fs/readFile` of a FIFO or a device",
+    codex: "-32600 (``path `P` is not a file``)",
+    ours: "read as `cat` reads it, up to the message limit (a FIFO without a writer reads as " +
+      "empty, a device that never ends fails at the limit)",
+    reason: "a client can read what the server's user can read, such as a pipe another " +
+      "process fills",
+  },
+  {
     id: "replace-handles",
     behaviour: "`fs/open` with `mode: replace`",
     codex: "truncates the target at `fs/open` and writes in place, so a dropped connection or a " +
@@ -136,6 +145,16 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     codex: "one path",
     ours: "one path or a list",
     reason: "a watch can wait on several files at once (issue 13)",
+  },
+  {
+    id: "no-capability-discovery",
+    behaviour: "`capabilities/discoverV2` (skills and plugins on the executor)",
+    codex: "lists the skills under `$CODEX_HOME/skills` and `$HOME/.agents/skills` (`plugins` " +
+      "always empty); `capabilityDiscoveryV2` true",
+    ours: "-32601; `capabilityDiscoveryV2` false, so a client does not ask",
+    reason: "not built: it mirrors codex's own skill layout and front matter, and the 0.171 " +
+      "client calls it only behind the off-by-default `executor_capability_discovery_v2` " +
+      "feature and the flag",
   },
   {
     id: "violation-close",

@@ -155,7 +155,14 @@ Deno.test("FileSystemService.readFile() reads ranges and maps errors", async (t)
         -32602,
         /^path must be absolute \(a path or a file:\/\/ URI\): rel\/f$/,
       );
-      await rejectsWith(fs.readFile({ path: dir }), -32603, /directory/);
+      // A directory is codex's -32600, its path shown normalised (codex's words).
+      for (const path of [dir, `${dir}/`, `file://${dir}/./`]) {
+        await rejectsWith(
+          fs.readFile({ path }),
+          -32600,
+          new RegExp(`^path \`${dir}\` is not a file$`),
+        );
+      }
       // A device that never ends is cut off at the limit, not read forever.
       await rejectsWith(
         fs.readFile({ path: "/dev/zero" }),

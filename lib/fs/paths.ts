@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ErrorCode, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
 
@@ -46,4 +47,23 @@ export function toNativePath(value: string, field = "path"): string {
     throw invalidParams(`${field} must be absolute (a path or a file:// URI): ${value}`);
   }
   return path;
+}
+
+/**
+ * The -32600 error for a path that names something other than a regular
+ * file where one is needed (`fs/readFile` of a directory, a read handle on
+ * one), in codex's words: the native path, lexically normalised as codex
+ * shows it (no `.`, `..`, doubled or trailing `/`).
+ *
+ * @example
+ * ```ts
+ * import { notAFile } from "./paths.ts";
+ * import assert from "node:assert/strict";
+ * const err = notAFile("file:///tmp//d/./e/../");
+ * assert.equal(err.code, -32600);
+ * assert.equal(err.message, "path `/tmp/d` is not a file");
+ * ```
+ */
+export function notAFile(value: string, field = "path"): RpcError {
+  return invalidRequest(`path \`${posix.resolve(toNativePath(value, field))}\` is not a file`);
 }

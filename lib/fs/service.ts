@@ -45,7 +45,7 @@ import {
   type Stat,
   statAt,
 } from "./libc.ts";
-import { toNativePath } from "./paths.ts";
+import { notAFile, toNativePath } from "./paths.ts";
 import { FsRoots, type Location } from "./roots.ts";
 import { copyAt, makeDirectories, removeAt, writeAt } from "./writes.ts";
 import { walk } from "./walk.ts";
@@ -265,7 +265,8 @@ export class FileSystemService implements Disposable {
       retryChanged(async () => {
         using at = this.locate(params.path, "read", { policy });
         const info = at.mustExist();
-        if (isDir(info)) throw new OsError(C.EISDIR);
+        // As codex (-32600, its words); a FIFO or a device is read (up to the limit).
+        if (isDir(info)) throw notAFile(params.path);
         const fd = openNode(at, C.O_RDONLY | C.O_NONBLOCK);
         try {
           const regular = isFile(info);
@@ -500,9 +501,7 @@ export class FileSystemService implements Disposable {
           using at = this.locate(params.path, mode === "read" ? "read" : "write", { policy });
           if (mode === "read") {
             const info = at.mustExist();
-            if (!isFile(info)) {
-              throw invalidRequest(`path \`${toNativePath(params.path)}\` is not a file`);
-            }
+            if (!isFile(info)) throw notAFile(params.path);
             handles.addReader(params.handleId, openNode(at, C.O_RDONLY | C.O_NONBLOCK));
           } else {
             const info = at.stat;
