@@ -2,7 +2,9 @@
 // The sandbox allow/deny matrix against codex 0.171's own exec-server: the
 // same profiles and commands on both servers, and each command must be
 // allowed or denied alike (and sandboxDenied agree), except for the
-// deliberate differences listed below with their reasons. Skipped, with one
+// deliberate differences listed below with their reasons. A write counts as
+// allowed only when it is there on the host afterwards (see Probe), so the
+// matrix holds wherever the checkout and codex live. Skipped, with one
 // message, when the codex binary is missing (tests/_codex.ts).
 // EXEC_SERVER_SANDBOX_TABLE=1 prints the whole comparison as a table.
 import assert from "node:assert/strict";
@@ -19,8 +21,13 @@ import {
 } from "./_sandbox.ts";
 import { pathToFileUri, sandboxProfile } from "../lib/protocol/sandbox.ts";
 
+/** What `.git/config` holds before a probe appends to it. */
+const GIT_CONFIG = "[core]\n";
+
 /** One side's directories. */
 interface Layout {
+  /** A name unique to the side (the base directory's), for paths outside it. */
+  id: string;
   base: string;
   work: string;
   extra: string;
@@ -33,6 +40,7 @@ async function layout(side: string): Promise<Layout> {
     await Deno.makeTempDir({ dir: "/var/tmp", prefix: `sbx-diff-${side}-` }),
   );
   const l = {
+    id: base.slice(base.lastIndexOf("/") + 1),
     base,
     work: `${base}/work`,
     extra: `${base}/extra`,
@@ -42,7 +50,7 @@ async function layout(side: string): Promise<Layout> {
   for (const d of [`${l.work}/.git`, `${l.work}/ro`, l.extra, l.tmpdir, l.secret]) {
     await Deno.mkdir(d, { recursive: true });
   }
-  await Deno.writeTextFile(`${l.work}/.git/config`, "[core]\n");
+  await Deno.writeTextFile(`${l.work}/.git/config`, GIT_CONFIG);
   await Deno.writeTextFile(`${l.work}/a.env`, "K=V\n");
   await Deno.writeTextFile(`${l.secret}/s.txt`, "secret\n");
   return l;
@@ -76,26 +84,92 @@ const PROFILES: Record<string, (l: Layout) => unknown> = {
   }),
 };
 
-/** A probe: a script that prints OK when the action was allowed. */
-const PROBES: Record<string, (l: Layout, port: number) => string> = {
-  "write_cwd": () => "echo x > ./f_cwd && echo OK",
-  "write_extra": (l) => `echo x > ${l.extra}/f && echo OK`,
-  "write_tmp": () => "f=/tmp/sbx-diff-$$; echo x > $f && rm -f $f && echo OK",
-  "write_tmpdir": () => 'echo x > "$TMPDIR/f" && echo OK',
-  "write_usr_local": () => "touch /usr/local/sbx-diff && rm -f /usr/local/sbx-diff && echo OK",
-  "append_git_config": () => "echo x >> .git/config && echo OK",
-  "mkdir_codex_missing": () => "mkdir .codex && echo OK",
-  "write_ro_subpath": () => "echo x > ./ro/f && echo OK",
-  "read_passwd": () => "head -c 4 /etc/passwd >/dev/null && echo OK",
-  "read_secret": (l) => `cat ${l.secret}/s.txt >/dev/null && echo OK`,
-  "read_env_glob": () => "cat ./a.env >/dev/null && echo OK",
-  "tcp_host_loopback": (_l, port) => `exec 3<>/dev/tcp/127.0.0.1/${port} && echo OK`,
-  "tcp_inside_loopback": () =>
-    `perl -MIO::Socket::INET -e '$l = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0") or exit 1; IO::Socket::INET->new(PeerAddr => "127.0.0.1:" . $l->sockport) or exit 1' && echo OK`,
-  "setsid_escape": (l) =>
-    `setsid bash -c 'sleep 0.5; echo x > ${l.work}/escaped' </dev/null >/dev/null 2>&1 & echo started`,
-  "tty_touch": () => "touch /usr/local/sbx-diff-tty && echo OK; exit 1",
+/**
+ * A probe: a script that prints OK when the action was allowed, and for a
+ * write, the host path it writes (the file or directory it creates, or, with
+ * `appended`, the file whose end it changes). A write is allowed only when
+ * the change is there on the host after the command: a sandbox may let a
+ * write "succeed" into its own tmpfs, which vanishes with it (codex's
+ * `minimal` root is a tmpfs, so `/tmp/x` is writable there whenever the
+ * codex binary lives under /tmp: codex-0171-sandbox.md section 4.2). Such a
+ * write counts as denied. Names are the side's own (`l.id`): both servers
+ * run each probe at once, on one host.
+ */
+interface Probe {
+  script: (l: Layout, port: number) => string;
+  writes?: (l: Layout) => { path: string; appended?: string };
+}
+
+const PROBES: Record<string, Probe> = {
+  "write_cwd": {
+    script: () => "echo x > ./f_cwd && echo OK",
+    writes: (l) => ({ path: `${l.work}/f_cwd` }),
+  },
+  "write_extra": {
+    script: (l) => `echo x > ${l.extra}/f && echo OK`,
+    writes: (l) => ({ path: `${l.extra}/f` }),
+  },
+  "write_tmp": {
+    script: (l) => `echo x > /tmp/${l.id} && echo OK`,
+    writes: (l) => ({ path: `/tmp/${l.id}` }),
+  },
+  "write_tmpdir": {
+    script: () => 'echo x > "$TMPDIR/f" && echo OK',
+    writes: (l) => ({ path: `${l.tmpdir}/f` }),
+  },
+  "write_usr_local": {
+    script: (l) => `touch /usr/local/${l.id} && echo OK`,
+    writes: (l) => ({ path: `/usr/local/${l.id}` }),
+  },
+  "append_git_config": {
+    script: () => "echo x >> .git/config && echo OK",
+    writes: (l) => ({ path: `${l.work}/.git/config`, appended: GIT_CONFIG }),
+  },
+  "mkdir_codex_missing": {
+    script: () => "mkdir .codex && echo OK",
+    writes: (l) => ({ path: `${l.work}/.codex` }),
+  },
+  "write_ro_subpath": {
+    script: () => "echo x > ./ro/f && echo OK",
+    writes: (l) => ({ path: `${l.work}/ro/f` }),
+  },
+  "read_passwd": { script: () => "head -c 4 /etc/passwd >/dev/null && echo OK" },
+  "read_secret": { script: (l) => `cat ${l.secret}/s.txt >/dev/null && echo OK` },
+  "read_env_glob": { script: () => "cat ./a.env >/dev/null && echo OK" },
+  "tcp_host_loopback": { script: (_l, port) => `exec 3<>/dev/tcp/127.0.0.1/${port} && echo OK` },
+  "tcp_inside_loopback": {
+    script: () =>
+      `perl -MIO::Socket::INET -e '$l = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0") or exit 1; IO::Socket::INET->new(PeerAddr => "127.0.0.1:" . $l->sockport) or exit 1' && echo OK`,
+  },
+  "setsid_escape": {
+    script: (l) =>
+      `setsid bash -c 'sleep 0.5; echo x > ${l.work}/escaped' </dev/null >/dev/null 2>&1 & echo started`,
+  },
+  "tty_touch": {
+    script: (l) => `touch /usr/local/${l.id}-tty && echo OK; exit 1`,
+    writes: (l) => ({ path: `/usr/local/${l.id}-tty` }),
+  },
 };
+
+/**
+ * Whether a probe's write is on the host; then undoes it, so every cell (and
+ * a repeated one) starts from the same layout and nothing is left behind.
+ */
+async function persisted(write: { path: string; appended?: string }): Promise<boolean> {
+  if (write.appended !== undefined) {
+    const now = await Deno.readTextFile(write.path);
+    await Deno.writeTextFile(write.path, write.appended);
+    return now !== write.appended;
+  }
+  try {
+    await Deno.lstat(write.path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+  await Deno.remove(write.path, { recursive: true });
+  return true;
+}
 
 /** Where the servers differ on purpose; each entry says why. */
 const DIFFERENCES: Record<string, { codex: string; ours: string; why: string }> = {};
@@ -120,7 +194,8 @@ async function cell(
   port: number,
   marker: Marker,
 ): Promise<Cell> {
-  const script = PROBES[probe]!(l, port);
+  const { script: scriptOf, writes } = PROBES[probe]!;
+  const script = scriptOf(l, port);
   const r = await run(client, script, {
     sandbox: PROFILES[profile]!(l),
     cwd: pathToFileUri(l.work), // codex takes only URIs
@@ -137,7 +212,13 @@ async function cell(
     } catch { /* not there */ }
     return { allowed: escaped, denied: r.sandboxDenied, note: escaped ? "escaped" : "killed" };
   }
-  const allowed = /(^|\n)OK\s*$/.test(r.stdout + r.out.replace(/\r/g, ""));
+  const ok = /(^|\n)OK\s*$/.test(r.stdout + r.out.replace(/\r/g, ""));
+  // A write is judged by the host alone (and undone whatever the command said).
+  const kept = writes ? await persisted(writes(l)) : ok;
+  if (ok !== kept) {
+    return { allowed: kept, denied: r.sandboxDenied, note: ok ? "ok (ephemeral)" : "written" };
+  }
+  const allowed = ok;
   const why = /Read-only file system/.test(r.out)
     ? "EROFS"
     : /Permission denied/.test(r.out)
