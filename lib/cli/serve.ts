@@ -10,15 +10,19 @@
  */
 import { parseFlags, positiveNumber, readTokenFile, UsageError } from "./flags.ts";
 import { createLogger, type LogLevel, messageOf, sha256Hex } from "../util/mod.ts";
-import { createServerCore } from "../server/core.ts";
 import { startContainment } from "../server/containment.ts";
-import { DEFAULT_SESSION_TTL_MS } from "../server/session.ts";
 import { isLoopback, parseListenUrl } from "../server/listen.ts";
-import { serveStdio } from "../server/stdio_server.ts";
-import { SERVE_SANDBOX_FLAGS, SERVE_SANDBOX_HELP, serveSandboxOptions } from "./sandbox_flags.ts";
+import { SERVE_SANDBOX_FLAGS, SERVE_SANDBOX_HELP, serveSandboxOptions } from "./serve_sandbox.ts";
 import { DEFAULT_MAX_CLOCK_SKEW_SECONDS, type WsAuth } from "../server/auth.ts";
 // The WebSocket server loads only for a WebSocket --listen: the stdio path never pulls it in.
 import type { ExecServer, ExecServerOptions } from "../server/ws_server.ts";
+
+/**
+ * The default of `--session-ttl`: the core's (`DEFAULT_SESSION_TTL_MS` in
+ * lib/server/session.ts, which a test keeps equal), here so that parsing the
+ * flags does not load the core.
+ */
+export const DEFAULT_SESSION_TTL_SECONDS = 80;
 
 const SERVE_HELP = `Usage: exec-server serve [flags]
 
@@ -245,7 +249,7 @@ export async function parseServeArgs(
       sessionTtlMs: positiveNumber(
         "--session-ttl",
         v["session-ttl"],
-        DEFAULT_SESSION_TTL_MS / 1000,
+        DEFAULT_SESSION_TTL_SECONDS,
       ) * 1000,
       retainedBytes: positiveInt(
         "--retained-bytes",
@@ -452,6 +456,10 @@ export async function serveMain(args: string[]): Promise<number> {
 
 /** `serve --listen stdio`: one session on stdin/stdout until stdin closes (or a signal). */
 async function serveOverStdio(options: ExecServerOptions): Promise<number> {
+  const [{ createServerCore }, { serveStdio }] = await Promise.all([
+    import("../server/core.ts"),
+    import("../server/stdio_server.ts"),
+  ]);
   const core = createServerCore(options);
   const stop = new AbortController();
   const onSignal = () => stop.abort();

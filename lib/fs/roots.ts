@@ -48,6 +48,7 @@ import { joinPath, parentOf } from "../util/mod.ts";
 import {
   C,
   closeFd,
+  fsUnavailableReason,
   hasOpenat2,
   isDir,
   isLink,
@@ -472,4 +473,22 @@ export function isWithin(path: string, root: string): boolean {
 /** The -32004 error for a missing path, in codex's words. */
 export function notFound(): RpcError {
   return new RpcError(ErrorCode.NotFound, new OsError(C.ENOENT).message);
+}
+
+/**
+ * Throws when fs calls cannot run here (no FFI, not Linux) or a root is
+ * unusable; a server calls it at startup so a bad `--fs-root` fails early.
+ * Here rather than in `service.ts` so that a server checks its roots
+ * without loading the whole fs layer, which loads on the first fs call.
+ *
+ * @returns The canonical roots.
+ */
+export function checkFsRoots(roots: readonly string[]): string[] {
+  const reason = fsUnavailableReason();
+  if (reason !== null) {
+    if (roots.length > 0) throw new Error(`--fs-root cannot be enforced: ${reason}`);
+    return [];
+  }
+  using opened = FsRoots.open(roots);
+  return [...opened.paths];
 }

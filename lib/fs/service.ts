@@ -47,9 +47,11 @@ import {
 } from "./libc.ts";
 import { notAFile, toNativePath } from "./paths.ts";
 import { FsRoots, type Location } from "./roots.ts";
+
+export { checkFsRoots } from "./roots.ts";
 import { copyAt, makeDirectories, removeAt, writeAt } from "./writes.ts";
 import { walk } from "./walk.ts";
-import type { FsWatchSet } from "./watch.ts";
+import { FsWatchSet } from "./watch.ts";
 import { MissingWatch } from "./watch_missing.ts";
 
 /** Default for {@linkcode FileSystemOptions.maxReadBytes}: 12 MiB. */
@@ -92,22 +94,6 @@ export interface FileSystemOptions {
    * Without one, such a call fails with -32600 rather than run unconfined.
    */
   sandboxPolicy?: SandboxPolicyFactory;
-}
-
-/**
- * Throws when fs calls cannot run here (no FFI, not Linux) or a root is
- * unusable; a server calls it at startup so a bad `--fs-root` fails early.
- *
- * @returns The canonical roots.
- */
-export function checkFsRoots(roots: readonly string[]): string[] {
-  const reason = fsUnavailableReason();
-  if (reason !== null) {
-    if (roots.length > 0) throw new Error(`--fs-root cannot be enforced: ${reason}`);
-    return [];
-  }
-  using opened = FsRoots.open(roots);
-  return [...opened.paths];
 }
 
 /** The wire form of a result path: a `file://` URI when the client sent one. */
@@ -187,6 +173,11 @@ export class FileSystemService implements Disposable {
   /** A new handle table for one session (see {@linkcode FileHandles}). */
   handleTable(): FileHandles {
     return new FileHandles(this.#budget);
+  }
+
+  /** A new set of `fs/watch` watches for one session (see {@linkcode FsWatchSet}). */
+  watchSet(notify: (n: P.FsChangedNotification) => void): FsWatchSet {
+    return new FsWatchSet(this.#roots, this.#inotify, notify);
   }
 
   /** A new missing-path watch for one session (see {@linkcode MissingWatch}). */

@@ -25,13 +25,12 @@
  */
 import { StdinClosedError } from "./child.ts";
 import { C, errno, type Libc, osError } from "./ffi_libc.ts";
-import { FRAME_HEADROOM } from "../protocol/binary_frame.ts";
 import {
   decodeStatus,
   type InputPort,
   type OutputPort,
   type ReactorChild,
-  takeChunk,
+  ReadBuffer,
 } from "./reactor_child.ts";
 import { messageOf } from "../util/errors.ts";
 import { processLog } from "./log.ts";
@@ -74,6 +73,7 @@ export class Reactor {
   #woken = false;
   #rotor = 0;
   #counter = new BigUint64Array([1n]);
+  readonly #readBuffer = new ReadBuffer(PIPE_READ_SIZE);
 
   /** Creates an idle reactor; use {@linkcode reactor} instead. */
   constructor(lib: Libc) {
@@ -345,11 +345,10 @@ export class Reactor {
         port.drained = false;
         return;
       }
-      port.buffer ??= new ArrayBuffer(FRAME_HEADROOM + size);
-      const view = new Uint8Array(port.buffer, FRAME_HEADROOM, size);
-      const n = Number(this.#lib.read(port.fd, view, BigInt(size)));
+      const view = this.#readBuffer.view(size);
+      const n = Number(this.#lib.read(port.fd, view, BigInt(view.byteLength)));
       if (n > 0) {
-        this.#deliver(child, port, takeChunk(port, n));
+        this.#deliver(child, port, this.#readBuffer.take(n));
         continue;
       }
       if (n < 0) {
@@ -394,7 +393,6 @@ export class Reactor {
   /** Closes an output descriptor (a terminal's master: its input too). */
   #closeOutput(child: ReactorChild, port: OutputPort): void {
     port.eof = true;
-    port.buffer = null;
     if (port.fd >= 0) this.#lib.close(port.fd);
     port.fd = -1;
     if (child.pty && child.input !== null) child.input.fd = -1;

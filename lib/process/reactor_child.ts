@@ -39,8 +39,6 @@ export interface OutputPort {
   drained: boolean;
   /** End-of-file was reported. */
   eof: boolean;
-  /** A read buffer with {@linkcode FRAME_HEADROOM} in front, reused until handed out. */
-  buffer: ArrayBuffer | null;
 }
 
 /** The descriptor the server writes the child's input to. */
@@ -101,7 +99,6 @@ export function newReactorChild(fields: {
       resumed: false,
       drained: false,
       eof: false,
-      buffer: null,
     })),
     input: fields.input === null ? null : { fd: fields.input, writes: [], closing: null },
     status: null,
@@ -121,20 +118,42 @@ export function decodeStatus(raw: number): ExitStatus {
 }
 
 /**
- * The `n` bytes just read, in a buffer with free bytes in front so that a
- * binary output frame is built around them without a copy. A large read is
- * handed out in place (the port reads into a fresh buffer next); a smaller
- * one is copied at its size so a retained chunk never pins a whole read
- * buffer, and the read buffer is reused.
+ * The reactor's read buffer: {@linkcode FRAME_HEADROOM} free bytes, then
+ * room for one read. One serves every descriptor (reads are synchronous and
+ * each is taken out at once), so a thousand quiet children cost no buffers;
+ * it is replaced only when a large read is handed out in place.
  */
-export function takeChunk(port: OutputPort, n: number): Uint8Array {
-  const buffer = port.buffer!;
-  if (n < COPY_BELOW) return new Uint8Array(buffer, FRAME_HEADROOM, n).slice();
-  if (n >= (buffer.byteLength - FRAME_HEADROOM) * 0.75) {
-    port.buffer = null;
-    return markHeadroom(new Uint8Array(buffer, FRAME_HEADROOM, n));
+export class ReadBuffer {
+  #buffer: ArrayBuffer | null = null;
+  readonly #size: number;
+
+  /** A buffer for reads of up to `size` bytes, allocated on first use. */
+  constructor(size: number) {
+    this.#size = size;
   }
-  const copy = new Uint8Array(new ArrayBuffer(FRAME_HEADROOM + n), FRAME_HEADROOM, n);
-  copy.set(new Uint8Array(buffer, FRAME_HEADROOM, n));
-  return markHeadroom(copy);
+
+  /** Where the next read of up to `size` bytes goes (at most the buffer's size). */
+  view(size: number): Uint8Array {
+    this.#buffer ??= new ArrayBuffer(FRAME_HEADROOM + this.#size);
+    return new Uint8Array(this.#buffer, FRAME_HEADROOM, Math.min(size, this.#size));
+  }
+
+  /**
+   * The `n` bytes just read, in a buffer with free bytes in front so that a
+   * binary output frame is built around them without a copy. A large read
+   * is handed out in place (the next read gets a fresh buffer); a smaller
+   * one is copied at its size so a retained chunk never pins a whole read
+   * buffer, and the read buffer is reused.
+   */
+  take(n: number): Uint8Array {
+    const buffer = this.#buffer!;
+    if (n < COPY_BELOW) return new Uint8Array(buffer, FRAME_HEADROOM, n).slice();
+    if (n >= this.#size * 0.75) {
+      this.#buffer = null;
+      return markHeadroom(new Uint8Array(buffer, FRAME_HEADROOM, n));
+    }
+    const copy = new Uint8Array(new ArrayBuffer(FRAME_HEADROOM + n), FRAME_HEADROOM, n);
+    copy.set(new Uint8Array(buffer, FRAME_HEADROOM, n));
+    return markHeadroom(copy);
+  }
 }

@@ -18,6 +18,7 @@ import type {
   ServerContext,
 } from "./process_handlers.ts";
 import { messageOf } from "../util/errors.ts";
+import { CloseCode } from "./close_code.ts";
 import { decodeUtf8 } from "../util/bytes.ts";
 import { isMethodName, type MethodName, METHODS } from "../protocol/methods.ts";
 import { methodGroup } from "../protocol/environment.ts";
@@ -70,19 +71,7 @@ export const IMMEDIATE_METHODS: ReadonlySet<string> = new Set([
   "process/resize",
 ]);
 
-/** WebSocket close codes used by the server. */
-export const CloseCode = {
-  /** Normal. */
-  Normal: 1000,
-  /** Server going away (shutdown). */
-  GoingAway: 1001,
-  /** Protocol violation (unexpected notification or response). */
-  PolicyViolation: 1008,
-  /** Message too big. */
-  TooBig: 1009,
-  /** The server failed (a fault while handling the connection). */
-  InternalError: 1011,
-} as const;
+export { CloseCode } from "./close_code.ts";
 
 /** How often a congested peer's queue is checked, in ms. */
 const DRAIN_POLL_MS = 2;

@@ -5,12 +5,10 @@
  *
  * @module
  */
-import {
-  type Containment,
-  type ContainmentMode,
-  enableContainment,
-  setProcessLogger,
-} from "../process/mod.ts";
+// From the modules themselves, not process/mod.ts: the spawners behind it
+// (pipes, the reactor, terminals) load with the core, on the first client.
+import { type Containment, type ContainmentMode, enableContainment } from "../process/tree.ts";
+import { setProcessLogger } from "../process/log.ts";
 import type { Logger } from "../util/logger.ts";
 
 const MODES: readonly string[] = ["auto", "cgroup", "subreaper", "group"];

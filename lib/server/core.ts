@@ -23,7 +23,9 @@
  */
 import type { Spawner } from "../process/child.ts";
 import { defaultSpawner, hostEnv } from "../process/spawner.ts";
-import { checkFsRoots, FileSystemService, type SandboxPolicyFactory } from "../fs/service.ts";
+import type { FileSystemService, SandboxPolicyFactory } from "../fs/service.ts";
+// The roots are checked at start; the fs layer itself loads on the first fs/* call.
+import { checkFsRoots } from "../fs/roots.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { type Clock, SYSTEM_CLOCK } from "../util/clock.ts";
 import { Connection, type ConnectionOptions, type Peer } from "./connection.ts";
@@ -220,8 +222,9 @@ function once<T extends object>(source: T | (() => T)): () => T {
 
 /**
  * Checks the roots now (a bad `--fs-root`, or one that cannot be enforced
- * without FFI, fails at startup) and opens them on the first fs/* call;
- * `close` releases them (after the sessions, whose watches use them).
+ * without FFI, fails at startup); loads the fs layer and opens the roots on
+ * the first fs/* call; `close` releases them (after the sessions, whose
+ * watches use them).
  */
 function lazyFileSystem(
   fsRoots: string[],
@@ -232,20 +235,23 @@ function lazyFileSystem(
   let fs: FileSystemService | null = null;
   // base64 inflates by 4/3; leave room for the JSON envelope.
   const maxReadBytes = Math.max(1024, Math.floor((maxMessageBytes - 4096) * 3 / 4));
+  let closed = false;
   return {
-    get: () => {
-      try {
-        fs ??= new FileSystemService({
-          roots,
-          maxReadBytes,
-          ...(sandboxPolicy ? { sandboxPolicy } : {}),
-        });
-        return Promise.resolve(fs);
-      } catch (err) {
-        return Promise.reject(err);
-      }
+    get: async () => {
+      if (fs) return fs;
+      const { FileSystemService } = await import("../fs/service.ts");
+      // A call that raced the shutdown must not open what close() already let go.
+      if (closed) throw new Error("the server is shutting down");
+      return fs ??= new FileSystemService({
+        roots,
+        maxReadBytes,
+        ...(sandboxPolicy ? { sandboxPolicy } : {}),
+      });
     },
-    close: () => fs?.close(),
+    close: () => {
+      closed = true;
+      fs?.close();
+    },
   };
 }
 

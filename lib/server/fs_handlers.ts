@@ -10,7 +10,7 @@
 import { invalidRequest } from "../protocol/errors.ts";
 import type { FileSystemService } from "../fs/service.ts";
 import type { FsMethodName } from "../protocol/fs.ts";
-import { FsWatchSet } from "../fs/watch.ts";
+import type { FsWatchSet } from "../fs/watch.ts";
 import type { FileHandles } from "../fs/handles.ts";
 import type { MissingWatch } from "../fs/watch_missing.ts";
 import type { Handler } from "./process_handlers.ts";
@@ -86,9 +86,7 @@ export function fsHandlers(
   let handles: ((s: Session) => FileHandles) | null = null;
   let missing: ((s: Session) => MissingWatch) | null = null;
   const watchesOf = (fs: FileSystemService, session: Session) =>
-    (watches ??= perSession((s) =>
-      new FsWatchSet(fs.resolver, fs.inotify, (n) => s.notify("fs/changed", n))
-    ))(session);
+    (watches ??= perSession((s) => fs.watchSet((n) => s.notify("fs/changed", n))))(session);
   const handlesOf = (fs: FileSystemService, session: Session) =>
     (handles ??= perSession(() => fs.handleTable()))(session);
   const missingOf = (fs: FileSystemService, session: Session) =>

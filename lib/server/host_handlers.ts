@@ -12,8 +12,7 @@
  *
  * @module
  */
-import { BodyError, type HttpExchange, openExchange } from "../host/http.ts";
-import { readEnvironmentConfig } from "../host/config.ts";
+import type { HttpExchange } from "../host/http.ts";
 import { internalError, invalidParams, invalidRequest } from "../protocol/errors.ts";
 import type { HttpBodyDelta, HttpRequestParams } from "../protocol/host.ts";
 import type { Clock } from "../util/clock.ts";
@@ -44,6 +43,18 @@ export interface HostHandlerOptions {
   codexSystemDir?: string;
 }
 
+type HttpModule = typeof import("../host/http.ts");
+let http: HttpModule | null = null;
+
+/**
+ * The host part loads on the first call of one of its methods: it brings
+ * node:http, node:https, node:zlib and the TOML parser, several MB that a
+ * server which never serves them should not hold.
+ */
+async function loadHttp(): Promise<HttpModule> {
+  return http ??= await import("../host/http.ts");
+}
+
 /** Whole bodies larger than this wait for one of two slots before they grow further. */
 const BIG_BODY_BYTES = 1024 * 1024;
 const BIG_BODY_SLOTS = 2;
@@ -68,7 +79,8 @@ class Slots {
         const abort = () => {
           const i = this.#waiting.indexOf(grant);
           if (i >= 0) this.#waiting.splice(i, 1);
-          reject(new BodyError("the connection closed"));
+          // Only reached from readWhole, after the module loaded.
+          reject(new http!.BodyError("the connection closed"));
         };
         signal.addEventListener("abort", abort, { once: true });
         this.#waiting.push(grant);
@@ -147,7 +159,7 @@ async function readWhole(
     }
     return body.toBase64();
   } catch (err) {
-    if (err instanceof BodyError) {
+    if (http && err instanceof http.BodyError) {
       throw internalError(`failed to read http/request response body: ${err.message}`);
     }
     throw err;
@@ -224,6 +236,7 @@ export function hostHandlers(options: HostHandlerOptions): {
       };
       let handedOff = false;
       try {
+        const { openExchange } = await loadHttp();
         const ex = await openExchange(params, {
           env: options.env,
           clock: options.clock,
@@ -240,10 +253,12 @@ export function hostHandlers(options: HostHandlerOptions): {
         if (!handedOff) done();
       }
     },
-    "environmentConfig/read": (params) =>
-      readEnvironmentConfig(params, {
+    "environmentConfig/read": async (params) => {
+      const { readEnvironmentConfig } = await import("../host/config.ts");
+      return readEnvironmentConfig(params, {
         env: options.env(),
         ...(options.codexSystemDir ? { systemDir: options.codexSystemDir } : {}),
-      }),
+      });
+    },
   };
 }

@@ -8,7 +8,8 @@
  * @module
  */
 import { readLines } from "../util/mod.ts";
-import { CloseCode, type Peer } from "./connection.ts";
+import { CloseCode } from "./close_code.ts";
+import type { Peer } from "./connection.ts";
 import type { ServerCore } from "./core.ts";
 
 const encoder = new TextEncoder();

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Logger } from "../util/logger.ts";
-import { CloseCode } from "./connection.ts";
+import { CloseCode } from "./close_code.ts";
 import type { ServerCore } from "./core.ts";
 import { handshakeKey } from "./ws_http.ts";
 import type { ServerSocket } from "./ws_socket.ts";
@@ -212,6 +212,35 @@ export async function decideUpgrade(
 }
 
 /**
+ * Takes a connection slot for an upgrade that passed the checks, until its
+ * socket is wired (which takes the slot over) or the upgrade fails (`release`).
+ * The limit is checked again in the same step: the checks await (the
+ * credentials, the core's first load), so without a slot a burst of upgrades
+ * could pass them all before any socket is counted. Null (with the 503) at
+ * the limit. Evicting the slot as never initialized calls `abort`.
+ */
+export function reserveSlot(
+  table: SocketTable,
+  maxConnections: number,
+  now: number,
+  abort: () => void,
+  log: Logger,
+): { slot: TrackedSocket; release: () => void } | Response {
+  const over = refuseOverLimit(table, maxConnections, log);
+  if (over) return over;
+  const slot: TrackedSocket = {
+    openedAt: now,
+    initialized: false,
+    close: () => {
+      table.sockets.delete(slot);
+      abort();
+    },
+  };
+  table.sockets.add(slot);
+  return { slot, release: () => void table.sockets.delete(slot) };
+}
+
+/**
  * Serves a connection of `core` over an upgraded socket: the send-queue
  * guard, the stalled-peer watchdog, messages in (holding the socket's reads
  * while the connection's requests wait), and the close.
@@ -222,6 +251,7 @@ export function wireSocket(
   table: SocketTable,
   label: string,
   pingSeconds: number,
+  reserved?: TrackedSocket,
 ): void {
   const { log } = core;
   // The keepalive drops a peer that misses a ping within pingSeconds; a peer
@@ -259,6 +289,8 @@ export function wireSocket(
       `peer is not reading: nothing sent for ${stallMs / 1000} s`,
       `nothing could be sent for ${stallMs / 1000} s (2 x --ping-interval)`,
     ), core.clock);
+  // The socket takes over the slot its upgrade reserved.
+  if (reserved) table.sockets.delete(reserved);
   table.sockets.add(tracked);
   socket.start({
     message(data) {

@@ -12,16 +12,27 @@
  * deadline on a request head, and its accept loop ended the process on
  * EMFILE; hence this edge.
  *
+ * The core (sessions, handlers, the protocol's schemas) loads when the
+ * first WebSocket is accepted, not at start: a server nobody connected to
+ * yet holds only its listener (about 15 MB less resident memory). Options
+ * that must fail at start (`fsRoots`) load it at once.
+ *
  * @module
  */
 import { messageOf } from "../util/errors.ts";
-import type { Logger } from "../util/logger.ts";
-import type { Clock } from "../util/clock.ts";
-import { CloseCode } from "./connection.ts";
-import { createServerCore, type ServerCore, type ServerCoreOptions } from "./core.ts";
+import { createLogger, type Logger } from "../util/logger.ts";
+import { type Clock, SYSTEM_CLOCK } from "../util/clock.ts";
+import { CloseCode } from "./close_code.ts";
+import type { ServerCore, ServerCoreOptions } from "./core.ts";
 import { boundUrl, DEFAULT_LISTEN, parseListenUrl } from "./listen.ts";
 import type { SessionRegistry } from "./session.ts";
-import { decideUpgrade, type SocketTable, type UpgradePolicy, wireSocket } from "./upgrade.ts";
+import {
+  decideUpgrade,
+  reserveSlot,
+  type SocketTable,
+  type UpgradePolicy,
+  wireSocket,
+} from "./upgrade.ts";
 import { readRequestHead, serializeResponse, switchingProtocols } from "./ws_http.ts";
 import { acceptLoop, closeQuietly, openFileLimit } from "./ws_listener.ts";
 import { ServerSocket } from "./ws_socket.ts";
@@ -69,7 +80,14 @@ const LINGER_MS = 1000;
 
 /** Fixed parts of the edge every connection needs. */
 interface Edge {
-  core: ServerCore;
+  /** The core, loaded and built on first use (the first accepted WebSocket). */
+  core: () => Promise<ServerCore>;
+  /** The core once built, else null. */
+  built: () => ServerCore | null;
+  /** The core being loaded now, else null. */
+  loading: () => Promise<ServerCore> | null;
+  /** Largest inbound message (the core's limit, known before it loads). */
+  maxMessageBytes: number;
   policy: UpgradePolicy;
   table: SocketTable;
   live: Set<ServerSocket>;
@@ -95,11 +113,6 @@ interface Edge {
 export class ExecServer implements AsyncDisposable {
   /** The bound URL, e.g. `ws://127.0.0.1:43123`. */
   readonly url: string;
-  /**
-   * All sessions (for tests and embedding; not a stable API).
-   * @ignore
-   */
-  readonly registry: SessionRegistry;
   readonly #listener: Deno.Listener;
   readonly #edge: Edge;
   readonly #accepting: Promise<void>;
@@ -109,8 +122,16 @@ export class ExecServer implements AsyncDisposable {
     this.url = url;
     this.#listener = listener;
     this.#edge = edge;
-    this.registry = edge.core.registry;
     this.#accepting = accepting;
+  }
+
+  /**
+   * All sessions, null until the core loaded (on the first WebSocket); for
+   * tests and embedding, not a stable API.
+   * @ignore
+   */
+  get registry(): SessionRegistry | null {
+    return this.#edge.built()?.registry ?? null;
   }
 
   /**
@@ -118,11 +139,13 @@ export class ExecServer implements AsyncDisposable {
    * check runs inside the async body) on a bad `listen` URL, a port in use,
    * a bad certificate or a bad `fsRoots` entry.
    */
-  // deno-lint-ignore require-await -- async so that every failure is a rejection
   static async start(options: ExecServerOptions = {}): Promise<ExecServer> {
     const { hostname, port } = parseListenUrl(options.listen ?? DEFAULT_LISTEN);
-    const core = createServerCore(options);
-    const { log, clock } = core;
+    const log = options.logger ?? createLogger("info", (l) => console.error(l));
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    const core = lazyCore({ ...options, logger: log, clock });
+    // A bad --fs-root must fail now, not on the first connection.
+    if ((options.fsRoots ?? []).length > 0) await core.get();
     const tls = options.tls ?? null;
     const listener: Deno.Listener = tls
       ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
@@ -142,7 +165,10 @@ export class ExecServer implements AsyncDisposable {
       );
     }
     const edge: Edge = {
-      core,
+      core: core.get,
+      built: core.built,
+      loading: core.loading,
+      maxMessageBytes: options.maxMessageBytes ?? 16 * 1024 * 1024,
       policy: {
         auth: options.auth ?? (options.token ? { mode: "bearer", token: options.token } : null),
         allowOrigins: new Set(options.allowOrigins ?? []),
@@ -190,7 +216,9 @@ export class ExecServer implements AsyncDisposable {
       // Close the sockets first: a producer paused by a peer that stopped
       // reading is released at once instead of after the kill grace.
       for (const s of [...table.sockets]) s.close(CloseCode.GoingAway, "server shutting down");
-      await this.registry.shutdown();
+      // A core still loading is waited for, so that what it starts is stopped too.
+      const core = this.#edge.built() ?? await this.#edge.loading()?.catch(() => null);
+      await core?.registry.shutdown();
       await this.#accepting;
       await Promise.all([...live].map((s) => s.finished));
     })();
@@ -203,9 +231,35 @@ export class ExecServer implements AsyncDisposable {
   }
 }
 
+/**
+ * The core, loaded (`core.ts` and everything behind it) and built on the
+ * first `get()`; every later call gets the same one. A failure is not kept:
+ * the next call tries again.
+ */
+function lazyCore(options: ServerCoreOptions): {
+  get: () => Promise<ServerCore>;
+  built: () => ServerCore | null;
+  loading: () => Promise<ServerCore> | null;
+} {
+  let core: ServerCore | null = null;
+  let loading: Promise<ServerCore> | null = null;
+  return {
+    get: () => {
+      if (core) return Promise.resolve(core);
+      loading ??= import("./core.ts").then(({ createServerCore }) => {
+        core = createServerCore(options);
+        return core;
+      }).finally(() => loading = null);
+      return loading;
+    },
+    built: () => core,
+    loading: () => loading,
+  };
+}
+
 /** Reads one request from an accepted connection and answers or upgrades it. */
 async function serveConnection(edge: Edge, conn: Deno.Conn, done: () => void): Promise<void> {
-  const { core, policy, table, log, clock } = edge;
+  const { policy, table, log, clock } = edge;
   const cancel = clock.setTimer(() => {
     log.debug("dropping a connection that sent no complete request in time");
     closeQuietly(conn);
@@ -222,14 +276,49 @@ async function serveConnection(edge: Edge, conn: Deno.Conn, done: () => void): P
     }
     const { head, rest } = result;
     const remote = conn.remoteAddr as Deno.NetAddr;
+    // The core loads before the checks (not between them and the upgrade),
+    // so the connection limit counts every socket of a burst during the load.
+    let core: ServerCore | null = null;
+    if (/^websocket$/i.test(head.headers.get("upgrade") ?? "")) {
+      try {
+        core = await edge.core();
+      } catch (err) {
+        log.error(`cannot load the server core: ${messageOf(err)}`);
+        await respond(conn, new Response("server error\n", { status: 500 }), false, clock);
+        return;
+      }
+    }
     const decision = await decideUpgrade(head, remote, policy, table, clock.now(), log);
-    if (decision.kind === "respond") {
-      await respond(conn, decision.response, head.method === "HEAD", clock);
+    if (decision.kind === "respond" || core === null) {
+      const response = decision.kind === "respond"
+        ? decision.response
+        : new Response("bad request\n", { status: 400 });
+      await respond(conn, response, head.method === "HEAD", clock);
       return;
     }
-    await writeAll(conn, await switchingProtocols(decision.key, decision.protocol));
+    const reserved = reserveSlot(
+      table,
+      policy.maxConnections,
+      clock.now(),
+      () => closeQuietly(conn),
+      log,
+    );
+    if (reserved instanceof Response) {
+      await respond(conn, reserved, false, clock);
+      return;
+    }
+    try {
+      await writeAll(conn, await switchingProtocols(decision.key, decision.protocol));
+    } catch (err) {
+      reserved.release();
+      throw err;
+    }
+    if (!table.sockets.has(reserved.slot)) {
+      closeQuietly(conn); // evicted meanwhile
+      return;
+    }
     const socket = new ServerSocket(conn, {
-      maxMessageBytes: core.context.maxMessageBytes,
+      maxMessageBytes: edge.maxMessageBytes,
       pingMs: policy.pingSeconds * 1000,
       clock,
       initial: rest,
@@ -243,6 +332,7 @@ async function serveConnection(edge: Edge, conn: Deno.Conn, done: () => void): P
       table,
       `websocket ${remote.hostname}:${remote.port}`,
       policy.pingSeconds,
+      reserved.slot,
     );
     if (table.closing) socket.close(CloseCode.GoingAway, "server shutting down");
   } catch (err) {

@@ -51,6 +51,15 @@ const encoder = new TextEncoder();
 
 /** Queued frames are copied into writes of up to this many bytes (one write for many small frames). */
 const BATCH_BYTES = 256 * 1024;
+/**
+ * The smallest batch array. It grows (by powers of two, up to
+ * {@linkcode BATCH_BYTES}) only when more is queued at once, and is let go
+ * by a keepalive tick that finds it unused, so an idle connection keeps a
+ * few KiB, not a quarter MiB.
+ */
+const MIN_BATCH_BYTES = 8 * 1024;
+/** The read buffer of a connection (larger messages are read into arrays of their own). */
+const READ_BUFFER_BYTES = 16 * 1024;
 
 /** How long one socket may parse buffered frames before yielding to the event loop, in ms. */
 const SLICE_MS = 4;
@@ -97,6 +106,7 @@ export class ServerSocket {
   #queued = 0; // bytes queued or being written
   #writing = false;
   #batch: Uint8Array | null = null;
+  #batchUsed = false; // a write used the batch since the last keepalive tick
   #open = true; // frames may be sent and messages are delivered
   #closeSent = false;
   #peerClosed = false;
@@ -124,6 +134,7 @@ export class ServerSocket {
     };
     this.#reader = new FrameReader(source, {
       maxMessageBytes: options.maxMessageBytes,
+      bufferBytes: READ_BUFFER_BYTES,
       ...(options.initial ? { initial: options.initial } : {}),
     });
   }
@@ -288,6 +299,8 @@ export class ServerSocket {
     const tick = () => {
       if (this.#ended || this.#closeSent) return;
       this.#reader.trim();
+      if (!this.#batchUsed && !this.#writing) this.#batch = null;
+      this.#batchUsed = false;
       if (this.#heard || this.#paused) {
         this.#heard = false;
         this.#pingOut = false;
@@ -339,11 +352,11 @@ export class ServerSocket {
           this.#queued -= first.byteLength;
           continue;
         }
-        const batch = this.#batch ??= new Uint8Array(BATCH_BYTES);
+        const batch = this.#batchFor(this.#queued);
         let n = 0;
-        while (this.#head < this.#queue.length && n < BATCH_BYTES) {
+        while (this.#head < this.#queue.length && n < batch.byteLength) {
           const item = this.#queue[this.#head]!;
-          const take = Math.min(item.byteLength, BATCH_BYTES - n);
+          const take = Math.min(item.byteLength, batch.byteLength - n);
           batch.set(take === item.byteLength ? item : item.subarray(0, take), n);
           n += take;
           if (take === item.byteLength) {
@@ -364,6 +377,16 @@ export class ServerSocket {
       this.#writing = false;
     }
     if (this.#endWhenFlushed) this.#end();
+  }
+
+  /** The batch array, grown to hold `queued` bytes (within the bounds). */
+  #batchFor(queued: number): Uint8Array {
+    this.#batchUsed = true;
+    const have = this.#batch?.byteLength ?? 0;
+    if (have >= BATCH_BYTES || have >= queued) return this.#batch!;
+    let size = Math.max(have, MIN_BATCH_BYTES);
+    while (size < queued && size < BATCH_BYTES) size *= 2;
+    return this.#batch = new Uint8Array(Math.min(size, BATCH_BYTES));
   }
 
   #shift(): void {
