@@ -87,9 +87,11 @@ Deno.test("stdin: 40 writes of 11 MiB to a process that never reads hold one of 
   }
   const grown = (peakKib(server.pid) - baseline) / 1024;
   // The old server kept every write waiting (+901 MB, no refusal). What is
-  // left is garbage of the refused messages (a 15 MB string, its parse and
-  // its 11 MiB decoding each) that the collector has not reclaimed yet.
-  assert.ok(grown < 500, `peak RSS grew ${grown.toFixed(0)} MiB`);
+  // left is garbage of the refused messages (a 15 MB string and its parse
+  // each; a refused chunk is no longer decoded) that the collector has not
+  // reclaimed yet: about 190 MiB on a quiet machine, up to 550 MiB measured
+  // when the collector lags on a loaded one.
+  assert.ok(grown < 750, `peak RSS grew ${grown.toFixed(0)} MiB`);
   await c.request("process/terminate", { processId: "deaf" });
   // The one write taken ends with the process (stdinClosed, or the broken pipe).
   const results = await all;

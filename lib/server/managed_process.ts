@@ -437,18 +437,36 @@ export class ManagedProcess {
     return result;
   }
 
+  /**
+   * Throws the refusal {@linkcode write} would give a write of `byteLength()`
+   * bytes (with this `writeId`), before the caller has the bytes: so a write
+   * the process has no room for is refused without decoding its base64.
+   * `byteLength` is called only when writes are pending (the only time a
+   * write is refused); null from it means "unknown", and nothing is thrown.
+   */
+  refuseEarly(byteLength: () => number | null, writeId?: string | null): void {
+    if (writeId !== undefined && writeId !== null && this.#writes.has(writeId)) return;
+    if (!this.#child || this.#stdinClosed || this.#stdinPending === 0) return;
+    const n = byteLength();
+    if (n !== null) this.#refuseIfFull(n);
+  }
+
+  #refuseIfFull(byteLength: number): void {
+    const limit = this.#timings.maxPendingStdinBytes;
+    if (this.#stdinPending > 0 && this.#stdinPending + byteLength > limit) {
+      throw internalError(
+        `process ${this.id} is not reading its stdin fast enough: ${this.#stdinPending} bytes ` +
+          `are still waiting, and ${byteLength} more would pass the limit of ${limit}; ` +
+          `retry once it has read them`,
+      );
+    }
+  }
+
   async #write(data: Uint8Array): Promise<WriteStatus> {
     const child = this.#child;
     if (!child) return "starting";
     if (this.#stdinClosed) return "stdinClosed";
-    const limit = this.#timings.maxPendingStdinBytes;
-    if (this.#stdinPending > 0 && this.#stdinPending + data.byteLength > limit) {
-      throw internalError(
-        `process ${this.id} is not reading its stdin fast enough: ${this.#stdinPending} bytes ` +
-          `are still waiting, and ${data.byteLength} more would pass the limit of ${limit}; ` +
-          `retry once it has read them`,
-      );
-    }
+    this.#refuseIfFull(data.byteLength);
     this.#stdinPending += data.byteLength;
     try {
       await child.write(data);

@@ -8,6 +8,7 @@
 import { SIGNALS, type Spawner } from "../process/child.ts";
 import { childEnv } from "./env_policy.ts";
 import { messageOf } from "../util/errors.ts";
+import { base64ByteLength } from "../util/bytes.ts";
 import {
   ErrorKind,
   type ErrorKindValue,
@@ -253,8 +254,11 @@ export const PROCESS_HANDLERS: { [M in ProcessMethodName]: Handler<M> } = {
   },
 
   async "process/write"(params, ctx) {
-    const data = decodeBase64("chunk", params.chunk);
     const proc = ctx.session.process(params.processId);
+    // A write with no room is refused before its base64 is decoded: a flood of
+    // big writes to a process that does not read costs no decoded copies.
+    proc?.refuseEarly(() => base64ByteLength(params.chunk), params.writeId);
+    const data = decodeBase64("chunk", params.chunk);
     if (!proc) return { status: "unknownProcess" };
     return { status: await proc.write(data, params.writeId) };
   },

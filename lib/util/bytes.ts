@@ -115,3 +115,29 @@ export function decodeUtf8(bytes: Uint8Array): string {
   const text = lenientUtf8.decode(bytes);
   return text.includes("\ufffd") ? strictUtf8.decode(bytes) : text;
 }
+
+/**
+ * How many bytes a base64 string decodes to, without decoding it: exact for
+ * well-formed base64 without whitespace (what JSON clients send), `null`
+ * when the string holds whitespace (which `Uint8Array.fromBase64` skips) or
+ * has a length no base64 can have. It only reads the string.
+ *
+ * @example
+ * ```ts
+ * import { base64ByteLength } from "./bytes.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(base64ByteLength("YWJj"), 3);
+ * assert.equal(base64ByteLength("YQ=="), 1);
+ * assert.equal(base64ByteLength("YWI"), 2);
+ * assert.equal(base64ByteLength(""), 0);
+ * assert.equal(base64ByteLength("YW Jj"), null);
+ * assert.equal(base64ByteLength("YWJjZ"), null);
+ * ```
+ */
+export function base64ByteLength(text: string): number | null {
+  if (/[\t\n\f\r ]/.test(text)) return null;
+  let end = text.length;
+  if (end % 4 === 0 && text.endsWith("=")) end -= text.endsWith("==") ? 2 : 1;
+  if (end % 4 === 1) return null;
+  return Math.floor((end * 3) / 4);
+}
