@@ -14,8 +14,9 @@ const LIB = fileURLToPath(new URL("../lib/", import.meta.url));
 const ALLOWED: Record<string, readonly string[]> = {
   protocol: [],
   util: [],
-  process: ["protocol", "util"],
-  fs: ["protocol", "util"],
+  ffi: [],
+  process: ["protocol", "util", "ffi"],
+  fs: ["protocol", "util", "ffi"],
   sandbox: ["protocol", "util", "process"],
   host: ["protocol", "util"],
   server: ["protocol", "util", "process", "fs", "sandbox", "host"],
@@ -33,13 +34,13 @@ const NPM_ALLOWED: Record<string, readonly string[]> = {
 };
 
 /**
- * Files outside process/, fs/, host/ and cli/ that may touch `Deno.*`: the
+ * Files outside ffi/, process/, fs/, host/ and cli/ that may touch `Deno.*`: the
  * server's transport edges and the sandbox's host edge (its policy compiler,
  * bwrap planner and seccomp builder stay pure). Everything else is
  * runtime-neutral. host/ is an edge because it is the executor's own network
  * and configuration: HTTP requests from the executor, its codex config files.
  */
-const DENO_EDGE_FOLDERS = new Set(["process", "fs", "host", "cli"]);
+const DENO_EDGE_FOLDERS = new Set(["ffi", "process", "fs", "host", "cli"]);
 const DENO_EDGE_FILE =
   /^(server\/(ws_[a-z_]+|stdio_[a-z_]+|upgrade|edge_[a-z_]+)|sandbox\/(host|service|placeholders|sandboxed_child))\.ts$/;
 

@@ -19,12 +19,11 @@ import { watchSendProgress } from "../lib/server/ws_peer.ts";
 import { NULL_LOGGER } from "../lib/util/logger.ts";
 import { ManualClock } from "./_fakes.ts";
 // The core loads on the first WebSocket (or at start, with fsRoots), and with
-// it the libc bindings of the fs layer and of the process backends, which
-// stay open for good. Loading them here, outside any test, keeps the resource
+// it the one libc handle of the fs layer and the process backends, which
+// stays open for good. Loading it here, outside any test, keeps the resource
 // sanitizer from counting that one-time load against the test that starts
 // the first such server.
-import "../lib/fs/libc.ts";
-import "../lib/process/ffi_libc.ts";
+import "../lib/ffi/mod.ts";
 
 /** Calls `start` and proves it returned a promise instead of throwing. */
 function startAsync(options: Parameters<typeof ExecServer.start>[0]): Promise<ExecServer> {

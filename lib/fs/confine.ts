@@ -14,10 +14,10 @@
 
 import { ErrorCode, invalidRequest, RpcError } from "../protocol/errors.ts";
 import type { FsSandbox } from "../protocol/fs.ts";
-import { messageOf } from "../util/mod.ts";
+import { isWithin, messageOf } from "../util/mod.ts";
 import { C, OsError } from "./libc.ts";
 import { toNativePath } from "./paths.ts";
-import { type FsRoots, isWithin } from "./roots.ts";
+import type { FsRoots } from "./roots.ts";
 
 /** Whether an operation reads or changes the path. */
 export type PathAccess = "read" | "write";

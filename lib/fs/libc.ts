@@ -3,11 +3,12 @@
  * The slice of Linux's C library the fs service calls through Deno's FFI:
  * descriptor-relative calls (`openat`, `openat2`, `statx`, `mkdirat`,
  * `unlinkat`, `renameat2`, `readlinkat`, `symlinkat`, `getdents64`), positional
- * I/O, and inotify. Deno's own fs API takes only paths, and a path is checked
- * by the kernel again at every call, which is what a symlink swap exploits.
+ * I/O, and inotify, as wrappers that throw {@linkcode OsError} on top of the
+ * server's one libc handle in `lib/ffi`. Deno's own fs API takes only paths,
+ * and a path is checked by the kernel again at every call, which is what a
+ * symlink swap exploits.
  *
- * Only Linux on x86_64 and aarch64 with glibc ≥ 2.30: both use the generic
- * Linux values below, except the two `O_` flags that differ by arch.
+ * Only Linux on x86_64 and aarch64 with glibc ≥ 2.30.
  *
  * Calls are synchronous (a few microseconds each) except `pread`, `pwrite`
  * and `poll`, which run on a worker thread. errno is thread-local and cannot
@@ -18,127 +19,16 @@
  * @module
  */
 
-const ARM = Deno.build.arch === "aarch64";
+import {
+  C,
+  cString as ffiCString,
+  errno,
+  libc,
+  libcUnavailableReason,
+  strerror,
+} from "../ffi/mod.ts";
 
-/** Linux constants (the generic table; the two arch-specific ones are picked at load). */
-export const C = {
-  AT_FDCWD: -100,
-  O_RDONLY: 0,
-  O_WRONLY: 1,
-  O_RDWR: 2,
-  O_CREAT: 0o100,
-  O_EXCL: 0o200,
-  O_NOCTTY: 0o400,
-  O_TRUNC: 0o1000,
-  O_APPEND: 0o2000,
-  O_NONBLOCK: 0o4000,
-  O_DIRECTORY: ARM ? 0o40000 : 0o200000,
-  O_NOFOLLOW: ARM ? 0o100000 : 0o400000,
-  O_CLOEXEC: 0o2000000,
-  O_PATH: 0o10000000,
-  AT_SYMLINK_NOFOLLOW: 0x100,
-  AT_REMOVEDIR: 0x200,
-  AT_EMPTY_PATH: 0x1000,
-  RENAME_NOREPLACE: 1,
-  RESOLVE_NO_XDEV: 0x01,
-  RESOLVE_NO_MAGICLINKS: 0x02,
-  RESOLVE_NO_SYMLINKS: 0x04,
-  RESOLVE_BENEATH: 0x08,
-  SYS_OPENAT2: 437,
-  STATX_BASIC_STATS: 0x7ff,
-  STATX_BTIME: 0x800,
-  S_IFMT: 0o170000,
-  S_IFDIR: 0o040000,
-  S_IFREG: 0o100000,
-  S_IFLNK: 0o120000,
-  DT_UNKNOWN: 0,
-  DT_DIR: 4,
-  DT_REG: 8,
-  DT_LNK: 10,
-  IN_NONBLOCK: 0o4000,
-  IN_CLOEXEC: 0o2000000,
-  POLLIN: 0x1,
-  EFD_CLOEXEC: 0o2000000,
-  EFD_NONBLOCK: 0o4000,
-  EPERM: 1,
-  ENOENT: 2,
-  EINTR: 4,
-  EIO: 5,
-  EBADF: 9,
-  EAGAIN: 11,
-  EACCES: 13,
-  EBUSY: 16,
-  EEXIST: 17,
-  EXDEV: 18,
-  ENOTDIR: 20,
-  EISDIR: 21,
-  EINVAL: 22,
-  EMFILE: 24,
-  ENOSPC: 28,
-  ELOOP: 40,
-  ENOSYS: 38,
-  ENOTEMPTY: 39,
-  E2BIG: 7,
-} as const;
-
-const SYMBOLS = {
-  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
-  openat2: {
-    name: "syscall",
-    parameters: ["i64", "i32", "buffer", "buffer", "usize"],
-    result: "i64",
-  },
-  close: { parameters: ["i32"], result: "i32" },
-  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
-  mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  unlinkat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
-  renameat2: { parameters: ["i32", "buffer", "i32", "buffer", "u32"], result: "i32" },
-  readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
-  symlinkat: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
-  getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  fchmod: { parameters: ["i32", "u32"], result: "i32" },
-  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
-  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
-  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
-  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
-  preadThreaded: {
-    name: "pread",
-    parameters: ["i32", "buffer", "usize", "i64"],
-    result: "isize",
-    nonblocking: true,
-  },
-  pwriteThreaded: {
-    name: "pwrite",
-    parameters: ["i32", "buffer", "usize", "i64"],
-    result: "isize",
-    nonblocking: true,
-  },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  readThreaded: {
-    name: "read",
-    parameters: ["i32", "buffer", "usize"],
-    result: "isize",
-    nonblocking: true,
-  },
-  writeThreaded: {
-    name: "write",
-    parameters: ["i32", "buffer", "usize"],
-    result: "isize",
-    nonblocking: true,
-  },
-  inotify_init1: { parameters: ["i32"], result: "i32" },
-  inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  inotify_rm_watch: { parameters: ["i32", "i32"], result: "i32" },
-  eventfd: { parameters: ["u32", "i32"], result: "i32" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-  getuid: { parameters: [], result: "u32" },
-  umask: { parameters: ["u32"], result: "u32" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+export { C, errno, libc };
 
 /**
  * A failed OS call. `message` is the OS's text in codex's form,
@@ -157,71 +47,25 @@ export class OsError extends Error {
   }
 }
 
-let lib: Symbols | null = null;
-let errnoView: Deno.UnsafePointerView | null = null;
-let unavailable: string | null = null;
-
 /**
  * Why the descriptor-relative fs layer cannot run here, or null when it can:
  * it needs Linux, glibc and the `--allow-ffi` permission.
  */
 export function fsUnavailableReason(): string | null {
-  if (lib !== null) return null;
-  if (unavailable !== null) return unavailable;
-  if (Deno.build.os !== "linux") {
-    unavailable = `fs/* needs Linux (openat(2) and friends); this is ${Deno.build.os}`;
-    return unavailable;
-  }
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    unavailable =
-      "fs/* needs the --allow-ffi permission: paths are opened one component at a time " +
+  const reason = libcUnavailableReason();
+  if (reason === null) return null;
+  if (reason.includes("--allow-ffi")) {
+    return "fs/* needs the --allow-ffi permission: paths are opened one component at a time " +
       "relative to their parent directory through openat(2), which Deno's fs API cannot do";
-    return unavailable;
   }
-  try {
-    const symbols = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-    const where = symbols.__errno_location();
-    if (where === null) throw new Error("__errno_location returned null");
-    errnoView = new Deno.UnsafePointerView(where);
-    lib = symbols;
-    return null;
-  } catch (err) {
-    unavailable = `fs/* cannot load libc.so.6 (glibc 2.30 or later is required): ${
-      err instanceof Error ? err.message : String(err)
-    }`;
-    return unavailable;
-  }
+  return `fs/* cannot run: ${reason}`;
 }
 
-/** The loaded library; throws when {@linkcode fsUnavailableReason} says why not. */
-export function libc(): Symbols {
-  if (lib !== null) return lib;
-  const reason = fsUnavailableReason();
-  if (reason !== null) throw new Error(reason);
-  return lib as unknown as Symbols;
-}
-
-/** errno of the last failed synchronous call. */
-export function errno(): number {
-  libc();
-  return (errnoView as Deno.UnsafePointerView).getInt32();
-}
-
-function strerror(code: number): string {
-  const text = lib?.strerror(code) ?? null;
-  return text === null ? `Unknown error ${code}` : Deno.UnsafePointerView.getCString(text);
-}
-
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** `text` as a NUL-terminated C string; a NUL inside is EINVAL. */
 export function cString(text: string): Uint8Array<ArrayBuffer> {
-  const bytes = encoder.encode(text);
-  if (bytes.includes(0)) throw new OsError(C.EINVAL);
-  const out = new Uint8Array(bytes.length + 1);
-  out.set(bytes);
-  return out;
+  return ffiCString(text, () => new OsError(C.EINVAL));
 }
 
 const EMPTY = cString("");
@@ -418,13 +262,6 @@ export function ftruncate(fd: number, length: number): void {
   retry(() => libc().ftruncate(fd, BigInt(length)));
 }
 
-/** The process's file creation mask (read without changing it for long). */
-export function currentUmask(): number {
-  const old = libc().umask(0o022);
-  libc().umask(old);
-  return old;
-}
-
 /** One directory entry from `getdents64(2)`. */
 export interface DirEntry {
   /** The name (UTF-8, lossy). */
@@ -605,11 +442,4 @@ export async function pollReadable(fds: readonly number[]): Promise<number[]> {
 /** The server's effective uid. */
 export function uid(): number {
   return libc().getuid();
-}
-
-// Load at import when allowed: the library then exists before any test
-// starts, so Deno's resource sanitizer does not blame the first test that
-// touches a file. It is never closed.
-if (Deno.build.os === "linux" && Deno.permissions.querySync({ name: "ffi" }).state === "granted") {
-  fsUnavailableReason();
 }

@@ -464,12 +464,6 @@ function dup(fd: number): number {
   return openat(fd, ".", C.O_PATH | C.O_DIRECTORY);
 }
 
-/** True when `path` is `root` or below it (both canonical). */
-export function isWithin(path: string, root: string): boolean {
-  if (root === "/") return true;
-  return path === root || path.startsWith(`${root}/`);
-}
-
 /** The -32004 error for a missing path, in codex's words. */
 export function notFound(): RpcError {
   return new RpcError(ErrorCode.NotFound, new OsError(C.ENOENT).message);

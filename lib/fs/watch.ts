@@ -26,12 +26,12 @@ import type {
   FsWatchParams,
   FsWatchResult,
 } from "../protocol/fs.ts";
-import { joinPath } from "../util/mod.ts";
+import { isWithin, joinPath } from "../util/mod.ts";
 import { IN, type Inotify, type InotifyEvent, type InotifyWatch } from "./inotify.ts";
 import { yieldToLoop } from "./io.ts";
 import { C, closeFd, isDir, openat, OsError } from "./libc.ts";
 import { toNativePath } from "./paths.ts";
-import { type FsRoots, isWithin } from "./roots.ts";
+import type { FsRoots } from "./roots.ts";
 import { listAll } from "./tree.ts";
 
 /** Receives every change; it must not throw (a throw is ignored). */

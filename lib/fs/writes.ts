@@ -30,7 +30,8 @@ import {
   unlinkat,
   writeSeqAll,
 } from "./libc.ts";
-import { isWithin, type Location } from "./roots.ts";
+import { isWithin } from "../util/mod.ts";
+import type { Location } from "./roots.ts";
 import { copyOpenFile, copyTree, removeTree } from "./tree.ts";
 
 /**

@@ -1,7 +1,8 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
  * POSIX path strings: joining a name onto a directory and taking a path's
- * parent, as the fs service, confinement, watches and program lookup need.
+ * parent, and whether one path lies within another, as the fs service,
+ * confinement, watches and program lookup need.
  * Plain string work: nothing is normalized or resolved.
  *
  * @module
@@ -38,4 +39,24 @@ export function joinPath(dir: string, name: string): string {
 export function parentOf(path: string): string {
   const i = path.lastIndexOf("/");
   return i <= 0 ? "/" : path.slice(0, i);
+}
+
+/**
+ * Whether the absolute `path` is `root` or lies below it. Plain string
+ * comparison: both must already be canonical (no `.`, `..`, repeated or
+ * trailing `/`).
+ *
+ * @example
+ * ```ts
+ * import { isWithin } from "./path.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(isWithin("/a/b", "/a"), true);
+ * assert.equal(isWithin("/a", "/a"), true);
+ * assert.equal(isWithin("/ab", "/a"), false);
+ * assert.equal(isWithin("/anything", "/"), true);
+ * ```
+ */
+export function isWithin(path: string, root: string): boolean {
+  if (root === "/") return true;
+  return path === root || path.startsWith(`${root}/`);
 }
