@@ -77,6 +77,43 @@ Deno.test("a start with 500,000 variables is refused at once, without stalling o
   assert.ok(slowest < 5000, `the slowest ping took ${slowest.toFixed(0)} ms`);
 });
 
+Deno.test("a start whose envPolicy globs would take 30 s of matching is refused at once, without stalling other clients", async () => {
+  await using server = await ServerProcess.start([]);
+  await using a = await TestClient.connect(server.url);
+  await using b = await TestClient.connect(server.url);
+  const set: Record<string, string> = {};
+  for (let i = 0; i < 65_536; i++) set[`VARIABLE_NAME_${i}`] = "x";
+  const includeOnly = Array.from({ length: 4_096 }, (_, i) => `*G${i}*`);
+  const params = (processId: string, policy: Record<string, unknown>) => ({
+    processId,
+    argv: ["true"],
+    cwd: "/tmp",
+    env: ENV,
+    envPolicy: { inherit: "none", ignoreDefaultExcludes: true, exclude: [], set, ...policy },
+    tty: false,
+  });
+  let reply: Record<string, unknown> = {};
+  const slowest = await pingDuring(b, async () => {
+    reply = await a.call("process/start", params("globs", { includeOnly }), { timeoutMs: 10_000 });
+  });
+  const error = reply.error as { code: number; message: string };
+  assert.equal(error.code, -32602);
+  assert.match(
+    error.message,
+    /^envPolicy\.includeOnly: matching 4096 globs against 65536 variables is too much work/,
+  );
+  // The old server matched every glob against every name: 30 s of its only
+  // thread. Now it gives up after a bounded amount of matching.
+  assert.ok(slowest < 5000, `the slowest ping took ${slowest.toFixed(0)} ms`);
+  // Exact names and NAME* prefixes are looked up, not tried: as many are fine.
+  const lookedUp = includeOnly.map((g, i) => i % 2 ? `VARIABLE_NAME_${i}` : `${g.slice(1)}`);
+  const ok = await a.call("process/start", params("lookups", { includeOnly: lookedUp }), {
+    timeoutMs: 10_000,
+  });
+  assert.deepEqual(ok.result, { processId: "lookups", sandboxType: "none" });
+  await a.untilClosed("lookups");
+});
+
 Deno.test("20,000 parked reads run at most concurrentRequests at a time, so waking them cannot take gigabytes (issue 15 row 12)", async () => {
   await using server = await ServerProcess.start([]);
   const raw = await RawSocket.connect(server.url);
