@@ -311,7 +311,7 @@ export class FileSystemService implements Disposable {
     await fsCall(() =>
       retryChanged(() => {
         using at = this.locate(params.path, "write", { policy });
-        makeDirectories(at, recursive);
+        makeDirectories(at, recursive, writeCheck(policy));
         return Promise.resolve();
       })
     );
@@ -424,7 +424,7 @@ export class FileSystemService implements Disposable {
       const policy = this.policy(params.sandbox);
       await fsCall(async () => {
         using at = this.locate(params.path, "write", { policy, follow: false });
-        await removeAt(at, params.recursive ?? true);
+        await removeAt(at, params.recursive ?? true, writeCheck(policy));
       });
     } catch (err) {
       const mapped = mapFsError(err);
@@ -454,7 +454,10 @@ export class FileSystemService implements Disposable {
           policy,
           field: "destinationPath",
         });
-        await copyAt(from, to, params.recursive);
+        const check = policy === ALLOW_ALL
+          ? null
+          : (path: string, access: PathAccess) => policy.check(path, access);
+        await copyAt(from, to, params.recursive, check);
       })
     );
     return {};
@@ -546,6 +549,14 @@ export class FileSystemService implements Disposable {
   unwatch(set: FsWatchSet, params: P.FsUnwatchParams): Promise<P.FsUnwatchResult> {
     return set.unwatch(params.watchId);
   }
+}
+
+/**
+ * The check a recursive operation runs on every path it would change below
+ * the one it was asked about, or null when the policy allows everything.
+ */
+function writeCheck(policy: PathPolicy): ((path: string) => void) | null {
+  return policy === ALLOW_ALL ? null : (path) => policy.check(path, "write");
 }
 
 /** Runs an fs operation and maps whatever it throws to a wire error. */

@@ -5,6 +5,13 @@
  * removed as a link, and a directory swapped for a link while the tree is
  * being processed stops the operation on that entry instead of leading out.
  *
+ * A sandbox policy may refuse a path deep inside a tree it allows at the top
+ * (a workspace is writable, its `.git` is not), so both operations take a
+ * {@linkcode TreeGuard}: every path they would create, overwrite or remove
+ * (and every path a copy reads) is checked, first in a pass that changes nothing (so a refused tree is left
+ * as it was) and again just before the change (the tree may have changed in
+ * between).
+ *
  * @module
  */
 
@@ -22,11 +29,19 @@ import {
   readDirBatch,
   readlinkat,
   renameat,
+  type Stat,
   statAt,
   symlinkat,
   unlinkat,
 } from "./libc.ts";
 import { copyData, replaceAtomically, tempName, yieldToLoop } from "./io.ts";
+
+/**
+ * The check of a tree operation: throws to refuse the entry at `rel`, its
+ * path relative to the tree's top (`.git/hooks/pre-commit`), before it is
+ * created, overwritten, removed or (for a copy's source) read.
+ */
+export type TreeGuard = (rel: string) => void;
 
 /**
  * Deepest tree `fs/copy` and `fs/remove` descend into; each level holds one
@@ -66,13 +81,36 @@ class Pacer {
 
 /**
  * Removes `name` from `dir` with everything below it. A symlink is removed,
- * never its target.
+ * never its target. With a `guard`, nothing is removed unless every path
+ * below may be.
  */
-export async function removeTree(dir: number, name: string): Promise<void> {
-  await removeIn(dir, name, 0, new Pacer());
+export async function removeTree(
+  dir: number,
+  name: string,
+  guard: TreeGuard | null = null,
+): Promise<void> {
+  const pace = new Pacer();
+  if (guard !== null) {
+    const fd = openDirOrNull(dir, name);
+    if (fd !== null) {
+      try {
+        await scanTree(fd, "", guard, true, 0, pace);
+      } finally {
+        closeFd(fd);
+      }
+    }
+  }
+  await removeIn(dir, name, "", guard, 0, pace);
 }
 
-async function removeIn(dir: number, name: string, depth: number, pace: Pacer): Promise<void> {
+async function removeIn(
+  dir: number,
+  name: string,
+  rel: string,
+  guard: TreeGuard | null,
+  depth: number,
+  pace: Pacer,
+): Promise<void> {
   if (depth > MAX_TREE_DEPTH) throw tooDeep();
   let fd: number;
   try {
@@ -92,8 +130,10 @@ async function removeIn(dir: number, name: string, depth: number, pace: Pacer): 
       if (entries.length === 0) break;
       for (const entry of entries) {
         await pace.tick();
+        const child = relJoin(rel, entry.name);
+        guard?.(child);
         if (entry.type === C.DT_DIR || entry.type === C.DT_UNKNOWN) {
-          await removeIn(fd, entry.name, depth + 1, pace);
+          await removeIn(fd, entry.name, child, guard, depth + 1, pace);
           continue;
         }
         try {
@@ -102,7 +142,7 @@ async function removeIn(dir: number, name: string, depth: number, pace: Pacer): 
           if (!(err instanceof OsError)) throw err;
           if (err.errno === C.ENOENT) continue;
           if (err.errno !== C.EISDIR) throw err;
-          await removeIn(fd, entry.name, depth + 1, pace);
+          await removeIn(fd, entry.name, child, guard, depth + 1, pace);
         }
       }
     }
@@ -110,6 +150,72 @@ async function removeIn(dir: number, name: string, depth: number, pace: Pacer): 
     closeFd(fd);
   }
   unlinkat(dir, name, true);
+}
+
+/** `name` in `dir` opened as a directory, or null when it is not one (or is gone). */
+function openDirOrNull(dir: number, name: string): number | null {
+  try {
+    return openDir(dir, name);
+  } catch (err) {
+    if (
+      err instanceof OsError &&
+      (err.errno === C.ENOTDIR || err.errno === C.ELOOP || err.errno === C.ENOENT)
+    ) return null;
+    throw err;
+  }
+}
+
+/**
+ * Runs `guard` on every entry below the open directory `dir` (whose own
+ * relative path is `rel`), changing nothing. `specials` includes FIFOs,
+ * sockets and devices (a remove takes them; a copy skips them).
+ */
+async function scanTree(
+  dir: number,
+  rel: string,
+  guard: TreeGuard,
+  specials: boolean,
+  depth: number,
+  pace: Pacer,
+): Promise<void> {
+  if (depth > MAX_TREE_DEPTH) throw tooDeep();
+  for (const entry of listFresh(dir)) {
+    await pace.tick();
+    let type = entry.type;
+    if (type === C.DT_UNKNOWN) {
+      try {
+        type = typeOf(statAt(dir, entry.name));
+      } catch (err) {
+        if (err instanceof OsError && err.errno === C.ENOENT) continue;
+        throw err;
+      }
+    }
+    const copied = type === C.DT_DIR || type === C.DT_REG || type === C.DT_LNK;
+    if (!copied && !specials) continue;
+    const child = relJoin(rel, entry.name);
+    guard(child);
+    if (type !== C.DT_DIR) continue;
+    const fd = openDirOrNull(dir, entry.name);
+    if (fd === null) continue;
+    try {
+      await scanTree(fd, child, guard, specials, depth + 1, pace);
+    } finally {
+      closeFd(fd);
+    }
+  }
+}
+
+/** `name` below the relative path `rel` ("" is the top). */
+function relJoin(rel: string, name: string): string {
+  return rel === "" ? name : `${rel}/${name}`;
+}
+
+/** The `DT_*` type of a status (-1 for a FIFO, socket or device). */
+function typeOf(stat: Stat): number {
+  if (isDir(stat)) return C.DT_DIR;
+  if (isFile(stat)) return C.DT_REG;
+  if (isLink(stat)) return C.DT_LNK;
+  return -1;
 }
 
 /** Every entry of the directory `fd`, read through a fresh descriptor (from the top). */
@@ -128,9 +234,16 @@ function listFresh(fd: number): DirEntry[] {
  * at the end, so a failure leaves nothing behind; when it is an existing
  * directory, the entries are merged into it, each file replaced atomically.
  * Symlinks are copied as links; FIFOs, sockets and devices are skipped.
+ * With a `guard`, nothing is written unless every destination path may be.
  */
-export async function copyTree(from: number, toDir: number, name: string): Promise<void> {
+export async function copyTree(
+  from: number,
+  toDir: number,
+  name: string,
+  guard: TreeGuard | null = null,
+): Promise<void> {
   const pace = new Pacer();
+  if (guard !== null) await scanTree(from, "", guard, false, 0, pace);
   let existing: number;
   try {
     existing = openDir(toDir, name);
@@ -141,7 +254,7 @@ export async function copyTree(from: number, toDir: number, name: string): Promi
     try {
       const fd = openDir(toDir, temp);
       try {
-        await copyInto(from, fd, 0, pace);
+        await copyInto(from, fd, "", guard, 0, pace);
         chmodDir(fd, statAt(from).mode & 0o7777);
       } finally {
         closeFd(fd);
@@ -154,7 +267,7 @@ export async function copyTree(from: number, toDir: number, name: string): Promi
     return;
   }
   try {
-    await copyInto(from, existing, 0, pace);
+    await copyInto(from, existing, "", guard, 0, pace);
   } finally {
     closeFd(existing);
   }
@@ -169,11 +282,21 @@ function chmodDir(fd: number, mode: number): void {
   }
 }
 
-async function copyInto(from: number, to: number, depth: number, pace: Pacer): Promise<void> {
+/** Copies the entries of `from` into `to` (both at `rel` in their trees). */
+async function copyInto(
+  from: number,
+  to: number,
+  rel: string,
+  guard: TreeGuard | null,
+  depth: number,
+  pace: Pacer,
+): Promise<void> {
   if (depth > MAX_TREE_DEPTH) throw tooDeep();
   for (const entry of listAll(from)) {
     await pace.tick();
     const stat = statAt(from, entry.name);
+    const child = relJoin(rel, entry.name);
+    if (typeOf(stat) !== -1) guard?.(child);
     if (isLink(stat)) {
       symlinkat(readlinkat(from, entry.name), to, entry.name);
     } else if (isDir(stat)) {
@@ -190,7 +313,7 @@ async function copyInto(from: number, to: number, depth: number, pace: Pacer): P
           mkdirat(to, entry.name, 0o700);
           dst = openDir(to, entry.name);
           try {
-            await copyInto(src, dst, depth + 1, pace);
+            await copyInto(src, dst, child, guard, depth + 1, pace);
             chmodDir(dst, stat.mode & 0o7777);
           } finally {
             closeFd(dst);
@@ -198,7 +321,7 @@ async function copyInto(from: number, to: number, depth: number, pace: Pacer): P
           continue;
         }
         try {
-          await copyInto(src, dst, depth + 1, pace);
+          await copyInto(src, dst, child, guard, depth + 1, pace);
         } finally {
           closeFd(dst);
         }

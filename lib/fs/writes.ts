@@ -30,7 +30,8 @@ import {
   unlinkat,
   writeSeqAll,
 } from "./libc.ts";
-import { isWithin } from "../util/mod.ts";
+import { isWithin, joinPath, parentOf } from "../util/mod.ts";
+import type { PathAccess } from "./confine.ts";
 import type { Location } from "./roots.ts";
 import { copyOpenFile, copyTree, removeTree } from "./tree.ts";
 
@@ -56,13 +57,25 @@ export async function writeAt(at: Location, data: Uint8Array, append: boolean): 
   await replaceAtomically(dir, at.name, info, (fd) => pwriteAll(fd, data, 0));
 }
 
-/** `fs/createDirectory` at `at`: mkdir, or every missing component when `recursive`. */
-export function makeDirectories(at: Location, recursive: boolean): void {
+/**
+ * `fs/createDirectory` at `at`: mkdir, or every missing component when
+ * `recursive`. `check` (when given) is asked about every directory to be
+ * created, `at.path` and the missing ones above it, before any is.
+ */
+export function makeDirectories(
+  at: Location,
+  recursive: boolean,
+  check: ((path: string) => void) | null = null,
+): void {
   if (at.exists) {
     if (recursive && isDir(at.mustExist())) return;
     throw new OsError(C.EEXIST);
   }
   if (!recursive && at.missing.length > 1) throw new OsError(C.ENOENT);
+  if (check !== null) {
+    let path = at.path;
+    for (let i = 0; i < at.missing.length; i++, path = parentOf(path)) check(path);
+  }
   let dir = openat(at.parent, ".", C.O_PATH | C.O_DIRECTORY);
   try {
     for (const name of at.missing) {
@@ -82,22 +95,40 @@ export function makeDirectories(at: Location, recursive: boolean): void {
   }
 }
 
-/** `fs/remove` at `at` (a link is removed, never its target); a root is refused. */
-export async function removeAt(at: Location, recursive: boolean): Promise<void> {
+/**
+ * `fs/remove` at `at` (a link is removed, never its target); a root is
+ * refused. `check` (when given) is asked about every path below a directory
+ * before anything is removed.
+ */
+export async function removeAt(
+  at: Location,
+  recursive: boolean,
+  check: ((path: string) => void) | null = null,
+): Promise<void> {
   const info = at.mustExist();
   if (at.parent < 0) {
     throw invalidRequest(`fs/remove cannot remove the root directory ${at.path}`);
   }
   if (!isDir(info)) return unlinkat(at.parent, at.name);
-  if (recursive) return await removeTree(at.parent, at.name);
+  if (recursive) {
+    const guard = check && ((rel: string) => check(joinPath(at.path, rel)));
+    return await removeTree(at.parent, at.name, guard);
+  }
   unlinkat(at.parent, at.name, true);
 }
 
 /**
  * `fs/copy` of `from` (not followed) to `to` (followed): a link as a link, a
- * file atomically, a directory tree when `recursive`.
+ * file atomically, a directory tree when `recursive`. `check` (when given)
+ * is asked, before anything is written, about every path a tree copy would
+ * read below `from` and write below `to`.
  */
-export async function copyAt(from: Location, to: Location, recursive: boolean): Promise<void> {
+export async function copyAt(
+  from: Location,
+  to: Location,
+  recursive: boolean,
+  check: ((path: string, access: PathAccess) => void) | null = null,
+): Promise<void> {
   const info = from.mustExist();
   const dir = to.parentDir;
   if (isLink(info)) return symlinkat(readlinkat(from.node), dir, to.name);
@@ -110,7 +141,11 @@ export async function copyAt(from: Location, to: Location, recursive: boolean): 
     }
     const fd = openNode(from, C.O_RDONLY);
     try {
-      return await copyTree(fd, dir, to.name);
+      const guard = check && ((rel: string) => {
+        check(joinPath(from.path, rel), "read");
+        check(joinPath(to.path, rel), "write");
+      });
+      return await copyTree(fd, dir, to.name, guard);
     } finally {
       closeFd(fd);
     }
