@@ -180,6 +180,16 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     reason: "anyone who can reach the port could run commands as the server's user",
   },
   {
+    id: "redirect-env-headers",
+    behaviour: "`http/request` headers with `valueEnvVar` on a redirect to another origin",
+    codex: "sent to the new origin (only `authorization`, `cookie`, `proxy-authorization` and " +
+      "`www-authenticate` are dropped)",
+    ours: "dropped, with those four",
+    reason: "the executor's secret was meant for the origin the client named, not for whoever " +
+      "that origin redirects to",
+    shownBy: "tests/host_http_e2e_test.ts (two loopback origins)",
+  },
+  {
     id: "error-texts",
     behaviour: "error messages",
     codex: 'serde\'s texts ("missing field `x`", "invalid type: …"); a spawn error is the ' +

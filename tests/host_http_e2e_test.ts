@@ -25,7 +25,7 @@ function http(c: TestClient, params: Record<string, unknown>): Promise<Message> 
 
 function echoOf(
   reply: Message,
-): { method: string; headers: [string, string][]; bodyBase64: string } {
+): { method: string; url: string; headers: [string, string][]; bodyBase64: string } {
   assert.ok(reply.result, JSON.stringify(reply.error));
   return JSON.parse(text(reply.result.bodyBase64));
 }
@@ -225,6 +225,38 @@ Deno.test("http/request: redirects followed up to 10, or not; never to another s
   );
   assert.ok(!away.headers.some(([n]) => n === "authorization"), JSON.stringify(away.headers));
   assert.ok(away.headers.some(([n]) => n === "x-kept"));
+});
+
+Deno.test("http/request: a header carrying an executor variable (valueEnvVar) never follows a redirect to another origin", async () => {
+  await using origin = new HttpOrigin();
+  await using other = new HttpOrigin();
+  await using server = await ServerProcess.start([], { env: ENV });
+  await using c = await TestClient.connect(server.url);
+  const headers = [
+    { name: "X-Api-Key", value: "k=", valueEnvVar: "PROBE_SECRET" },
+    { name: "x-kept", value: "1" },
+    { name: "cookie", value: "a=1" },
+    { name: "authorization", value: "Bearer literal" },
+  ];
+  const names = (echo: { headers: [string, string][] }) => echo.headers.map(([n]) => n);
+  // Within the origin, over two hops, everything is sent.
+  const home = echoOf(await http(c, { url: `${origin.base}/redirect?n=1`, headers }));
+  assert.ok(home.headers.some(([n, v]) => n === "x-api-key" && v === "k=s3cret-value"));
+  assert.ok(names(home).includes("authorization") && names(home).includes("cookie"));
+  // One hop within the origin, then one to another origin (a second loopback
+  // server): the secret is not sent there, by 302 nor by 307.
+  for (const code of [302, 307]) {
+    const to = encodeURIComponent(`${other.base}/echo`);
+    const away = echoOf(
+      await http(c, { url: `${origin.base}/redirect?n=1&code=${code}&to=${to}`, headers }),
+    );
+    assert.ok(away.url.startsWith(other.base), away.url);
+    assert.ok(!JSON.stringify(away.headers).includes("s3cret"), JSON.stringify(away.headers));
+    for (const n of ["x-api-key", "authorization", "cookie"]) {
+      assert.ok(!names(away).includes(n), `${code}: ${n} went to the other origin`);
+    }
+    assert.ok(names(away).includes("x-kept"), `${code}: an ordinary header is kept`);
+  }
 });
 
 Deno.test("http/request: timeouts cover the whole exchange; refused connections fail clearly", async () => {

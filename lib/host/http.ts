@@ -4,7 +4,8 @@
  * codex 0.171's rules (http and https only, headers in order with repeats,
  * `valueEnvVar` appended from the executor's environment, codex's default
  * headers, at most 10 redirects, never to another scheme, one deadline for
- * the whole exchange), over Node's HTTP client, which lets the server send
+ * the whole exchange; unlike codex, `valueEnvVar` headers are not sent to
+ * another origin a redirect points at), over Node's HTTP client, which lets the server send
  * exactly these headers (no user agent of its own) and read the response's
  * headers in wire order.
  *
@@ -77,11 +78,18 @@ export class BodyError extends Error {
   }
 }
 
+/**
+ * A request header: lowercased name, value, and whether the value holds an
+ * executor environment variable (`valueEnvVar`), which never leaves the
+ * origin the caller named.
+ */
+type Header = [name: string, value: string, fromEnv?: true];
+
 /** A validated request: what goes on the wire. */
 interface Plan {
   method: string;
   url: URL;
-  headers: [string, string][];
+  headers: Header[];
   body: Uint8Array | null;
 }
 
@@ -110,7 +118,7 @@ export function planRequest(params: HttpRequestParams, env: Record<string, strin
     throw invalidParams(`http/request only supports http and https URLs, got ${scheme}`);
   }
   url.hash = "";
-  const headers: [string, string][] = [];
+  const headers: Header[] = [];
   for (const h of params.headers ?? []) {
     if (!TOKEN.test(h.name)) {
       throw invalidParams("http/request header name is invalid: invalid HTTP header name");
@@ -135,7 +143,8 @@ export function planRequest(params: HttpRequestParams, env: Record<string, strin
         `http/request header value is invalid for ${h.name}: failed to parse header value`,
       );
     }
-    headers.push([h.name.toLowerCase(), value]);
+    const name = h.name.toLowerCase();
+    headers.push(h.valueEnvVar ? [name, value, true] : [name, value]);
   }
   let body: Uint8Array | null = null;
   if (params.bodyBase64) {
@@ -221,7 +230,11 @@ function redirected(plan: Plan, status: number, location: string): Plan {
     headers = headers.filter(([n]) => !dropped.includes(n));
     if (method !== "GET" && method !== "HEAD") method = "GET";
   }
-  if (next.origin !== plan.url.origin) headers = headers.filter(([n]) => !SENSITIVE.includes(n));
+  if (next.origin !== plan.url.origin) {
+    // Credentials stay with the origin they were meant for: the usual ones,
+    // and any header carrying an executor environment variable.
+    headers = headers.filter(([n, , fromEnv]) => !fromEnv && !SENSITIVE.includes(n));
+  }
   headers.push(["host", next.host]);
   if (!(plan.url.protocol === "https:" && next.protocol === "http:")) {
     const referer = new URL(plan.url);
