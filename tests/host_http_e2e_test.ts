@@ -243,6 +243,7 @@ Deno.test("http/request: a header carrying an executor variable (valueEnvVar) ne
   const home = echoOf(await http(c, { url: `${origin.base}/redirect?n=1`, headers }));
   assert.ok(home.headers.some(([n, v]) => n === "x-api-key" && v === "k=s3cret-value"));
   assert.ok(names(home).includes("authorization") && names(home).includes("cookie"));
+  assert.ok(home.headers.some(([n, v]) => n === "referer" && v.endsWith("/redirect?n=0&code=302")));
   // One hop within the origin, then one to another origin (a second loopback
   // server): the secret is not sent there, by 302 nor by 307.
   for (const code of [302, 307]) {
@@ -256,6 +257,12 @@ Deno.test("http/request: a header carrying an executor variable (valueEnvVar) ne
       assert.ok(!names(away).includes(n), `${code}: ${n} went to the other origin`);
     }
     assert.ok(names(away).includes("x-kept"), `${code}: an ordinary header is kept`);
+    // The other origin learns where the request came from, not the path and
+    // query it came from (codex 0.171 sends the same).
+    assert.deepEqual(away.headers.filter(([n]) => n === "referer"), [[
+      "referer",
+      `${origin.base}/`,
+    ]]);
   }
 });
 

@@ -237,10 +237,15 @@ function redirected(plan: Plan, status: number, location: string): Plan {
   }
   headers.push(["host", next.host]);
   if (!(plan.url.protocol === "https:" && next.protocol === "http:")) {
+    // Another origin learns only where the request came from, not its path
+    // and query (which may hold a token), as with codex 0.171.
     const referer = new URL(plan.url);
     referer.username = "";
     referer.password = "";
-    headers.push(["referer", referer.href]);
+    headers.push([
+      "referer",
+      next.origin === plan.url.origin ? referer.href : `${referer.origin}/`,
+    ]);
   }
   return { method, url: next, headers, body };
 }
