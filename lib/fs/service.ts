@@ -538,11 +538,13 @@ export class FileSystemService implements Disposable {
   }
 
   /**
-   * `fs/watch`: resolves and confines the path, then starts a watch on it
-   * in the session's set.
+   * `fs/watch`: resolves and confines the path, checks the request's sandbox
+   * (and the operator's) as `fs/readFile` does, then starts a watch on it in
+   * the session's set that keeps that policy.
    */
   async watch(set: FsWatchSet, params: P.FsWatchParams): Promise<P.FsWatchResult> {
-    return await fsCall(() => set.watch(params));
+    const policy = this.policy(params.sandbox);
+    return await fsCall(() => set.watch(params, policy));
   }
 
   /** `fs/unwatch`: stops a watch of the session's set. */

@@ -11,7 +11,10 @@
  * path. A recursive watch finds subdirectories itself, relative to
  * descriptors and without following symlinks, so it never leaves the tree it
  * was given (Deno's recursive watcher follows links, out of the roots and
- * into `/usr`). It watches at most
+ * into `/usr`). A watch keeps the {@linkcode PathPolicy} of its call: the
+ * watched path must be readable under it, a recursive watch does not enter a
+ * directory it refuses, and a change to a path it refuses is not reported.
+ * It watches at most
  * {@linkcode FsWatchSetOptions.maxDirectories} directories per session;
  * `fs/watch` fails past that, rather than watch part of a tree.
  *
@@ -27,6 +30,7 @@ import type {
   FsWatchResult,
 } from "../protocol/fs.ts";
 import { isWithin, joinPath } from "../util/mod.ts";
+import { ALLOW_ALL, type PathPolicy } from "./confine.ts";
 import { IN, type Inotify, type InotifyEvent, type InotifyWatch } from "./inotify.ts";
 import { yieldToLoop } from "./io.ts";
 import { C, closeFd, isDir, openat, OsError } from "./libc.ts";
@@ -57,10 +61,23 @@ export interface FsWatchSetOptions {
 interface Watch {
   root: string;
   recursive: boolean;
+  /** What the watch may see; a refused path is neither watched nor reported. */
+  policy: PathPolicy;
   dirs: Map<string, InotifyWatch>;
   /** Work still running for the watch (subtrees being added). */
   pending: Set<Promise<void>>;
   stopped: boolean;
+}
+
+/** Whether the watch's policy lets it see `path` (canonical). */
+function visible(watch: Watch, path: string): boolean {
+  if (watch.policy === ALLOW_ALL) return true;
+  try {
+    watch.policy.check(path, "read");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The wire kind of an inotify event, or null to drop it. */
@@ -138,14 +155,16 @@ export class FsWatchSet implements AsyncDisposable {
   }
 
   /**
-   * Starts watching a path (resolved in the roots; a symlink is followed).
+   * Starts watching a path (resolved in the roots; a symlink is followed)
+   * that `policy` lets the caller read.
    *
    * @returns The new watch id.
    * @throws {RpcError} -32600 when the set is closed or full, or a recursive
    * tree has more directories than the limit; -32004 when the path does not
-   * exist; -32600 when it is outside the roots.
+   * exist; -32600 when it is outside the roots; the policy's error when it
+   * refuses the path.
    */
-  async watch(params: FsWatchParams): Promise<FsWatchResult> {
+  async watch(params: FsWatchParams, policy: PathPolicy = ALLOW_ALL): Promise<FsWatchResult> {
     if (this.#closed) throw invalidRequest("Cannot watch: session has ended");
     if (this.#watches.size >= this.#maxWatches) {
       throw invalidRequest(
@@ -157,6 +176,7 @@ export class FsWatchSet implements AsyncDisposable {
     const watch: Watch = {
       root: "",
       recursive: params.recursive ?? false,
+      policy,
       dirs: new Map(),
       pending: new Set(),
       stopped: false,
@@ -164,6 +184,7 @@ export class FsWatchSet implements AsyncDisposable {
     let directory: boolean;
     {
       using at = this.#roots.resolve(native);
+      policy.check(at.path, "read");
       directory = isDir(at.mustExist());
       watch.root = at.path;
       this.#watches.set(watchId, watch);
@@ -233,6 +254,10 @@ export class FsWatchSet implements AsyncDisposable {
             throw err;
           }
           const path = joinPath(queue[i]!, name);
+          if (!visible(watch, path)) {
+            closeFd(child);
+            continue;
+          }
           try {
             if (!watch.dirs.has(path)) {
               try {
@@ -263,6 +288,7 @@ export class FsWatchSet implements AsyncDisposable {
     }
     const kind = kindOf(event.mask);
     if (kind === null) return;
+    if (event.name !== "" && !visible(watch, path)) return;
     if (watch.recursive && (event.mask & IN.ISDIR) !== 0 && event.name !== "") {
       if ((event.mask & (IN.CREATE | IN.MOVED_TO)) !== 0) this.#grow(watchId, watch, path);
       if ((event.mask & IN.MOVED_FROM) !== 0) this.#prune(watch, path);

@@ -246,10 +246,15 @@ export type { FsCopyResult };
 
 // -- fs/watch, fs/unwatch, fs/changed --
 
-/** Params of `fs/watch`. `recursive` defaults to false. */
+/**
+ * Params of `fs/watch`. `recursive` defaults to false. `sandbox` is checked
+ * like `fs/readFile`'s: on the watched path, and on every directory a
+ * recursive watch enters and every path it reports.
+ */
 export const FsWatchParamsSchema = z.object({
   path: PathSchema,
   recursive: z.boolean().optional(),
+  sandbox,
 });
 /** Params of `fs/watch`. */
 export type { FsWatchParams };
