@@ -244,7 +244,7 @@ function globMatches(
   for (const glob of policy.globs) {
     const baseKind = kind(glob.base);
     if (baseKind === "missing") continue;
-    if (glob.regex.test(glob.base)) {
+    if (glob.matcher.test(glob.base)) {
       found.set(glob.base, baseKind === "dir" ? "dir" : "file");
       continue;
     }
@@ -260,7 +260,7 @@ function globMatches(
         }
         const path = dir === "/" ? `/${entry.name}` : `${dir}/${entry.name}`;
         const visible = accessAt({ ...policy, globs: [] }, path) !== "none";
-        if (glob.regex.test(path)) {
+        if (glob.matcher.test(path)) {
           if (visible) found.set(path, entry.type === "dir" ? "dir" : "file");
         } else if (
           entry.type === "dir" && (visible || policy.rules.some((r) => isWithin(r.path, path)))

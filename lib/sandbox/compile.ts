@@ -12,7 +12,7 @@ import {
   type FileSystemSandboxContext,
   fileUriToPath,
 } from "../protocol/sandbox.ts";
-import { globBase, globToRegExp } from "./glob.ts";
+import { globBase, GlobMatcher } from "./glob.ts";
 import {
   type CompileInput,
   depthOf,
@@ -101,16 +101,16 @@ function denyGlobs(
     ? roots.map((root) => `${root === "/" ? "" : root}/${pattern.slice(PROJECT.length)}`)
     : [pattern.startsWith("/") ? pattern : `${policyCwd === "/" ? "" : policyCwd}/${pattern}`];
   return absolute.map((abs) => {
-    let regex: RegExp;
+    let matcher: GlobMatcher;
     try {
-      regex = globToRegExp(abs);
+      matcher = new GlobMatcher(abs);
     } catch (err) {
       throw new SandboxError(
         "sandboxPreparation",
         `cannot enforce the deny glob ${JSON.stringify(pattern)}: ${(err as Error).message}`,
       );
     }
-    return { pattern: abs, base: globBase(abs), regex, maxDepth };
+    return { pattern: abs, base: globBase(abs), matcher, maxDepth };
   });
 }
 

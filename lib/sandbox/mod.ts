@@ -43,7 +43,7 @@
  */
 export * from "./policy.ts";
 export { compileProfile, intersect } from "./compile.ts";
-export { globBase, globToRegExp } from "./glob.ts";
+export { GLOB_MAX_LENGTH, globBase, GlobMatcher } from "./glob.ts";
 export { type BwrapHost, type BwrapPlan, type Placeholder, planBwrap } from "./bwrap_args.ts";
 export { seccompProgram } from "./seccomp.ts";
 export { DENIAL_KEYWORDS, DenialScanner } from "./denied.ts";

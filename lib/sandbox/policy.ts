@@ -25,6 +25,7 @@
  * @module
  */
 import type { NetworkMode } from "../protocol/sandbox.ts";
+import type { GlobMatcher } from "./glob.ts";
 
 /** The access a rule grants. */
 export type RuleAccess = "read" | "write" | "deny";
@@ -70,7 +71,7 @@ export interface GlobRule {
   /** The literal directory the pattern starts in. */
   base: string;
   /** Matches a full absolute path. */
-  regex: RegExp;
+  matcher: GlobMatcher;
   /** How deep under `base` a scan looks (null: no limit). */
   maxDepth: number | null;
 }
@@ -184,11 +185,8 @@ export function ruleAt(policy: SandboxPolicy, path: string): PathRule | undefine
 /** The glob that denies `path` or one of its ancestors, if any. */
 export function globAt(policy: SandboxPolicy, path: string): GlobRule | undefined {
   for (const glob of policy.globs) {
-    if (!isWithin(path, glob.base)) continue;
-    for (let p = path; isWithin(p, glob.base); p = p === "/" ? "" : parentPath(p)) {
-      if (glob.regex.test(p)) return glob;
-      if (p === glob.base) break;
-    }
+    // An ancestor above the base cannot match: the base is the pattern's literal start.
+    if (isWithin(path, glob.base) && glob.matcher.testOrAncestor(path)) return glob;
   }
   return undefined;
 }
@@ -218,11 +216,6 @@ export function globAt(policy: SandboxPolicy, path: string): GlobRule | undefine
 export function accessAt(policy: SandboxPolicy, path: string): PathAccess {
   if (globAt(policy, path)) return "deny";
   return ruleAt(policy, path)?.access ?? "none";
-}
-
-function parentPath(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
 }
 
 // -- Building rules --
