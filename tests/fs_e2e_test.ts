@@ -3,6 +3,7 @@
 // and a watch that survives a resume.
 import assert from "node:assert/strict";
 import { CuttableProxy, ResponseError, ServerProcess, TestClient, waitUntil } from "./_harness.ts";
+import { sha256HexAsync } from "../lib/util/sha256.ts";
 
 /** Resumes `sessionId` on a new connection, retrying while the server has not noticed the drop. */
 async function resume(url: string, sessionId: string): Promise<TestClient> {
@@ -18,10 +19,6 @@ async function resume(url: string, sessionId: string): Promise<TestClient> {
     }
   }
   throw new Error(`could not resume ${sessionId}`);
-}
-
-async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).toHex();
 }
 
 Deno.test("fs/* over the wire", async (t) => {
@@ -66,7 +63,7 @@ Deno.test("fs/* over the wire", async (t) => {
       back.set(p, o);
       o += p.byteLength;
     }
-    assert.equal(await sha256(back), await sha256(data));
+    assert.equal(await sha256HexAsync(back), await sha256HexAsync(data));
     const whole = await c.call("fs/readFile", { path });
     assert.equal(whole.error.code, -32600);
     assert.match(whole.error.message, /offset and length/);

@@ -9,12 +9,12 @@ import { localServerPayload } from "../lib/client/ssh_payload.ts";
 import { VERSION } from "../lib/util/mod.ts";
 import { Sshd } from "./_sshd.ts";
 import { runCli } from "./_cli.ts";
+import { sha256HexAsync } from "../lib/util/sha256.ts";
 
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
 async function sha256(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256HexAsync(await Deno.readFile(path));
 }
 
 async function list(dir: string): Promise<string[]> {

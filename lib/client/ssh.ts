@@ -25,6 +25,7 @@ import { ConnectionClosedError } from "./errors.ts";
 import type { ExecServerClient } from "./client.ts";
 import type { ExecServerClientOptions } from "./options.ts";
 import { localServerPayload, type ServerPayload } from "./ssh_payload.ts";
+import { sha256HexAsync } from "../util/sha256.ts";
 
 /** An `ssh` destination: `[USER@]HOST` and an optional port. */
 export interface SshTarget {
@@ -189,14 +190,9 @@ function sameMachine(remoteArch: string, localArch: string): boolean {
   return norm(remoteArch) === norm(localArch);
 }
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** The cache directory names on the host for a payload. */
 async function cacheNames(payload: ServerPayload): Promise<{ server: string; deno: string }> {
-  const hash = (await sha256Hex(payload.bundle)).slice(0, 16);
+  const hash = (await sha256HexAsync(payload.bundle)).slice(0, 16);
   const { os, arch } = unameOf(payload.deno.os, payload.deno.arch);
   return {
     server: `server-${payload.version}-${hash}`,
@@ -245,7 +241,7 @@ function installPreamble(
       const name = file ?? "";
       await io.write(
         new TextEncoder().encode(
-          `${wire.byteLength} ${raw.byteLength} ${await sha256Hex(raw)} ${
+          `${wire.byteLength} ${raw.byteLength} ${await sha256HexAsync(raw)} ${
             gzipped ? "gzip" : "raw"
           }\n`,
         ),

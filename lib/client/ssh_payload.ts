@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConnectionClosedError } from "./errors.ts";
 import { VERSION } from "../util/version.ts";
+import { sha256HexAsync } from "../util/sha256.ts";
 
 /**
  * The server to put on a host.
@@ -170,8 +171,7 @@ async function bundleCheckout(entry: URL, cacheDir: string): Promise<Uint8Array>
   const whole = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let off = 0;
   for (const p of parts) whole.set(p, (off += p.byteLength) - p.byteLength);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", whole));
-  const key = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  const key = (await sha256HexAsync(whole)).slice(0, 32);
   const out = join(cacheDir, `bundle-${key}.js`);
   return await cachedBundle(out, [
     "--config",
@@ -185,10 +185,7 @@ async function bundleCheckout(entry: URL, cacheDir: string): Promise<Uint8Array>
  * the package runs it), once per URL and version.
  */
 async function bundleRemote(entry: URL, cacheDir: string): Promise<Uint8Array> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${VERSION}\0${entry.href}`)),
-  );
-  const key = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  const key = (await sha256HexAsync(`${VERSION}\0${entry.href}`)).slice(0, 32);
   // This program already runs from there, so its imports may be fetched again.
   return await cachedBundle(
     join(cacheDir, `bundle-${key}.js`),

@@ -13,6 +13,7 @@ import type { FsMethodName } from "../protocol/fs.ts";
 import type { FsWatchSet } from "../fs/watch.ts";
 import type { FileHandles } from "../fs/handles.ts";
 import type { MissingWatch } from "../fs/watch_missing.ts";
+import { Slots } from "../util/slots.ts";
 import type { Handler } from "./process_handlers.ts";
 import type { Session, SessionResource } from "./session.ts";
 
@@ -35,28 +36,6 @@ function perSession<T extends SessionResource>(
 
 /** Whole-file reads a session may have in memory at once; the rest wait their turn. */
 const CONCURRENT_READS = 2;
-
-/** A counting semaphore. */
-class Slots {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.#free = size;
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    }
-  }
-}
 
 const READ_SLOTS = new WeakMap<Session, Slots>();
 

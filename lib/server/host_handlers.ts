@@ -18,6 +18,7 @@ import type { HttpBodyDelta, HttpRequestParams } from "../protocol/host.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { messageOf } from "../util/errors.ts";
+import { Slots } from "../util/slots.ts";
 import type { ConnectionScope, Handler } from "./process_handlers.ts";
 
 /** Options of {@linkcode hostHandlers}. */
@@ -58,44 +59,6 @@ async function loadHttp(): Promise<HttpModule> {
 /** Whole bodies larger than this wait for one of two slots before they grow further. */
 const BIG_BODY_BYTES = 1024 * 1024;
 const BIG_BODY_SLOTS = 2;
-
-/** A counting semaphore. */
-class Slots {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.#free = size;
-  }
-
-  async acquire(signal: AbortSignal): Promise<() => void> {
-    if (this.#free > 0) this.#free--;
-    else {
-      await new Promise<void>((resolve, reject) => {
-        const grant = () => {
-          signal.removeEventListener("abort", abort);
-          resolve();
-        };
-        const abort = () => {
-          const i = this.#waiting.indexOf(grant);
-          if (i >= 0) this.#waiting.splice(i, 1);
-          // Only reached from readWhole, after the module loaded.
-          reject(new http!.BodyError("the connection closed"));
-        };
-        signal.addEventListener("abort", abort, { once: true });
-        this.#waiting.push(grant);
-      });
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    };
-  }
-}
 
 /** What one connection has going. */
 interface HttpState {
@@ -146,7 +109,11 @@ async function readWhole(
             "carries: ask for streamResponse to receive it in pieces",
         );
       }
-      if (total > BIG_BODY_BYTES && !release) release = await state.bigBodies.acquire(conn.signal);
+      if (total > BIG_BODY_BYTES && !release) {
+        release = await state.bigBodies.acquire(conn.signal).catch(() => {
+          throw new http!.BodyError("the connection closed");
+        });
+      }
       chunks.push(chunk);
     }
     // A big reply waits until the peer has taken what was already sent.

@@ -1,7 +1,7 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
  * Small runtime-neutral helpers shared by every part: bytes and base64,
- * timing, error messages, logging, line splitting, path strings. Nothing here touches `Deno.*` or
+ * timing, a counting semaphore, error messages, logging, line splitting, path strings, SHA-256. Nothing here touches `Deno.*` or
  * imports another part of `lib/`.
  *
  * @example
@@ -21,4 +21,5 @@ export * from "./logger.ts";
 export * from "./lines.ts";
 export * from "./path.ts";
 export * from "./sha256.ts";
+export * from "./slots.ts";
 export * from "./version.ts";
