@@ -3,6 +3,7 @@
 // (/work/notes/codex-0171-methods.md §3, §4), on the probes' fixture tree.
 import assert from "node:assert/strict";
 import { FileSystemService } from "../lib/fs/service.ts";
+import { RpcError } from "../lib/protocol/errors.ts";
 import type { FsWalkOptions } from "../lib/protocol/fs.ts";
 import { mkfifo, rejectsWith, withTemp } from "./_fs_helpers.ts";
 
@@ -210,5 +211,48 @@ Deno.test("fs/walk under --fs-root leaves out links that lead outside", async ()
     assert.ok(r.entries.some((e) => e.path === `${f}/link_to_d1`));
     assert.ok(!r.entries.some((e) => e.path.startsWith(`${f}/link_up`)));
     assert.deepEqual(r.errors, []);
+  });
+});
+
+Deno.test("fs/walk opens each queued directory by its canonical path, following no link that appeared since", async () => {
+  await withTemp(async (base) => {
+    // `a/b` is queued when `a` is read, and read only after the d* siblings:
+    // with more than 64 of them the walk yields to the event loop in between
+    // (it does every 64 directories), and the swap below runs there.
+    const f = `${base}/w`;
+    await Deno.mkdir(`${f}/a/b`, { recursive: true });
+    for (let i = 0; i < 100; i++) await Deno.mkdir(`${f}/d${String(i).padStart(3, "0")}`);
+    await Deno.mkdir(`${base}/secret/b`, { recursive: true });
+    await Deno.writeTextFile(`${base}/secret/b/hidden.txt`, "s3cret");
+    const secret = `${base}/secret`;
+    using fs = new FileSystemService({
+      // The operator's policy: the secret directory is denied.
+      sandboxPolicy: () => ({
+        check(path) {
+          if (path === secret || path.startsWith(`${secret}/`)) {
+            throw new RpcError(-32600, `Permission denied (os error 13): ${path} is denied`);
+          }
+        },
+      }),
+    });
+    const options: FsWalkOptions = {
+      maxDepth: 8,
+      maxDirectories: 1000,
+      maxEntries: 1000,
+      followDirectorySymlinks: false,
+      pruneHiddenDirectories: false,
+    };
+    const walking = fs.walk({ path: f, options });
+    // The walk runs synchronously up to its first yield: a/b is queued by now.
+    await Deno.rename(`${f}/a`, `${base}/a.old`);
+    await Deno.symlink(secret, `${f}/a`);
+    const result = await walking;
+    const paths = result.entries.map((e) => e.path);
+    assert.ok(
+      !paths.includes(`${f}/a/b/hidden.txt`),
+      "listed the denied directory through the new link",
+    );
+    assert.deepEqual(result.errors.map((e) => e.path), [`${f}/a/b`]);
+    assert.match(result.errors[0]!.message, /os error 40/);
   });
 });

@@ -172,3 +172,31 @@ Deno.test("FsWatchSet keeps delivering after a listener throws", async () => {
     await rec.waitFor("second", about("create", `${dir}/b`, watchId));
   });
 });
+
+Deno.test("a recursive watch enters a queued directory by its canonical path, following no link that appeared since", async () => {
+  await withTemp(async (base) => {
+    // The tree's 100 directories each hold `b`. The watch lists the top, then
+    // each d*, queueing its b, and yields to the event loop after a few
+    // hundred system calls (within the first 20 d*): the swap below runs
+    // there, when some d*/b are queued but not yet entered.
+    const w = `${base}/w`;
+    const names = Array.from({ length: 100 }, (_, i) => `d${String(i).padStart(3, "0")}`);
+    for (const name of names) await Deno.mkdir(`${w}/${name}/b`, { recursive: true });
+    await Deno.mkdir(`${base}/outside/b/c`, { recursive: true });
+    await Deno.mkdir(`${base}/moved`);
+    const rec = new Recorder();
+    using fs = new FileSystemService();
+    await using set = setOf(fs, rec.push);
+    const watching = fs.watch(set, { path: w, recursive: true });
+    for (const name of names) {
+      await Deno.rename(`${w}/${name}`, `${base}/moved/${name}`);
+      await Deno.symlink(`${base}/outside`, `${w}/${name}`);
+    }
+    const { watchId } = await watching;
+    await Deno.writeTextFile(`${base}/outside/b/c/f`, "x");
+    await Deno.writeTextFile(`${w}/marker`, "x");
+    await rec.waitFor("marker", about("create", `${w}/marker`, watchId));
+    const leaked = rec.events.flatMap((n) => n.paths).filter((p) => p.endsWith("/b/c/f"));
+    assert.deepEqual(leaked, [], "reported a change outside the tree, through a swapped-in link");
+  });
+});

@@ -81,6 +81,17 @@ export interface ResolveOptions {
    * @default {true}
    */
   follow?: boolean;
+  /**
+   * The path is canonical (a path this resolver returned, or one built from
+   * it by appending names read from a directory): open it exactly as
+   * written, following no symlink; a link in any component, the last
+   * included, fails with ELOOP. The place opened is then the place the path names, even if
+   * a component was swapped for a link since the path was built. Implies
+   * `follow: false`.
+   *
+   * @default {false}
+   */
+  canonical?: boolean;
 }
 
 /**
@@ -273,7 +284,8 @@ export class FsRoots implements Disposable {
    */
   resolve(native: string, options: ResolveOptions = {}): Location {
     if (this.#closed) throw new Error("FsRoots is closed");
-    const follow = (options.follow ?? true) || /\/\.?$/.test(native);
+    const canonical = options.canonical ?? false;
+    const follow = !canonical && ((options.follow ?? true) || /\/\.?$/.test(native));
     const start = this.#rootOf(components(native));
     if (start === null) throw this.notPermitted(native);
     const jump = (target: string) => {
@@ -282,7 +294,7 @@ export class FsRoots implements Disposable {
       return found;
     };
     // As codex (a Rust path), a trailing slash does not demand a directory.
-    return new Walk(jump, start.root, start.rest, follow).run();
+    return new Walk(jump, start.root, start.rest, follow, canonical).run();
   }
 }
 
@@ -302,13 +314,15 @@ type Jump = (target: string) => { root: Root; rest: string[] };
 class Walk {
   #jump: Jump;
   #follow: boolean;
+  #canonical: boolean;
   #stack: Frame[] = [];
   #pending: string[] = [];
   #budget = MAX_SYMLINKS;
 
-  constructor(jump: Jump, root: Root, rest: string[], follow: boolean) {
+  constructor(jump: Jump, root: Root, rest: string[], follow: boolean, canonical: boolean) {
     this.#jump = jump;
     this.#follow = follow;
+    this.#canonical = canonical;
     this.#reset(root, rest);
   }
 
@@ -425,6 +439,10 @@ class Walk {
     } catch (err) {
       closeFd(fd);
       throw err;
+    }
+    if (isLink(stat) && this.#canonical) {
+      closeFd(fd);
+      throw new OsError(C.ELOOP);
     }
     if (isLink(stat) && (!isFinal || this.#follow)) {
       let target: string;

@@ -14,9 +14,11 @@
  * out. A directory that cannot be read is listed and reported in `errors`.
  *
  * Every directory is opened through the resolver from its canonical path,
- * so a walk never leaves the roots: a link that leads outside is left out
- * like a dangling one, and a directory swapped for a link while the walk runs
- * is reported as an error, not followed.
+ * following no link on the way (`canonical` in `roots.ts`),
+ * so the directory listed is the one the sandbox policy was asked about and
+ * a walk never leaves the roots: a link that leads outside is left out like
+ * a dangling one, and a directory (or any directory above it) swapped for a
+ * link while the walk runs is reported as an error, not followed.
  *
  * @module
  */
@@ -112,7 +114,7 @@ export async function walk(
     let listed: DirEntry[];
     try {
       policy.check(dir.canonical, "read");
-      using at = roots.resolve(dir.canonical, { follow: false });
+      using at = roots.resolve(dir.canonical, { canonical: true });
       fd = openat(at.node, ".", C.O_RDONLY | C.O_DIRECTORY);
       try {
         listed = listAll(fd).sort(byteOrder);

@@ -9,8 +9,9 @@
  * The watched path is resolved in the roots, and each directory is watched
  * through the descriptor the resolver opened (see `inotify.ts`), never by
  * path. A recursive watch finds subdirectories itself, relative to
- * descriptors and without following symlinks, so it never leaves the tree it
- * was given (Deno's recursive watcher follows links, out of the roots and
+ * descriptors and without following symlinks (a directory it enters again
+ * later is opened by its canonical path with no link followed on the way),
+ * so it never leaves the tree it was given (Deno's recursive watcher follows links, out of the roots and
  * into `/usr`). A watch keeps the {@linkcode PathPolicy} of its call: the
  * watched path must be readable under it, a recursive watch does not enter a
  * directory it refuses, and a change to a path it refuses is not reported.
@@ -236,7 +237,7 @@ export class FsWatchSet implements AsyncDisposable {
       let names: string[];
       let fd: number;
       try {
-        using at = this.#roots.resolve(queue[i]!, { follow: false });
+        using at = this.#roots.resolve(queue[i]!, { canonical: true });
         fd = openat(at.node, ".", C.O_RDONLY | C.O_DIRECTORY);
       } catch {
         continue; // gone or replaced since it was listed
@@ -304,7 +305,7 @@ export class FsWatchSet implements AsyncDisposable {
   #grow(watchId: string, watch: Watch, path: string): void {
     const job = (async () => {
       try {
-        using at = this.#roots.resolve(path, { follow: false });
+        using at = this.#roots.resolve(path, { canonical: true });
         if (!isDir(at.mustExist()) || watch.dirs.has(path)) return;
         this.#subscribe(watchId, watch, path, at.node);
       } catch {
