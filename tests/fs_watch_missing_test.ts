@@ -134,3 +134,43 @@ Deno.test("fs/watchMissing honours --fs-root and its own limit", async () => {
     assert.equal(fs.inotify.size, 0, "nothing is left watched");
   });
 });
+
+Deno.test("fs/watchMissing: registrations in flight together leave one armed, and none after close", async (t) => {
+  await withTemp(async (dir) => {
+    using fs = new FileSystemService();
+    await Deno.mkdir(`${dir}/a`);
+    await Deno.mkdir(`${dir}/b`);
+    const arm = (watch: ReturnType<typeof fs.missingWatch>, watchId: number, sub: string) =>
+      watch.arm({ watchId, missing: [`${dir}/${sub}/x`] }, ALLOW_ALL);
+
+    await t.step(
+      "two at once: the higher id is armed, the other's directory unwatched",
+      async () => {
+        for (const order of [[1, 2], [2, 1]]) {
+          await using watch = fs.missingWatch(() => {});
+          const answers = await Promise.all([
+            arm(watch, order[0]!, "a"),
+            arm(watch, order[1]!, "b"),
+          ]);
+          assert.equal(watch.armed, 2, `order ${order}`);
+          const higherFirst = order[0] === 2;
+          assert.deepEqual(
+            answers.map((a) => a.watching),
+            higherFirst ? [true, false] : [true, true],
+          );
+          assert.equal(fs.inotify.size, 1, `order ${order}: only b is watched`);
+        }
+        assert.equal(fs.inotify.size, 0);
+      },
+    );
+
+    await t.step("a registration still in flight at close is not left armed", async () => {
+      const watch = fs.missingWatch(() => {});
+      const arming = arm(watch, 1, "a");
+      await watch.close();
+      await arming;
+      assert.equal(watch.armed, null);
+      assert.equal(fs.inotify.size, 0);
+    });
+  });
+});

@@ -140,18 +140,22 @@ export class MissingWatch implements AsyncDisposable {
       if (err instanceof OsError && err.errno === C.ENOTDIR) watching = false;
       else throw err;
     }
+    // Another registration (or close) may have run while this one awaited
+    // above: from here to the swap nothing awaits, so two registrations in
+    // flight cannot both end up armed, and none is armed after close.
     // Only a higher id replaces the armed watch (even one that arms nothing).
-    if (params.watchId <= this.#lastId) {
+    if (this.#closed || params.watchId <= this.#lastId) {
       await this.#drop(armed);
       return { watching: false };
     }
     this.#lastId = params.watchId;
-    await this.#disarm();
+    const previous = this.#armed;
+    this.#armed = watching ? armed : null;
+    if (previous !== null) await this.#drop(previous);
     if (!watching) {
       await this.#drop(armed);
       return { watching: false };
     }
-    this.#armed = armed;
     // A change between subscribing and now is not lost.
     if (armed.early) this.#fire(armed);
     return { watching: true };
