@@ -29,7 +29,7 @@ export interface SysFs {
   rmdir(path: string): void;
   /** The entries of a directory. */
   list(path: string): Entry[];
-  /** Whether `path` exists. */
+  /** Whether `path` exists (an error other than ENOENT or ENOTDIR throws). */
   exists(path: string): boolean;
 }
 
@@ -111,7 +111,10 @@ function libcFs(lib: Libc): SysFs {
       }
     },
     exists(path) {
-      return lib.access(cString(path), 0) === 0;
+      if (lib.access(cString(path), 0) === 0) return true;
+      const code = errno();
+      if (code === C.ENOENT || code === C.ENOTDIR) return false;
+      throw osError(code, path);
     },
   };
 }
@@ -143,8 +146,11 @@ const DENO_FS: SysFs = {
     try {
       Deno.statSync(path);
       return true;
-    } catch {
-      return false;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+        return false;
+      }
+      throw error; // refused (no --allow-all) or unreadable: not "missing"
     }
   },
 };

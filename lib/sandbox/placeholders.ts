@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { sysfs } from "../process/sysfs.ts";
 import { messageOf } from "../util/errors.ts";
 import type { Placeholder } from "./bwrap_args.ts";
 
@@ -190,12 +191,16 @@ export function sweepJournals(dir: string): number {
   return removed;
 }
 
+/**
+ * Whether the server `pid` still runs. Through sysfs(): Deno refuses /proc
+ * without --allow-all, and a refusal read as "gone" let a second server
+ * remove the masks of a running one's sandboxes. Unknown counts as running.
+ */
 function alive(pid: number): boolean {
   try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
+    return sysfs().exists(`/proc/${pid}`);
   } catch {
-    return false;
+    return true;
   }
 }
 
