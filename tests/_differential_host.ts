@@ -69,7 +69,12 @@ async function route(req: Request): Promise<Response> {
   if (path === "/redirect") {
     const n = Number(url.searchParams.get("n") ?? "0");
     const code = Number(url.searchParams.get("code") ?? "302");
-    if (n <= 0) return new Response(`landed with ${req.method}: ${await req.text()}`);
+    if (n <= 0) {
+      // The method in a header too: a HEAD's body is not sent.
+      return new Response(`landed with ${req.method}: ${await req.text()}`, {
+        headers: { "x-method": req.method },
+      });
+    }
     return new Response("redirecting", {
       status: code,
       headers: { location: `/redirect?n=${n - 1}&code=${code}` },

@@ -213,6 +213,12 @@ Deno.test("http/request: redirects followed up to 10, or not; never to another s
   assert.deepEqual([as302.method, as302.bodyBase64], ["GET", ""]);
   const as307 = echoOf(await http(c, { ...post, url: `${origin.base}/redirect?code=307` }));
   assert.deepEqual([as307.method, as307.bodyBase64], ["POST", b64("keep")]);
+  // 301 and 302 change only a POST (codex 0.171's rule); 303 all but a HEAD.
+  const put = { method: "PUT", bodyBase64: b64("keep") };
+  const put302 = echoOf(await http(c, { ...put, url: `${origin.base}/redirect?code=302` }));
+  assert.deepEqual([put302.method, put302.bodyBase64], ["PUT", b64("keep")]);
+  const put303 = echoOf(await http(c, { ...put, url: `${origin.base}/redirect?code=303` }));
+  assert.deepEqual([put303.method, put303.bodyBase64], ["GET", ""]);
   // A secret header does not follow a redirect to another origin.
   const away = echoOf(
     await http(c, {
@@ -225,6 +231,17 @@ Deno.test("http/request: redirects followed up to 10, or not; never to another s
   );
   assert.ok(!away.headers.some(([n]) => n === "authorization"), JSON.stringify(away.headers));
   assert.ok(away.headers.some(([n]) => n === "x-kept"));
+});
+
+Deno.test("http/request: the method goes out as given, case included (codex 0.171 sends `get` as `get`)", async () => {
+  await using raw = new RawOrigin();
+  await using server = await ServerProcess.start();
+  await using c = await TestClient.connect(server.url);
+  for (const method of ["get", "Post", "BREW", "GET"]) {
+    const r = await http(c, { method, url: `${raw.base}/m` });
+    assert.equal(r.result?.status, 200, JSON.stringify(r.error));
+    assert.equal(raw.requests.at(-1)!.split("\r\n")[0], `${method} /m HTTP/1.1`);
+  }
 });
 
 Deno.test("http/request: a header carrying an executor variable (valueEnvVar) never follows a redirect to another origin", async () => {

@@ -224,11 +224,15 @@ function redirected(plan: Plan, status: number, location: string): Plan {
   next.hash = "";
   let { method, body } = plan;
   let headers = plan.headers.filter(([n]) => n !== "host" && n !== "referer");
-  if (status === 301 || status === 302 || status === 303) {
+  // As codex 0.171 (measured): 301 and 302 turn only a POST into a GET; 303
+  // turns everything but a HEAD into a GET, and drops the body of both. The
+  // method is compared as sent: `post` is not POST.
+  const toGet = status === 303 || ((status === 301 || status === 302) && method === "POST");
+  if (toGet) {
     body = null;
     const dropped = ["transfer-encoding", "content-encoding", "content-type", "content-length"];
     headers = headers.filter(([n]) => !dropped.includes(n));
-    if (method !== "GET" && method !== "HEAD") method = "GET";
+    if (method !== "HEAD") method = "GET";
   }
   if (next.origin !== plan.url.origin) {
     // Credentials stay with the origin they were meant for: the usual ones,
@@ -276,6 +280,10 @@ function send(plan: Plan, signal: AbortSignal): Promise<http.IncomingMessage> {
     let req: http.ClientRequest;
     try {
       req = client.request(url, { method: plan.method, headers, agent: false });
+      // Node uppercases the method; codex sends it as given (`get` is not
+      // GET to a server), and so do we: the request line is written from
+      // this property when the request ends.
+      if (req.method !== plan.method) (req as { method: string }).method = plan.method;
     } catch (err) {
       reject(failed(messageOf(err)));
       return;
