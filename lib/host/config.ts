@@ -19,9 +19,16 @@
  * Each layer is cut down to the key paths asked for, and left out when
  * nothing remains; a missing file is no layer, a broken one an error.
  *
+ * Every file is looked at before it is read: one that is not a regular file
+ * (a FIFO would never end, a device never stop) is codex's "is not a file"
+ * error, and one over {@linkcode MAX_CONFIG_BYTES} is refused. What the
+ * client's `cwd` leads to (markers, `.codex` directories and their files) is
+ * read only where {@linkcode ConfigSources.mayRead} allows: the server's
+ * `--fs-root` confinement and `--sandbox` read rules.
+ *
  * @module
  */
-import { internalError, invalidParams } from "../protocol/errors.ts";
+import { internalError, invalidParams, RpcError } from "../protocol/errors.ts";
 import type {
   ConfigLayer,
   EnvironmentConfigReadParams,
@@ -38,10 +45,23 @@ import {
   writeToml,
 } from "./toml.ts";
 
+/**
+ * Largest config file read: 1 MiB. codex 0.171 has no limit (it read a
+ * 20 MiB `config.toml`); real ones are a few KB.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** Where the executor's configuration lives. */
 export interface ConfigSources {
   /** The server's environment (`CODEX_HOME`, `HOME`). */
   env: Record<string, string>;
+  /**
+   * Whether the canonical `path` may be looked at. `steered` is true for
+   * what the client's `cwd` leads to (the project search) and false for the
+   * system and user files, which the operator placed. Refused is treated as
+   * absent. @default {everything may}
+   */
+  mayRead?: (path: string, steered: boolean) => boolean;
   /** The system config directory. @default {"/etc/codex"} */
   systemDir?: string;
   /** The host name reported. @default {Deno.hostname()} */
@@ -80,15 +100,45 @@ async function canonical(path: string): Promise<string> {
   }
 }
 
-/** Reads and parses a config file; null when it does not exist. */
-async function load(path: string): Promise<TomlTable | null> {
+/** Whether `path` may be looked at (canonicalized first: the check sees where it leads). */
+type Gate = (path: string) => Promise<boolean>;
+
+function gateOf(sources: ConfigSources, steered: boolean): Gate {
+  const may = sources.mayRead;
+  if (may === undefined) return () => Promise.resolve(true);
+  return async (path) => may(await canonical(path), steered);
+}
+
+/** The codex-worded error for a config file that cannot be loaded. */
+function loadError(path: string, why: string) {
+  return internalError(
+    `failed to load executor-local config: Failed to read config file ${path}: ${why}`,
+  );
+}
+
+/**
+ * Reads and parses a config file; null when it does not exist (or `gate`
+ * refuses it). Only a regular file of at most {@linkcode MAX_CONFIG_BYTES}
+ * is read, and only that many bytes of it.
+ */
+async function load(path: string, gate: Gate): Promise<TomlTable | null> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    if (!(await gate(path))) return null;
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw loadError(path, `path \`${path}\` is not a file`);
+    if (info.size > MAX_CONFIG_BYTES) throw tooBig(path, info.size);
+    using file = await Deno.open(path, { read: true });
+    // Whatever was opened (the path may have changed since the stat) must pass too.
+    const opened = await file.stat();
+    if (!opened.isFile) throw loadError(path, `path \`${path}\` is not a file`);
+    if (opened.size > MAX_CONFIG_BYTES) throw tooBig(path, opened.size);
+    text = new TextDecoder().decode(await readAtMost(file, path));
   } catch (err) {
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
       return null;
     }
+    if (err instanceof RpcError) throw err;
     throw internalError(`failed to load executor-local config: ${path}: ${messageOf(err)}`);
   }
   try {
@@ -103,18 +153,45 @@ async function load(path: string): Promise<TomlTable | null> {
   }
 }
 
+function tooBig(path: string, size: number) {
+  return loadError(
+    path,
+    `it is ${size} bytes, more than the limit of ${MAX_CONFIG_BYTES} bytes for a config file`,
+  );
+}
+
+/** The whole file, failing once it grows past the limit. */
+async function readAtMost(file: Deno.FsFile, path: string): Promise<Uint8Array> {
+  const buffer = new Uint8Array(MAX_CONFIG_BYTES + 1);
+  let length = 0;
+  for (;;) {
+    const n = await file.read(buffer.subarray(length));
+    if (n === null) return buffer.subarray(0, length);
+    length += n;
+    if (length > MAX_CONFIG_BYTES) throw tooBig(path, length);
+  }
+}
+
 /** Whether `dir` holds `marker` (a `.git` directory needs its `HEAD`). */
-async function hasMarker(dir: string, marker: string): Promise<boolean> {
-  const info = await stat(join(dir, marker));
+async function hasMarker(dir: string, marker: string, gate: Gate): Promise<boolean> {
+  const path = join(dir, marker);
+  if (!(await gate(path))) return false;
+  const info = await stat(path);
   if (!info) return false;
   if (marker === ".git" && info.isDirectory) return (await stat(join(dir, ".git/HEAD"))) !== null;
   return true;
 }
 
-async function nearest(cwd: string, markers: readonly string[]): Promise<string | null> {
+/** The nearest directory at or above `cwd` with a marker, stopping where `gate` refuses. */
+async function nearest(
+  cwd: string,
+  markers: readonly string[],
+  gate: Gate,
+): Promise<string | null> {
   if (markers.length === 0) return null;
   for (let dir: string | null = cwd; dir !== null; dir = parent(dir)) {
-    for (const m of markers) if (await hasMarker(dir, m)) return dir;
+    if (!(await gate(dir))) return null;
+    for (const m of markers) if (await hasMarker(dir, m, gate)) return dir;
   }
   return null;
 }
@@ -153,9 +230,10 @@ async function projectLayers(
   cwd: string,
   codexHome: string,
   below: LoadedLayer[],
+  gate: Gate,
 ): Promise<LoadedLayer[]> {
-  const root = (await nearest(cwd, markersOf(below))) ?? cwd;
-  const repo = await nearest(cwd, [".git"]);
+  const root = (await nearest(cwd, markersOf(below), gate)) ?? cwd;
+  const repo = await nearest(cwd, [".git"], gate);
   const trust = await trustOf(below);
   const level = async (dir: string | null) =>
     dir === null ? undefined : trust.get(await canonical(dir));
@@ -168,11 +246,12 @@ async function projectLayers(
   const home = await canonical(codexHome);
   for (const dir of dirs) {
     const dotCodex = join(dir, ".codex");
+    if (!(await gate(dotCodex))) continue;
     if (!(await stat(dotCodex))?.isDirectory || (await canonical(dotCodex)) === home) continue;
     const decision = (await level(dir)) ?? (await level(root)) ?? (await level(repo));
     if (decision !== "trusted") continue;
     const file = join(dotCodex, "config.toml");
-    const doc = await load(file);
+    const doc = await load(file, gate);
     if (doc) layers.push({ source: `project (${file})`, baseDir: dotCodex, doc });
   }
   return layers;
@@ -215,21 +294,22 @@ export async function readEnvironmentConfig(
   );
   const systemDir = sources.systemDir ?? "/etc/codex";
   const cwd = fileUriToPath(params.cwd);
+  const own = gateOf(sources, false);
 
   const system: LoadedLayer[] = [];
   const systemFile = join(systemDir, "config.toml");
-  const systemDoc = await load(systemFile);
+  const systemDoc = await load(systemFile, own);
   if (systemDoc) {
     system.push({ source: `system (${systemFile})`, baseDir: systemDir, doc: systemDoc });
   }
   const user: LoadedLayer[] = [];
   const userFile = join(codexHome, "config.toml");
-  const userDoc = await load(userFile);
+  const userDoc = await load(userFile, own);
   if (userDoc) user.push({ source: `user (${userFile})`, baseDir: codexHome, doc: userDoc });
-  const projects = await projectLayers(cwd, codexHome, [...system, ...user]);
+  const projects = await projectLayers(cwd, codexHome, [...system, ...user], gateOf(sources, true));
   const requirements: LoadedLayer[] = [];
   const reqFile = join(systemDir, "requirements.toml");
-  const reqDoc = await load(reqFile);
+  const reqDoc = await load(reqFile, own);
   if (reqDoc) requirements.push({ source: reqFile, baseDir: systemDir, doc: reqDoc });
 
   const systemLayers = filtered(system, params.configPaths);

@@ -28,6 +28,7 @@ import type { FileSystemService, SandboxPolicyFactory } from "../fs/service.ts";
 import { checkFsRoots } from "../fs/roots.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { type Clock, SYSTEM_CLOCK } from "../util/clock.ts";
+import { isWithin } from "../util/path.ts";
 import { Connection, type ConnectionOptions, type Peer } from "./connection.ts";
 import { fsHandlers } from "./fs_handlers.ts";
 import { type HandlerTable, PROCESS_HANDLERS, type ServerContext } from "./process_handlers.ts";
@@ -191,6 +192,7 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
       maxHttpRequests: options.maxHttpRequests ?? 16,
       networkAllowed: () => !context.sandbox.networkRestricted,
       ...(options.codexSystemDir ? { codexSystemDir: options.codexSystemDir } : {}),
+      configReadable: configGate(files.roots, context.sandbox),
     }),
   };
   return {
@@ -230,13 +232,14 @@ function lazyFileSystem(
   fsRoots: string[],
   maxMessageBytes: number,
   sandboxPolicy: SandboxPolicyFactory | undefined,
-): { get: () => Promise<FileSystemService>; close: () => void } {
+): { get: () => Promise<FileSystemService>; close: () => void; roots: readonly string[] } {
   const roots = checkFsRoots(fsRoots);
   let fs: FileSystemService | null = null;
   // base64 inflates by 4/3; leave room for the JSON envelope.
   const maxReadBytes = Math.max(1024, Math.floor((maxMessageBytes - 4096) * 3 / 4));
   let closed = false;
   return {
+    roots,
     get: async () => {
       if (fs) return fs;
       const { FileSystemService } = await import("../fs/service.ts");
@@ -252,6 +255,25 @@ function lazyFileSystem(
       closed = true;
       fs?.close();
     },
+  };
+}
+
+/**
+ * What `environmentConfig/read` may look at: what the client's `cwd` leads
+ * to must be inside the fs roots (`--fs-root`), and everything must be
+ * readable under the operator's `--sandbox` profile, as for `fs/readFile`.
+ */
+function configGate(
+  roots: readonly string[],
+  sandbox: SandboxService,
+): (path: string, steered: boolean) => boolean {
+  return (path, steered) => {
+    if (steered && roots.length > 0 && !roots.some((root) => isWithin(path, root))) return false;
+    try {
+      return sandbox.fsPolicy(null)?.allows(path, "read") ?? true;
+    } catch {
+      return false; // a profile that cannot be compiled allows nothing
+    }
   };
 }
 

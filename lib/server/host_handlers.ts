@@ -42,6 +42,12 @@ export interface HostHandlerOptions {
   networkAllowed?: () => boolean;
   /** Where codex's system config lives (`config.toml`, `requirements.toml`). @default {"/etc/codex"} */
   codexSystemDir?: string;
+  /**
+   * What `environmentConfig/read` may look at (see `mayRead` in
+   * `lib/host/config.ts`): the fs roots and the operator's sandbox.
+   * @default {everything}
+   */
+  configReadable?: (path: string, steered: boolean) => boolean;
 }
 
 type HttpModule = typeof import("../host/http.ts");
@@ -225,6 +231,7 @@ export function hostHandlers(options: HostHandlerOptions): {
       return readEnvironmentConfig(params, {
         env: options.env(),
         ...(options.codexSystemDir ? { systemDir: options.codexSystemDir } : {}),
+        ...(options.configReadable ? { mayRead: options.configReadable } : {}),
       });
     },
   };
