@@ -9,7 +9,9 @@
  * 1. `/`: `--ro-bind / /` (root read), `--bind / /` (root write, with `/sys`
  *    kept read-only), or an ephemeral `--tmpfs /` when the policy shows only
  *    some paths; then `--dev /dev` and `--proc /proc` (this pid namespace's;
- *    read-only when the server runs as root).
+ *    read-only when the server runs as root). Read and write rules in /proc
+ *    are not mounted (the sandbox's own /proc stays, as in codex), and write
+ *    rules in /sys are read-only.
  * 2. Each rule: write `--bind P P`; read `--ro-bind P P`; deny a directory
  *    `--perms 000 --tmpfs P` (remounted read-only at the end), deny a file
  *    `--ro-bind EMPTY P` (an empty mode-000 file). A path that does not exist
@@ -136,10 +138,11 @@ export function planBwrap(
   if (root?.access === "write") args.push("--ro-bind", "/sys", "/sys");
 
   const remount: string[] = [];
-  const rules = policy.rules.filter((r) => r.path !== "/");
+  const rules = policy.rules.filter((r) => r.path !== "/" && !ownProc(r));
   for (const rule of rules) {
     const at = kind(rule.path);
-    const region = regionOf(policy, rule);
+    // Nothing can be created in /proc or /sys: no placeholders there.
+    const region = isKernelFs(rule.path) ? "read" : regionOf(policy, rule);
     if (at === "missing") {
       if (rule.access === "write" || region !== "write") continue;
       // The process could create it on the host: mask a placeholder instead.
@@ -151,8 +154,9 @@ export function planBwrap(
       else args.push("--ro-bind", top, top);
       continue;
     }
-    if (rule.access === "write") args.push("--bind", rule.path, rule.path);
-    else if (rule.access === "read") args.push("--ro-bind", rule.path, rule.path);
+    if (rule.access === "write" && !isWithin(rule.path, "/sys")) {
+      args.push("--bind", rule.path, rule.path);
+    } else if (rule.access !== "deny") args.push("--ro-bind", rule.path, rule.path);
     else if (at === "dir") {
       // Deeper rules stay reachable through it: search, but no listing.
       const inner = rules.some((r) => r !== rule && isWithin(r.path, rule.path));
@@ -166,7 +170,7 @@ export function planBwrap(
   // shown paths exist (the root is a tmpfs).
   if (root === undefined || root.access === "deny") {
     for (const rule of rules) {
-      if (rule.alias === undefined || rule.access === "deny") continue;
+      if (rule.alias === undefined || rule.access === "deny" || isKernelFs(rule.alias)) continue;
       if (accessAt(policy, rule.alias) !== "none") continue;
       args.push("--symlink", rule.path, rule.alias);
     }
@@ -196,6 +200,20 @@ export function planBwrap(
     ? [host.bwrap, ...args]
     : [host.shell ?? "/bin/sh", "-c", OPEN_FILTER, host.seccompFile, host.bwrap, ...args];
   return { argv, placeholders };
+}
+
+/**
+ * A read or write rule in /proc: the sandbox keeps its own /proc (its pid
+ * namespace's processes), as under codex, which mounts /proc after every
+ * bind. A bind of the host's /proc would show every host process (their
+ * command lines and, as the same user, more). Deny rules still mask.
+ */
+function ownProc(rule: PathRule): boolean {
+  return rule.access !== "deny" && isWithin(rule.path, "/proc");
+}
+
+function isKernelFs(path: string): boolean {
+  return isWithin(path, "/proc") || isWithin(path, "/sys");
 }
 
 /** The access of the region a rule's path lies in (its nearest covering ancestor rule). */
