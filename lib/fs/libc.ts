@@ -13,8 +13,12 @@
  * Calls are synchronous (a few microseconds each) except `pread`, `pwrite`
  * and `poll`, which run on a worker thread. errno is thread-local and cannot
  * be read after a call on another thread, so a failed threaded `pread` or
- * `pwrite` is repeated once on this thread to learn why (both are positional,
- * so repeating them is harmless).
+ * `pwrite` is tried again there a few times (a signal interrupts it), and
+ * only then repeated once on this thread to learn why (both are positional,
+ * so repeating them is harmless). No call is repeated without bound: a
+ * call still interrupted after {@linkcode MAX_ATTEMPTS} tries, or one that
+ * would block (EAGAIN), fails with its error instead of spinning the one
+ * thread every client shares.
  *
  * @module
  */
@@ -77,14 +81,42 @@ function check(result: number | bigint): number {
   return n;
 }
 
-/** Retries a call interrupted by a signal. */
-function retry(call: () => number | bigint): number {
-  for (;;) {
+/** Most tries of one call that keeps failing with EINTR (or `again`) before its error is thrown. */
+export const MAX_ATTEMPTS = 8;
+
+/**
+ * Runs a synchronous call, repeating it while it fails with one of `again`
+ * (a signal interrupted it), at most {@linkcode MAX_ATTEMPTS} times in all;
+ * returns its result, or throws the {@linkcode OsError} of the last failure.
+ * `errnoOf` reads the error of the failed call.
+ *
+ * @example
+ * ```ts
+ * import { C, OsError, retrying } from "./libc.ts";
+ * import assert from "node:assert/strict";
+ * let calls = 0;
+ * const interrupted = () => (calls++, -1);
+ * assert.throws(() => retrying(interrupted, () => C.EINTR), OsError);
+ * assert.equal(calls, 8, "bounded, not a spin");
+ * assert.equal(retrying(() => calls++ < 10 ? -1 : 7, () => C.EINTR), 7);
+ * ```
+ */
+export function retrying(
+  call: () => number | bigint,
+  errnoOf: () => number = errno,
+  again: readonly number[] = [C.EINTR],
+): number {
+  for (let attempt = 1;; attempt++) {
     const n = Number(call());
     if (n >= 0) return n;
-    const code = errno();
-    if (code !== C.EINTR) throw new OsError(code);
+    const code = errnoOf();
+    if (attempt >= MAX_ATTEMPTS || !again.includes(code)) throw new OsError(code);
   }
+}
+
+/** Retries a call interrupted by a signal, a few times. */
+function retry(call: () => number | bigint): number {
+  return retrying(call);
 }
 
 /** Closes a descriptor, ignoring errors (the descriptor is gone either way). */
@@ -111,11 +143,14 @@ export function openat2(
   resolve: number,
 ): number | null {
   if (!hasOpenat2()) return null;
-  for (;;) {
-    const { fd, code } = rawOpenat2(dir, path, flags, resolve);
-    if (fd >= 0) return fd;
-    if (code !== C.EINTR && code !== C.EAGAIN) throw new OsError(code);
-  }
+  // EAGAIN: a rename or mount raced the lookup; the caller falls back to
+  // the component walk rather than retry for as long as the race goes on.
+  let code = 0;
+  return retrying(() => {
+    const attempt = rawOpenat2(dir, path, flags, resolve);
+    code = attempt.code;
+    return attempt.fd;
+  }, () => code);
 }
 
 function rawOpenat2(
@@ -291,37 +326,40 @@ export function readDirBatch(fd: number, buffer: Uint8Array<ArrayBuffer>): DirEn
   return out;
 }
 
-/** Positional read on a worker thread; returns the bytes read (0 at end of file). */
-export async function pread(
-  fd: number,
-  into: Uint8Array<ArrayBuffer>,
-  at: number,
+/**
+ * A positional call on a worker thread, tried again there while it fails
+ * (a signal interrupted it), then once on this thread to learn its errno:
+ * the JS thread runs the I/O only for a call that keeps failing.
+ */
+async function threaded(
+  onWorker: () => Promise<number | bigint>,
+  here: () => number | bigint,
 ): Promise<number> {
-  for (;;) {
-    const n = Number(await libc().preadThreaded(fd, into, BigInt(into.length), BigInt(at)));
+  for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
+    const n = Number(await onWorker());
     if (n >= 0) return n;
-    // errno belongs to the worker thread: repeat on this one to learn it.
-    const again = Number(libc().pread(fd, into, BigInt(into.length), BigInt(at)));
-    if (again >= 0) return again;
-    const code = errno();
-    if (code !== C.EINTR && code !== C.EAGAIN) throw new OsError(code);
   }
+  const n = Number(here());
+  if (n >= 0) return n;
+  throw new OsError(errno());
+}
+
+/** Positional read on a worker thread; returns the bytes read (0 at end of file). */
+export function pread(fd: number, into: Uint8Array<ArrayBuffer>, at: number): Promise<number> {
+  const length = BigInt(into.length);
+  return threaded(
+    () => libc().preadThreaded(fd, into, length, BigInt(at)),
+    () => libc().pread(fd, into, length, BigInt(at)),
+  );
 }
 
 /** Positional write on a worker thread; returns the bytes written. */
-export async function pwrite(
-  fd: number,
-  from: Uint8Array<ArrayBuffer>,
-  at: number,
-): Promise<number> {
-  for (;;) {
-    const n = Number(await libc().pwriteThreaded(fd, from, BigInt(from.length), BigInt(at)));
-    if (n >= 0) return n;
-    const again = Number(libc().pwrite(fd, from, BigInt(from.length), BigInt(at)));
-    if (again >= 0) return again;
-    const code = errno();
-    if (code !== C.EINTR && code !== C.EAGAIN) throw new OsError(code);
-  }
+export function pwrite(fd: number, from: Uint8Array<ArrayBuffer>, at: number): Promise<number> {
+  const length = BigInt(from.length);
+  return threaded(
+    () => libc().pwriteThreaded(fd, from, length, BigInt(at)),
+    () => libc().pwrite(fd, from, length, BigInt(at)),
+  );
 }
 
 /** Writes all of `data` at `at` (positional, on a worker thread). */
@@ -341,29 +379,27 @@ export async function pwriteAll(fd: number, data: Uint8Array, at: number): Promi
  * also when a non-blocking descriptor has nothing ready.
  */
 export async function readSeq(fd: number, into: Uint8Array<ArrayBuffer>): Promise<number> {
-  for (;;) {
-    const n = Number(await libc().readThreaded(fd, into, BigInt(into.length)));
-    if (n >= 0) return n;
-    // A failed read consumed nothing, so repeating it here is harmless.
-    const again = readNow(fd, into);
-    if (again !== null) return again;
-    return 0;
-  }
+  const n = Number(await libc().readThreaded(fd, into, BigInt(into.length)));
+  if (n >= 0) return n;
+  // A failed read consumed nothing, so repeating it here is harmless.
+  return readNow(fd, into) ?? 0;
 }
 
 /** Writes all of `data` sequentially on a worker thread (FIFOs, devices). */
 export async function writeSeqAll(fd: number, data: Uint8Array): Promise<void> {
   let rest = data as Uint8Array<ArrayBuffer>;
+  let interrupted = 0;
   while (rest.length > 0) {
     let n = Number(await libc().writeThreaded(fd, rest, BigInt(rest.length)));
     if (n < 0) {
       n = Number(libc().write(fd, rest, BigInt(rest.length)));
       if (n < 0) {
         const code = errno();
-        if (code === C.EINTR) continue;
+        if (code === C.EINTR && ++interrupted < MAX_ATTEMPTS) continue;
         throw new OsError(code);
       }
     }
+    interrupted = 0;
     rest = rest.subarray(n);
   }
 }
@@ -378,12 +414,11 @@ export function closeChecked(fd: number): void {
 
 /** Non-blocking read; null when nothing is ready (EAGAIN). */
 export function readNow(fd: number, into: Uint8Array<ArrayBuffer>): number | null {
-  for (;;) {
-    const n = Number(libc().read(fd, into, BigInt(into.length)));
-    if (n >= 0) return n;
-    const code = errno();
-    if (code === C.EAGAIN) return null;
-    if (code !== C.EINTR) throw new OsError(code);
+  try {
+    return retry(() => libc().read(fd, into, BigInt(into.length)));
+  } catch (err) {
+    if (err instanceof OsError && err.errno === C.EAGAIN) return null;
+    throw err;
   }
 }
 
@@ -428,9 +463,14 @@ export async function pollReadable(fds: readonly number[]): Promise<number[]> {
     view.setInt32(i * 8, fd, true);
     view.setInt16(i * 8 + 4, C.POLLIN, true);
   });
-  for (;;) {
+  // poll fails only when interrupted (or out of memory): wait a little
+  // longer after each failure in a row rather than spin.
+  for (let failed = 0;; failed++) {
     const n = await libc().poll(buffer, BigInt(fds.length), -1);
     if (n > 0) break;
+    if (failed > 0) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 2 ** failed)));
+    }
   }
   const ready: number[] = [];
   fds.forEach((_, i) => {
