@@ -160,6 +160,24 @@ Deno.test("lifecycle and envelope rules", async (t) => {
     const r = await read;
     assert.equal(r.result.exited, true);
   });
+
+  await t.step(
+    "fs/open takes a mode as a string or as serde's object; anything else says which",
+    async () => {
+      await using c = await TestClient.connect(server.url);
+      const open = (handleId: string, mode: unknown) =>
+        c.call("fs/open", { handleId, path: "/etc/hostname", mode });
+      assert.deepEqual((await open("a", "read")).result, { handleId: "a" });
+      assert.deepEqual((await open("b", { read: null })).result, { handleId: "b" });
+      for (const mode of ["READ", null, { read: {} }, { read: null, replace: null }]) {
+        assert.deepEqual((await open("c", mode)).error, {
+          code: -32602,
+          message: 'invalid params for fs/open: mode: expected "read" or "replace" ' +
+            '(or serde\'s {"read": null} / {"replace": null})',
+        }, JSON.stringify(mode));
+      }
+    },
+  );
 });
 
 Deno.test("serve --help documents every flag and a bad flag exits 2", async () => {

@@ -239,6 +239,35 @@ Deno.test("spawn failure frees the id and reports -32603", async () => {
   await registry.shutdown();
 });
 
+Deno.test('while its spawn is in flight, process/read is -32600 "process id P is starting" (codex\'s words) and process/write answers starting', async () => {
+  const { spawner, registry, server, connect } = setup();
+  const { conn } = connect();
+  await initialize(conn);
+  const gate = Promise.withResolvers<void>();
+  const spawn = server.spawn;
+  server.spawn = async (options, sink) => {
+    await gate.promise;
+    return await spawn(options, sink);
+  };
+  const start = conn.receive(JSON.stringify({ id: 1, method: "process/start", params: START }));
+  await settle();
+  const read = await conn.receive(
+    JSON.stringify({ id: 2, method: "process/read", params: { processId: "p" } }),
+  ) as { error: { code: number; message: string } };
+  assert.deepEqual(read.error, { code: -32600, message: "process id p is starting" });
+  const write = await conn.receive(
+    JSON.stringify({ id: 3, method: "process/write", params: { processId: "p", chunk: "" } }),
+  ) as { result: unknown };
+  assert.deepEqual(write.result, { status: "starting" });
+  gate.resolve();
+  assert.deepEqual((await start as { result: unknown }).result, {
+    processId: "p",
+    sandboxType: "none",
+  });
+  spawner.children[0]!.finish();
+  await registry.shutdown();
+});
+
 Deno.test("a long-poll read pending at shutdown fails saying the session was closed", async () => {
   const { registry, spawner, connect } = setup(1000);
   const { conn } = connect();

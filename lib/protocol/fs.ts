@@ -379,7 +379,9 @@ export const FsOpenModeSchema = z.union([
   z.enum(["read", "replace"]),
   z.strictObject({ read: z.null() }).transform(() => "read" as const),
   z.strictObject({ replace: z.null() }).transform(() => "replace" as const),
-]);
+], {
+  error: () => 'expected "read" or "replace" (or serde\'s {"read": null} / {"replace": null})',
+});
 /** Mode of `fs/open`. */
 export type FsOpenMode = z.output<typeof FsOpenModeSchema>;
 
