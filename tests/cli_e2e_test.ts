@@ -128,6 +128,15 @@ Deno.test("exec exit codes: the command's own, 127, 126, 1, 255 only for the con
       const r = await runCli(["exec", ...url, "--cwd", `${dir}/nope`, "true"]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /does not exist/);
+      const file = await runCli(["exec", ...url, "--cwd", `${dir}/data.txt`, "true"]);
+      assert.equal(file.code, 1, "a file as cwd");
+    });
+    await t.step("the error's kind decides, not its wording", async () => {
+      // The message names the program; one whose name has "cwd" in it was
+      // taken for a missing working directory (exit 1).
+      const r = await runCli(["exec", ...url, "--cwd", dir, "no-such-cwd-tool-xyz"]);
+      assert.equal(r.code, 127, r.stderr);
+      assert.match(r.stderr, /No such file or directory \(os error 2\): no-such-cwd-tool-xyz/);
     });
     await t.step("nothing listening: 255 with a hint", async () => {
       const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -10,6 +10,7 @@ import type { ProcessHandle } from "../client/process.ts";
 import { CONNECT_HELP, connectFromFlags, parseClientFlags } from "./connect.ts";
 import { CliExit, parseKeyValues, positiveNumber, UsageError } from "./flags.ts";
 import { inheritEnv } from "../protocol/process.ts";
+import { ErrorKind } from "../protocol/errors.ts";
 import { EXEC_SANDBOX_FLAGS, EXEC_SANDBOX_HELP, execSandboxProfile } from "./sandbox_flags.ts";
 
 /** Exit codes of `exec`, as ssh and the shell use them. */
@@ -67,34 +68,48 @@ ${EXIT_HELP}
 `;
 
 /**
- * The exit code for a `process/start` the server refused: 127 when the
- * program was not found, 126 when it is not executable, 1 otherwise (a
- * missing working directory, a limit).
+ * The exit code for a `process/start` the server refused, from the error's
+ * `data.kind` (codex's kinds; messages are for people): 127 when the program
+ * was not found (`spawnNotFound`), 126 when it is not executable
+ * (`spawnPermissionDenied`), 1 otherwise (`spawnFailed`, a sandbox, a
+ * limit). Those two kinds also cover a working directory that is missing or
+ * not searchable: `cwdIsDirectory` false (the caller asked the server) makes
+ * them 1.
  *
  * @example
  * ```ts
  * import { startFailureCode } from "./exec.ts";
  * import { ExecServerError } from "../client/errors.ts";
  * import assert from "node:assert/strict";
- * const err = (m: string, data?: unknown) => new ExecServerError(-32603, m, data);
- * assert.equal(startFailureCode(err("failed to start process x: No such file or directory (os error 2): x")), 127);
- * assert.equal(startFailureCode(err("failed to start process x: Permission denied (os error 13): x")), 126);
- * assert.equal(startFailureCode(err("failed to start process true: cwd /nope does not exist (os error 2)")), 1);
- * assert.equal(startFailureCode(err("spawn failed", { kind: "spawnPermissionDenied" })), 126);
+ * const err = (kind?: string) =>
+ *   new ExecServerError(-32603, "No such file or directory (os error 2): cwd-tool", kind && { kind });
+ * assert.equal(startFailureCode(err("spawnNotFound"), true), 127);
+ * assert.equal(startFailureCode(err("spawnPermissionDenied"), true), 126);
+ * assert.equal(startFailureCode(err("spawnNotFound"), false), 1); // the cwd is missing
+ * assert.equal(startFailureCode(err("spawnFailed"), true), 1);
+ * assert.equal(startFailureCode(err(), null), 1); // no kind: any other refusal
  * ```
  */
-export function startFailureCode(err: ExecServerError): number {
-  const kind = (err.data as { kind?: unknown } | undefined)?.kind;
-  if (/\bcwd\b|working directory/i.test(err.message)) return EXIT.cannotStart;
-  if (kind === "spawnPermissionDenied" || /os error 13\b|Permission denied/.test(err.message)) {
-    return EXIT.notExecutable;
+export function startFailureCode(err: ExecServerError, cwdIsDirectory: boolean | null): number {
+  const kind = (err.data as { kind?: unknown } | null | undefined)?.kind;
+  if (kind !== ErrorKind.SpawnNotFound && kind !== ErrorKind.SpawnPermissionDenied) {
+    return EXIT.cannotStart;
   }
-  if (
-    kind === "spawnNotFound" || /os error 2\b|No such file or directory|not found/.test(err.message)
-  ) {
-    return EXIT.notFound;
+  if (cwdIsDirectory === false) return EXIT.cannotStart;
+  return kind === ErrorKind.SpawnNotFound ? EXIT.notFound : EXIT.notExecutable;
+}
+
+/**
+ * Whether `cwd` is a directory on the server: false when the server says it
+ * is something else or cannot be read (missing, not searchable), null when
+ * the question itself failed (the connection).
+ */
+async function cwdIsDirectory(client: ExecServerClient, cwd: string): Promise<boolean | null> {
+  try {
+    return (await client.fs.getMetadata(cwd)).isDirectory;
+  } catch (err) {
+    return err instanceof ExecServerError ? false : null;
   }
-  return EXIT.cannotStart;
 }
 
 /** The local terminal's size, or null when unknown (not a terminal, or 0×0 as under `script`). */
@@ -223,7 +238,14 @@ export async function execMain(args: string[], entry?: string | URL): Promise<nu
         ...(timeout ? { timeoutMs: Math.max(1, Math.round(timeout * 1000)) } : {}),
       });
     } catch (err) {
-      if (err instanceof ExecServerError) throw new CliExit(err.message, startFailureCode(err));
+      if (err instanceof ExecServerError) {
+        const kind = (err.data as { kind?: unknown } | null | undefined)?.kind;
+        const cwdKnown =
+          kind === ErrorKind.SpawnNotFound || kind === ErrorKind.SpawnPermissionDenied
+            ? await cwdIsDirectory(client, v.cwd ?? "/")
+            : null;
+        throw new CliExit(err.message, startFailureCode(err, cwdKnown));
+      }
       throw err;
     }
     const stop = stopOnSignals(proc, raw);
