@@ -12,8 +12,8 @@
  * @module
  */
 
-import { ErrorCode, invalidRequest, RpcError } from "../protocol/errors.ts";
-import type { FsSandbox } from "../protocol/fs.ts";
+import { ErrorCode, ErrorKind, invalidRequest, kindError, RpcError } from "../protocol/errors.ts";
+import type { FsSandbox, FsSandboxParam } from "../protocol/fs.ts";
 import { isWithin, messageOf } from "../util/mod.ts";
 import { C, OsError } from "./libc.ts";
 import { toNativePath } from "./paths.ts";
@@ -48,6 +48,57 @@ export interface PathPolicy {
 
 /** A policy that allows everything. */
 export const ALLOW_ALL: PathPolicy = { check() {} };
+
+/**
+ * Builds the policy for a request's codex permission profile, or (called
+ * with `null`) the one every call gets without a profile (an operator's
+ * default). Return a policy, null for none, or throw an {@linkcode RpcError}
+ * to refuse the call.
+ */
+export type SandboxPolicyFactory = (
+  sandbox: FsSandboxParam | null,
+  roots: FsRoots,
+) => PathPolicy | null;
+
+/**
+ * The policy of one call's `sandbox`: for a codex permission profile, the
+ * `factory`'s, or, without one, -32603 `sandboxUnavailable` (the call is
+ * refused, never run unsandboxed); otherwise ours for `{readOnly,
+ * writableRoots}` (none for `null` or absent), together with what the
+ * factory answers for no profile (an operator's `serve --sandbox`).
+ */
+export function callPolicy(
+  sandbox: FsSandboxParam | null | undefined,
+  roots: FsRoots,
+  factory: SandboxPolicyFactory | undefined,
+): PathPolicy {
+  if (
+    sandbox !== undefined && sandbox !== null && "permissions" in sandbox &&
+    sandbox.permissions !== undefined
+  ) {
+    if (factory === undefined) {
+      throw kindError(
+        ErrorKind.SandboxUnavailable,
+        "this server cannot enforce codex sandbox profiles: refusing the fs call rather than " +
+          "running it unsandboxed (send sandbox: null, or use {readOnly, writableRoots})",
+      );
+    }
+    return factory(sandbox, roots) ?? ALLOW_ALL;
+  }
+  const own = sandbox === undefined || sandbox === null
+    ? ALLOW_ALL
+    : requestSandboxPolicy(sandbox as FsSandbox, roots);
+  // The factory's answer for "no profile": the operator's, if any, applies too.
+  const operator = factory?.(null, roots) ?? null;
+  if (operator === null) return own;
+  if (own === ALLOW_ALL) return operator;
+  return {
+    check(path, access) {
+      own.check(path, access);
+      operator.check(path, access);
+    },
+  };
+}
 
 /**
  * The policy of our own request sandbox: `readOnly` refuses every write;

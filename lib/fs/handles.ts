@@ -23,17 +23,8 @@
 
 import { ErrorCode, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
 import { createTemp, unlinkQuietly } from "./io.ts";
-import {
-  C,
-  closeChecked,
-  closeFd,
-  openat,
-  OsError,
-  pread,
-  pwriteAll,
-  renameat,
-  type Stat,
-} from "./libc.ts";
+import { C, closeFd, openat, OsError, renameat, type Stat } from "./libc.ts";
+import { closeChecked, pread, pwriteAll } from "./libc_io.ts";
 
 /** Most open handles per session. */
 export const MAX_HANDLES_PER_SESSION = 128;

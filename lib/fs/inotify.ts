@@ -14,8 +14,8 @@
  * @module
  */
 
+import { closeFd } from "./libc.ts";
 import {
-  closeFd,
   eventfdOpen,
   eventfdSignal,
   inotifyAddFd,
@@ -23,7 +23,7 @@ import {
   inotifyRemove,
   pollReadable,
   readNow,
-} from "./libc.ts";
+} from "./libc_io.ts";
 
 /** inotify event bits. */
 export const IN = {

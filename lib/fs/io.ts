@@ -10,7 +10,6 @@
 
 import {
   C,
-  closeChecked,
   closeFd,
   fchmod,
   fchown,
@@ -18,15 +17,13 @@ import {
   isFile,
   openat,
   OsError,
-  pread,
-  pwriteAll,
-  readSeq,
   renameat,
   type Stat,
   statAt,
   uid,
   unlinkat,
 } from "./libc.ts";
+import { closeChecked, pread, pwriteAll, readSeq } from "./libc_io.ts";
 import type { Location } from "./roots.ts";
 
 /**

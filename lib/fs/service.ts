@@ -14,59 +14,51 @@
  * into place, so a failure (a full disk) leaves the old file as it was. File
  * contents are never logged.
  *
+ * This is the facade, one short method per RPC; the work is in `reads.ts`,
+ * `writes.ts`, `walk.ts`, `watch.ts`, `watch_missing.ts` and `handles.ts`,
+ * and a call's policy is built in `confine.ts`.
+ *
  * @module
  */
 
 import { pathToFileURL } from "node:url";
-import { ErrorCode, ErrorKind, invalidRequest, kindError, RpcError } from "../protocol/errors.ts";
+import { ErrorCode, invalidRequest } from "../protocol/errors.ts";
 import type * as P from "../protocol/fs.ts";
-import { joinPath, messageOf } from "../util/mod.ts";
+import { messageOf } from "../util/mod.ts";
 import {
   ALLOW_ALL,
+  callPolicy,
   mapFsError,
   type PathAccess,
   type PathPolicy,
-  requestSandboxPolicy,
+  type SandboxPolicyFactory,
 } from "./confine.ts";
 import { FileHandles, HandleBudget } from "./handles.ts";
 import { Inotify } from "./inotify.ts";
-import { openNode, readUpTo, retryChanged, yieldToLoop } from "./io.ts";
+import { openNode, retryChanged } from "./io.ts";
 import {
   C,
-  closeFd,
-  type DirEntry,
   fsUnavailableReason,
   isDir,
   isFile,
   isLink,
   openat,
   OsError,
-  readDirBatch,
   type Stat,
-  statAt,
 } from "./libc.ts";
 import { notAFile, toNativePath } from "./paths.ts";
 import { FsRoots, type Location } from "./roots.ts";
 
 export { checkFsRoots } from "./roots.ts";
+export type { SandboxPolicyFactory } from "./confine.ts";
 import { copyAt, makeDirectories, removeAt, writeAt } from "./writes.ts";
+import { listEntries, readWhole } from "./reads.ts";
 import { walk } from "./walk.ts";
 import { FsWatchSet } from "./watch.ts";
 import { MissingWatch } from "./watch_missing.ts";
 
 /** Default for {@linkcode FileSystemOptions.maxReadBytes}: 12 MiB. */
 export const DEFAULT_MAX_READ_BYTES = 12 * 1024 * 1024;
-
-/**
- * Builds the policy for a request's codex permission profile, or (called
- * with `null`) the one every call gets without a profile (an operator's
- * default). Return a policy, null for none, or throw an {@linkcode RpcError}
- * to refuse the call.
- */
-export type SandboxPolicyFactory = (
-  sandbox: P.FsSandboxParam | null,
-  roots: FsRoots,
-) => PathPolicy | null;
 
 /** Options for {@linkcode FileSystemService}. */
 export interface FileSystemOptions {
@@ -194,33 +186,7 @@ export class FileSystemService implements Disposable {
    * operator's `serve --sandbox`).
    */
   policy(sandbox: P.FsSandboxParam | null | undefined): PathPolicy {
-    const factory = this.#sandboxPolicy;
-    if (
-      sandbox !== undefined && sandbox !== null && "permissions" in sandbox &&
-      sandbox.permissions !== undefined
-    ) {
-      if (factory === undefined) {
-        throw kindError(
-          ErrorKind.SandboxUnavailable,
-          "this server cannot enforce codex sandbox profiles: refusing the fs call rather than " +
-            "running it unsandboxed (send sandbox: null, or use {readOnly, writableRoots})",
-        );
-      }
-      return factory(sandbox, this.#roots) ?? ALLOW_ALL;
-    }
-    const own = sandbox === undefined || sandbox === null
-      ? ALLOW_ALL
-      : requestSandboxPolicy(sandbox as P.FsSandbox, this.#roots);
-    // The factory's answer for "no profile": the operator's, if any, applies too.
-    const operator = factory?.(null, this.#roots) ?? null;
-    if (operator === null) return own;
-    if (own === ALLOW_ALL) return operator;
-    return {
-      check(path, access) {
-        own.check(path, access);
-        operator.check(path, access);
-      },
-    };
+    return callPolicy(sandbox, this.#roots, this.#sandboxPolicy);
   }
 
   /**
@@ -250,35 +216,10 @@ export class FileSystemService implements Disposable {
    */
   async readFile(params: P.FsReadFileParams): Promise<P.FsReadFileResult> {
     const policy = this.policy(params.sandbox);
-    const offset = params.offset ?? 0;
-    const max = this.#maxReadBytes;
     return await fsCall(() =>
       retryChanged(async () => {
         using at = this.locate(params.path, "read", { policy });
-        const info = at.mustExist();
-        // As codex (-32600, its words); a FIFO or a device is read (up to the limit).
-        if (isDir(info)) throw notAFile(params.path);
-        const fd = openNode(at, C.O_RDONLY | C.O_NONBLOCK);
-        try {
-          const regular = isFile(info);
-          if (!regular && offset > 0) {
-            throw invalidRequest(`fs/readFile offset requires a regular file: ${params.path}`);
-          }
-          const available = regular ? Math.max(0, info.size - offset) : Infinity;
-          const wanted = Math.min(params.length ?? Infinity, available);
-          if (Number.isFinite(wanted) && wanted > max) throw tooLarge(params, wanted, max);
-          // A whole read goes on to EOF (the file may have grown) but stops one
-          // byte past the limit; a ranged read stops at its length.
-          const cap = params.length === undefined ? max + 1 : wanted;
-          const hint = Number.isFinite(wanted) ? wanted : 64 * 1024;
-          const { data, end } = await readUpTo(fd, regular, offset, cap, hint);
-          if (data.length > max) throw tooLarge(params, data.length, max, true);
-          const size = data.length > 0 ? Math.max(info.size, offset + data.length) : info.size;
-          const eof = end || offset + data.length >= size;
-          return { dataBase64: data.toBase64(), size, eof };
-        } finally {
-          closeFd(fd);
-        }
+        return await readWhole(at, params, this.#maxReadBytes);
       })
     );
   }
@@ -363,54 +304,8 @@ export class FileSystemService implements Disposable {
         fd = openat(at.node, ".", C.O_RDONLY | C.O_DIRECTORY);
         base = at.path;
       }
-      const entries: P.FsDirectoryEntry[] = [];
-      try {
-        const buffer = new Uint8Array(64 * 1024);
-        for (let batch = 0;; batch++) {
-          const found = readDirBatch(fd, buffer);
-          if (found === null) break;
-          for (const entry of found) {
-            const listed = this.#describe(fd, base, entry);
-            if (listed !== undefined) entries.push(listed);
-          }
-          if (batch % 16 === 15) await yieldToLoop();
-        }
-      } finally {
-        closeFd(fd);
-      }
-      return { entries };
+      return { entries: await listEntries(this.#roots, fd, base) };
     });
-  }
-
-  /** One `fs/readDirectory` entry; undefined to skip it. */
-  #describe(dir: number, base: string, entry: DirEntry): P.FsDirectoryEntry | undefined {
-    const fileName = entry.name;
-    let type = entry.type;
-    if (type === C.DT_UNKNOWN) {
-      try {
-        const mode = statAt(dir, fileName).mode & C.S_IFMT;
-        type = mode === C.S_IFDIR
-          ? C.DT_DIR
-          : mode === C.S_IFREG
-          ? C.DT_REG
-          : mode === C.S_IFLNK
-          ? C.DT_LNK
-          : -1;
-      } catch {
-        return undefined;
-      }
-    }
-    if (type !== C.DT_LNK) {
-      return { fileName, isDirectory: type === C.DT_DIR, isFile: type === C.DT_REG };
-    }
-    try {
-      using target = this.#roots.resolve(joinPath(base, fileName));
-      const info = target.mustExist();
-      return { fileName, isDirectory: isDir(info), isFile: isFile(info) };
-    } catch (err) {
-      const escapes = err instanceof RpcError && err.code === ErrorCode.InvalidRequest;
-      return escapes ? { fileName, isDirectory: false, isFile: false } : undefined;
-    }
   }
 
   /**
@@ -568,20 +463,4 @@ async function fsCall<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw mapFsError(err);
   }
-}
-
-/** The error for a read over the limit; `more` when `bytes` is a lower bound. */
-function tooLarge(
-  params: P.FsReadFileParams,
-  bytes: number,
-  max: number,
-  more = false,
-): RpcError {
-  const n = more ? `more than ${max}` : `${bytes}`;
-  const what = params.offset === undefined && params.length === undefined
-    ? `file is too large to read: ${params.path} is ${n} bytes`
-    : `requested range is too large to read: ${n} bytes of ${params.path}`;
-  return invalidRequest(
-    `${what}, limit is ${max} bytes per message; read it in ranges with offset and length`,
-  );
 }

@@ -13,7 +13,6 @@ import { invalidRequest } from "../protocol/errors.ts";
 import { NodeChanged, openNode, replaceAtomically } from "./io.ts";
 import {
   C,
-  closeChecked,
   closeFd,
   ftruncate,
   isDir,
@@ -22,14 +21,13 @@ import {
   mkdirat,
   openat,
   OsError,
-  pwriteAll,
   readlinkat,
   type Stat,
   statAt,
   symlinkat,
   unlinkat,
-  writeSeqAll,
 } from "./libc.ts";
+import { closeChecked, pwriteAll, writeSeqAll } from "./libc_io.ts";
 import { isWithin, joinPath, parentOf } from "../util/mod.ts";
 import type { PathAccess } from "./confine.ts";
 import type { Location } from "./roots.ts";
