@@ -25,7 +25,7 @@ import { C, cString, type Libc, libc } from "./ffi_libc.ts";
 import { processLog } from "./log.ts";
 import { messageOf } from "../util/errors.ts";
 import type { Containment, Tree } from "./tree.ts";
-import { newProcTree, signalPid } from "./tree.ts";
+import { newProcTree, readStat, signalPid } from "./tree.ts";
 import { posixSpawn } from "./spawn_ffi.ts";
 import { sysfs } from "./sysfs.ts";
 
@@ -182,6 +182,7 @@ class CgroupTree implements Tree {
   #released = false;
   /** Where the cgroup could not be made: the /proc search instead. */
   #fallback: Tree | null = null;
+  #leader = -1;
 
   constructor(own: string, dir: string) {
     this.#own = own;
@@ -206,7 +207,7 @@ class CgroupTree implements Tree {
       return this.#fallback.spawn(spawn);
     }
     try {
-      return spawn();
+      return this.#leader = spawn();
     } finally {
       this.#leave(self);
     }
@@ -232,16 +233,31 @@ class CgroupTree implements Tree {
     if (this.#fallback) return this.#fallback.signal(signal);
     if (!this.#made) return;
     if (signal === "SIGKILL") return this.kill();
+    for (const pid of this.#procs()) signalPid(pid, signal);
+  }
+
+  signalGroup(signal: PosixSignal): void {
+    if (this.#fallback) return this.#fallback.signalGroup(signal);
+    if (!this.#made) return;
+    // Whatever is in the cgroup is the tree's: its members in the leader's group.
+    for (const pid of this.#procs()) {
+      if (readStat(pid)?.pgrp === this.#leader) signalPid(pid, signal);
+    }
+  }
+
+  noteLeaderExit(): void {
+    this.#fallback?.noteLeaderExit();
+  }
+
+  /** The pids in the cgroup (never the server's). */
+  #procs(): number[] {
     let procs: string;
     try {
       procs = sysfs().read(`${this.#dir}/cgroup.procs`) ?? "";
     } catch {
-      return; // removed: nothing left
+      return []; // removed: nothing left
     }
-    for (const pid of procs.split("\n")) {
-      const n = Number(pid);
-      if (pid !== "" && n !== Deno.pid) signalPid(n, signal);
-    }
+    return procs.split("\n").filter((p) => p !== "").map(Number).filter((n) => n !== Deno.pid);
   }
 
   kill(): void {

@@ -207,6 +207,8 @@ export async function spawnPipedCommand(
       }
     },
     signal(signal) {
+      // Once reaped, the group id may be free for another process to take.
+      if (reaped) return tree.signalGroup(signal);
       try {
         Deno.kill(-pid, signal);
       } catch (err) {

@@ -118,6 +118,7 @@ function start(lib: Libc, options: SpawnOptions, sink: ChildSink): Child {
       outputs: [{ stream: "stdout", fd: outRead }, { stream: "stderr", fd: errRead }],
       input: stdin ? stdin[1] : null,
       killTree: () => tree.kill(),
+      beforeReap: () => tree.noteLeaderExit(),
     });
     reactor(lib).add(state);
     return new FfiPipeChild(lib, state, tree);
@@ -155,6 +156,8 @@ class FfiPipeChild implements Child {
   signal(signal: PosixSignal): void {
     const num = SIGNAL_NUMBERS.get(signal);
     if (num === undefined) throw new TypeError(`Cannot send signal: unknown name "${signal}"`);
+    // Once reaped, the group id may be free for another process to take.
+    if (this.#state.status !== null) return this.#tree.signalGroup(signal);
     if (this.#lib.kill(-this.pid, num) !== 0) {
       const code = errno();
       if (code !== C.ESRCH) throw osError(code, `kill ${signal} -${this.pid}`);

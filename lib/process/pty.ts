@@ -157,6 +157,7 @@ function start(lib: Libc, options: SpawnOptions, sink: ChildSink): Child {
       outputs: [{ stream: "pty", fd: master }],
       input: master,
       killTree: () => tree.kill(),
+      beforeReap: () => tree.noteLeaderExit(),
     });
     reactor(lib).add(state);
     return new PtyChild(lib, state, tree);
@@ -273,6 +274,8 @@ class PtyChild implements Child {
     if (num === undefined) {
       throw new TypeError(`Cannot send signal: unknown name "${signal}"`);
     }
+    // Once reaped, the group id may be free for another process to take.
+    if (this.#state.status !== null) return this.#tree.signalGroup(signal);
     if (this.#lib.kill(-this.pid, num) !== 0) {
       const code = errno();
       if (code !== C.ESRCH) throw osError(code, `kill ${signal} -${this.pid}`);

@@ -313,6 +313,7 @@ export class Reactor {
   }
 
   #onExit(child: ReactorChild): void {
+    contain(() => child.beforeReap());
     const raw = new Int32Array(1);
     const rc = this.#lib.waitpid(child.pid, raw, C.WNOHANG);
     if (rc === 0) return;

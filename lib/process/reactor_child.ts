@@ -75,6 +75,8 @@ export interface ReactorChild {
   lastByte: number;
   /** Kills the child's whole tree (called on a fault). */
   killTree: () => void;
+  /** Called once the child has exited, before it is reaped (its pid still held). */
+  beforeReap: () => void;
 }
 
 /** The state of a just-spawned child. */
@@ -86,6 +88,7 @@ export function newReactorChild(fields: {
   outputs: { stream: StreamName; fd: number }[];
   input: number | null;
   killTree: () => void;
+  beforeReap?: () => void;
 }): ReactorChild {
   return {
     pid: fields.pid,
@@ -106,6 +109,7 @@ export function newReactorChild(fields: {
     failed: false,
     lastByte: NEWLINE,
     killTree: fields.killTree,
+    beforeReap: fields.beforeReap ?? (() => {}),
   };
 }
 

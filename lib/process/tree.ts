@@ -34,6 +34,20 @@ export interface Tree {
   spawn(spawn: () => number): number;
   /** Signals every live process of the tree; a gone tree is not an error. */
   signal(signal: PosixSignal): void;
+  /**
+   * Signals the leader's process group once the leader was reaped, while the
+   * group is still known to be the tree's: a member it knows (pid and start
+   * time) is still in it, so the kernel has not reused the id. A group that
+   * may be another's (every member gone, the id free for a new process) is
+   * not signalled. Before the reap, `kill(-pid)` is safe: the leader (a
+   * zombie at least) holds the id.
+   */
+  signalGroup(signal: PosixSignal): void;
+  /**
+   * The leader exited and is about to be reaped: the tree notes who is in
+   * its group and session while the leader's zombie still holds the ids.
+   */
+  noteLeaderExit(): void;
   /** SIGKILLs every process of the tree. */
   kill(): void;
   /** Whether any process of the tree is alive (zombies do not count). */
@@ -144,6 +158,27 @@ export function readStat(pid: number): ProcStat | null {
 
 let snapshot: { at: number; list: ProcStat[] } | null = null;
 
+/** What a {@linkcode ProcTree} sees of the processes and how it signals them (fakes in tests). */
+export interface ProcSource {
+  /** Every process, or null without /proc. */
+  processes(): ProcStat[] | null;
+  /** One process, or null when it is gone. */
+  stat(pid: number): ProcStat | null;
+  /** Sends a signal (a negative pid: a group); a gone one is not an error. */
+  kill(pid: number, signal: PosixSignal): void;
+  /** Forgets a cached view after signals. */
+  invalidate(): void;
+}
+
+const HOST_SOURCE: ProcSource = {
+  processes: () => processes(),
+  stat: readStat,
+  kill: (pid, signal) => signalPid(pid, signal),
+  invalidate: () => {
+    snapshot = null;
+  },
+};
+
 /**
  * Every process, or null without /proc (Deno refuses it without FFI or
  * --allow-all); one read of /proc serves the calls of a few milliseconds.
@@ -171,32 +206,57 @@ function processes(): ProcStat[] | null {
 const gone = (p: ProcStat) => p.state === "Z" || p.state === "X";
 
 /**
- * A tree found in /proc: the leader's session and process group (whose ids
- * the kernel does not reuse while any member lives), every process seen as a
- * member before (by pid and start time), and their children, to a fixpoint.
- * With the server as subreaper, a member whose parent exits stays the
- * server's child and is still found by the members seen before.
+ * A tree found in /proc: the leader's session and process group, every
+ * process seen as a member before (by pid and start time), and their
+ * children, to a fixpoint. With the server as subreaper, a member whose
+ * parent exits stays the server's child and is still found by the members
+ * seen before.
+ *
+ * The session and group ids count only while they are known to be the
+ * leader's: the leader itself is there (alive or a zombie: it holds the id),
+ * or a member seen before is still in that session or group (the kernel does
+ * not reuse an id while any process has it). Once every one of them is gone
+ * the id is free, and a new process that got it is not ours.
  */
 class ProcTree implements Tree {
+  readonly #source: ProcSource;
   #leader = -1;
   #members = new Map<number, number>(); // pid → starttime
   #released = false;
   /** Once no member is left none can appear: the ids are not searched again. */
   #ended = false;
 
+  constructor(source: ProcSource = HOST_SOURCE) {
+    this.#source = source;
+  }
+
   spawn(spawn: () => number): number {
     this.#leader = spawn();
-    const stat = readStat(this.#leader);
+    const stat = this.#source.stat(this.#leader);
     if (stat) this.#members.set(stat.pid, stat.starttime);
-    snapshot = null;
+    this.#source.invalidate();
     return this.#leader;
+  }
+
+  /** Whether the leader's session and group ids are still the tree's, in `all`. */
+  #anchors(all: readonly ProcStat[]): { session: boolean; group: boolean } {
+    let session = false;
+    let group = false;
+    for (const p of all) {
+      if (this.#members.get(p.pid) !== p.starttime) continue;
+      if (p.pid === this.#leader) return { session: true, group: true };
+      if (p.session === this.#leader) session = true;
+      if (p.pgrp === this.#leader) group = true;
+    }
+    return { session, group };
   }
 
   /** The live members now. */
   #find(): ProcStat[] {
     if (this.#leader < 0 || this.#ended) return [];
-    const all = processes();
+    const all = this.#source.processes();
     if (all === null) return this.#groupOnly();
+    const anchors = this.#anchors(all);
     const found = new Map<number, ProcStat>();
     let grew = true;
     while (grew) {
@@ -204,7 +264,8 @@ class ProcTree implements Tree {
       for (const p of all) {
         if (found.has(p.pid)) continue;
         const member = this.#members.get(p.pid) === p.starttime ||
-          p.session === this.#leader || p.pgrp === this.#leader || found.has(p.ppid);
+          (anchors.session && p.session === this.#leader) ||
+          (anchors.group && p.pgrp === this.#leader) || found.has(p.ppid);
         if (!member) continue;
         found.set(p.pid, p);
         this.#members.set(p.pid, p.starttime);
@@ -223,6 +284,7 @@ class ProcTree implements Tree {
   /**
    * Without /proc only the leader's process group can be found: it is
    * probed with SIGCONT (harmless to a running process); gone is ESRCH.
+   * (Whether the id was reused cannot be told without /proc.)
    */
   #groupOnly(): ProcStat[] {
     try {
@@ -235,18 +297,34 @@ class ProcTree implements Tree {
     return [{ pid: -this.#leader, state: "?", ...unknown }];
   }
 
+  /** Whether the leader's group id is still the tree's. */
+  #groupIsOurs(): boolean {
+    if (this.#leader < 0 || this.#ended) return false;
+    const all = this.#source.processes();
+    return all === null || this.#anchors(all).group;
+  }
+
   signal(signal: PosixSignal): void {
     const num = SIGNAL_NUMBERS.get(signal) ?? 15;
+    // The leader's group first: without /proc it is all that can be found.
+    if (this.#groupIsOurs()) this.#source.kill(-this.#leader, signal);
     // SIGKILL again until nothing is left: a member may fork between the
     // search and the kill.
-    // The leader's group first: without /proc it is all that can be found.
-    if (this.#leader > 0 && !this.#ended) signalPid(-this.#leader, signal);
     for (let round = 0; round < (num === 9 ? 8 : 1); round++) {
       const live = this.#find();
       if (live.length === 0) return;
-      for (const p of live) signalPid(p.pid, signal);
-      snapshot = null;
+      for (const p of live) this.#source.kill(p.pid, signal);
+      this.#source.invalidate();
     }
+  }
+
+  signalGroup(signal: PosixSignal): void {
+    if (this.#groupIsOurs()) this.#source.kill(-this.#leader, signal);
+  }
+
+  noteLeaderExit(): void {
+    this.#source.invalidate();
+    this.#find();
   }
 
   kill(): void {
@@ -261,7 +339,7 @@ class ProcTree implements Tree {
     if (this.#released) return;
     this.#released = true;
     this.kill();
-    reapOrphans(this.#members, this.#leader);
+    if (this.#source === HOST_SOURCE) reapOrphans(this.#members, this.#leader);
     this.#members.clear();
   }
 }
@@ -296,9 +374,12 @@ function reapOrphans(members: ReadonlyMap<number, number>, leader: number): void
   }
 }
 
-/** A tree found by the /proc search (the fallback of a cgroup that could not be made). */
-export function newProcTree(): Tree {
-  return new ProcTree();
+/**
+ * A tree found by the /proc search (the fallback of a cgroup that could not
+ * be made); `source` replaces the host's /proc and kill(2) in tests.
+ */
+export function newProcTree(source?: ProcSource): Tree {
+  return new ProcTree(source);
 }
 
 function procContainment(isSubreaper: boolean): Containment {
