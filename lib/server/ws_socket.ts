@@ -100,9 +100,14 @@ export class ServerSocket {
   readonly #reader: FrameReader;
   readonly #finished = Promise.withResolvers<void>();
   #handler: SocketHandler | null = null;
+  // Data frames (and the close frame), each as two items: header, payload.
   #queue: Uint8Array[] = [];
   #head = 0; // first queued item
   #partial = false; // queue[head] is the rest of an item a write began
+  #inFrame = false; // a frame's header is written (or taken), its payload is not yet all
+  // Control frames (pongs, pings), whole, in order: they go out at the next
+  // frame boundary of the data, never between a header and its payload.
+  #controls: Uint8Array[] = [];
   #queued = 0; // bytes queued or being written
   #writing = false;
   #batch: Uint8Array | null = null;
@@ -316,14 +321,18 @@ export class ServerSocket {
     this.#cancelPing = this.#options.clock.setTimer(tick, everyMs);
   }
 
-  /** A control frame goes ahead of queued messages (but never into the middle of one). */
+  /**
+   * A control frame (payload of at most 125 bytes) goes ahead of queued
+   * messages, at the next frame boundary: never into the middle of a frame
+   * that is partly written, whose header already announced its length.
+   */
   #enqueueControl(opcode: number, payload: Uint8Array): void {
     if (this.#ended) return;
-    const at = this.#head + (this.#partial ? 1 : 0);
     const frame = new Uint8Array(2 + payload.byteLength);
-    frame.set(frameHeader(opcode, payload.byteLength));
+    frame[0] = 0x80 | opcode;
+    frame[1] = payload.byteLength;
     frame.set(payload, 2);
-    this.#queue.splice(at, 0, frame);
+    this.#controls.push(frame);
     this.#queued += frame.byteLength;
     this.#kick();
   }
@@ -341,21 +350,39 @@ export class ServerSocket {
     void this.#flush();
   }
 
+  /** True while a control frame may go next (at a frame boundary of the data). */
+  #controlNext(): boolean {
+    return this.#controls.length > 0 && !this.#inFrame && !this.#partial;
+  }
+
   async #flush(): Promise<void> {
     try {
-      while (this.#head < this.#queue.length && !this.#ended) {
-        const first = this.#queue[this.#head]!;
-        if (!this.#partial && first.byteLength >= BATCH_BYTES) {
-          // A big payload goes out as it is, without a copy.
-          this.#shift();
-          await this.#writeAll(first);
-          this.#queued -= first.byteLength;
-          continue;
+      while ((this.#controls.length > 0 || this.#head < this.#queue.length) && !this.#ended) {
+        if (!this.#controlNext() && this.#head < this.#queue.length) {
+          const first = this.#queue[this.#head]!;
+          if (!this.#partial && first.byteLength >= BATCH_BYTES) {
+            // A big payload goes out as it is, without a copy.
+            this.#shift();
+            await this.#writeAll(first);
+            this.#queued -= first.byteLength;
+            continue;
+          }
         }
         const batch = this.#batchFor(this.#queued);
         let n = 0;
-        while (this.#head < this.#queue.length && n < batch.byteLength) {
+        while (n < batch.byteLength) {
+          if (this.#controlNext()) {
+            const frame = this.#controls[0]!;
+            if (frame.byteLength > batch.byteLength - n) break; // whole, in the next batch
+            batch.set(frame, n);
+            n += frame.byteLength;
+            this.#controls.shift();
+            continue;
+          }
+          if (this.#head >= this.#queue.length) break;
           const item = this.#queue[this.#head]!;
+          // A big payload is not copied: the batch ends before it.
+          if (n > 0 && !this.#partial && item.byteLength >= BATCH_BYTES) break;
           const take = Math.min(item.byteLength, batch.byteLength - n);
           batch.set(take === item.byteLength ? item : item.subarray(0, take), n);
           n += take;
@@ -389,9 +416,11 @@ export class ServerSocket {
     return this.#batch = new Uint8Array(Math.min(size, BATCH_BYTES));
   }
 
+  /** Drops the queue's first item, which was written (or taken into the batch) whole. */
   #shift(): void {
     this.#queue[this.#head++] = undefined!;
     this.#partial = false;
+    this.#inFrame = !this.#inFrame; // items alternate: header, payload
     if (this.#head === this.#queue.length) {
       this.#queue = [];
       this.#head = 0;
@@ -407,8 +436,9 @@ export class ServerSocket {
   }
 
   #endAfterFlush(): void {
-    if (!this.#writing && this.#head >= this.#queue.length) this.#end();
-    else this.#endWhenFlushed = true;
+    if (!this.#writing && this.#head >= this.#queue.length && this.#controls.length === 0) {
+      this.#end();
+    } else this.#endWhenFlushed = true;
   }
 
   #end(): void {
@@ -418,7 +448,9 @@ export class ServerSocket {
     this.#cancelPing();
     this.#cancelClose();
     this.#queue = [];
+    this.#controls = [];
     this.#head = 0;
+    this.#inFrame = false;
     this.#queued = 0;
     try {
       this.#conn.close();
