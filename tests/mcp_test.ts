@@ -112,3 +112,48 @@ Deno.test("ExecutorStdioTransport reports garbage lines and flushes a final part
   assert.equal(errors[3]!.message, "consumer bug");
   await transport.close();
 });
+
+Deno.test("ExecutorStdioTransport drops a line longer than maxLineBytes without holding it, and goes on", async () => {
+  // Retention and client buffer big enough that no output is evicted before
+  // the transport reads it (the line is the point, not a slow reader).
+  await using server = await memoryServer({ retainedBytes: 128 * 1024 * 1024 });
+  await using exec = await server.connect({ maxBufferedBytes: 128 * 1024 * 1024 });
+  const run = async (script: string, options: { maxLineBytes?: number }) => {
+    const transport = new ExecutorStdioTransport(exec, {
+      command: "sh",
+      args: ["-c", script],
+      cwd: "/",
+    }, options);
+    const methods: string[] = [];
+    const errors: Error[] = [];
+    let closed = false;
+    transport.onmessage = (m) => methods.push((m as { method: string }).method);
+    transport.onerror = (e) => errors.push(e);
+    transport.onclose = () => (closed = true);
+    await transport.start();
+    await waitUntil(() => closed, { timeoutMs: 30_000, message: "transport close" });
+    await transport.close();
+    return { methods, errors: errors.map((e) => e.message) };
+  };
+  const after = `printf '{"jsonrpc":"2.0","method":"after"}\\n'`;
+  // 3 MiB without a newline against a 1 MiB limit; at the limit is fine.
+  const small = await run(
+    `head -c 3145728 /dev/zero | tr '\\0' x; echo; ${after}; ` +
+      `printf '{"jsonrpc":"2.0","method":"%s"}\\n' "$(head -c 1048540 /dev/zero | tr '\\0' y)"`,
+    { maxLineBytes: 1024 * 1024 },
+  );
+  assert.deepEqual(small.errors, [
+    "MCP server wrote a line of 3145728 bytes, more than the 1048576 one message may take " +
+    "(maxLineBytes): it was dropped",
+  ]);
+  assert.equal(small.methods.length, 2);
+  assert.equal(small.methods[0], "after");
+  assert.equal(small.methods[1]!.length, 1048540);
+  // The default bound (64 MiB): an endless line no longer grows the client's memory without end.
+  const big = await run(`head -c 70000000 /dev/zero | tr '\\0' x; echo; ${after}`, {});
+  assert.deepEqual(big.errors, [
+    "MCP server wrote a line of 70000000 bytes, more than the 67108864 one message may take " +
+    "(maxLineBytes): it was dropped",
+  ]);
+  assert.deepEqual(big.methods, ["after"]);
+});

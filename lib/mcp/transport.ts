@@ -75,7 +75,16 @@ export interface ExecutorStdioTransportOptions {
   localEnv?: Record<string, string | undefined>;
   /** Receives the server's stderr, decoded, as it arrives. @default {ignored} */
   onStderr?: (text: string) => void;
+  /**
+   * The longest line (one message) the server may write, in bytes. A longer
+   * one is dropped as it arrives, without being held, and reported to
+   * `onerror`; the messages after it are delivered. @default {64 MiB}
+   */
+  maxLineBytes?: number;
 }
+
+/** The default {@linkcode ExecutorStdioTransportOptions.maxLineBytes}. */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 function defaultLocalEnv(): Record<string, string | undefined> {
   const g = globalThis as { Deno?: { env: { toObject(): Record<string, string> } } };
@@ -109,7 +118,7 @@ export class ExecutorStdioTransport {
   readonly #options: ExecutorStdioTransportOptions;
   readonly #decoder = new TextDecoder();
   readonly #stderrDecoder = new TextDecoder();
-  readonly #lines = new LineSplitter();
+  readonly #lines: LineSplitter;
   #handle: ProcessHandle | null = null;
   #pump: Promise<void> | null = null;
   #closed = false;
@@ -123,6 +132,7 @@ export class ExecutorStdioTransport {
     this.#client = client;
     this.#config = config;
     this.#options = options;
+    this.#lines = new LineSplitter({ maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES });
   }
 
   /** The process handle once started. */
@@ -198,7 +208,17 @@ export class ExecutorStdioTransport {
   }
 
   #line(bytes: Line): void {
-    const line = this.#decoder.decode(bytes as Uint8Array); // no limit: never too long
+    if ("tooLong" in bytes) {
+      const max = this.#options.maxLineBytes ?? MAX_LINE_BYTES;
+      this.#report(
+        new Error(
+          `MCP server wrote a line of ${bytes.tooLong} bytes, more than the ${max} one message ` +
+            "may take (maxLineBytes): it was dropped",
+        ),
+      );
+      return;
+    }
+    const line = this.#decoder.decode(bytes);
     if (line.trim() === "") return;
     let message: JsonRpcMessage;
     try {
