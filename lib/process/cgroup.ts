@@ -27,7 +27,7 @@ import { messageOf } from "../util/errors.ts";
 import type { Containment, Tree } from "./tree.ts";
 import { newProcTree, readStat, signalPid } from "./tree.ts";
 import { posixSpawn } from "./spawn_ffi.ts";
-import { sysfs } from "./sysfs.ts";
+import { type SysFs, sysfs } from "./sysfs.ts";
 
 /** The outcome of probing the host. */
 export type CgroupProbe = { ok: true; containment: Containment } | { ok: false; reason: string };
@@ -104,7 +104,7 @@ export function cgroupContainment(): CgroupProbe {
   const detail = `a cgroup v2 per process under ${base}` +
     (watchdog ? "" : " (no watchdog without --allow-ffi)");
   processLog().debug(`containment: ${detail}`);
-  return { ok: true, containment: new CgroupContainment(own, base, detail) };
+  return { ok: true, containment: new CgroupContainment(own, base, detail, fs) };
 }
 
 /** Kills and removes the subtrees of servers that are no longer running. */
@@ -131,24 +131,20 @@ function removeStale(own: string): void {
 /** A failed per-process cgroup was reported (once). */
 let warned = false;
 
-/** The cgroup the server could not move out of, if that ever happened: never killed. */
-let stuckIn: string | null = null;
-
 /** cgroups waiting for their last process to die before they can be removed. */
 const pending = new Set<string>();
 
 /** Removes the pending cgroups that are empty now (children first). */
-function sweep(): void {
+function sweep(fs: SysFs = sysfs()): void {
   for (const dir of pending) {
-    if (removeTree(dir)) pending.delete(dir);
+    if (removeTree(dir, fs)) pending.delete(dir);
   }
 }
 
-function removeTree(dir: string): boolean {
-  const fs = sysfs();
+function removeTree(dir: string, fs: SysFs = sysfs()): boolean {
   try {
     for (const entry of fs.list(dir)) {
-      if (entry.dir) removeTree(`${dir}/${entry.name}`);
+      if (entry.dir) removeTree(`${dir}/${entry.name}`, fs);
     }
     fs.rmdir(dir);
     return true;
@@ -157,26 +153,57 @@ function removeTree(dir: string): boolean {
   }
 }
 
+/**
+ * cgroup containment in `base` (made), for a server in `own`, through `fs`
+ * (the host's, or a fake in tests). {@linkcode cgroupContainment} probes the
+ * host and makes one.
+ */
+export function cgroupContainmentAt(own: string, base: string, fs: SysFs): Containment {
+  return new CgroupContainment(own, base, `a cgroup v2 per process under ${base}`, fs);
+}
+
 class CgroupContainment implements Containment {
   readonly kind = "cgroup";
   readonly detail: string;
-  readonly #own: string;
+  readonly own: string;
+  readonly fs: SysFs;
   readonly #base: string;
   #next = 1;
+  /** The cgroup the server could not move out of, while it is there: never killed. */
+  stuckIn: string | null = null;
 
-  constructor(own: string, base: string, detail: string) {
-    this.#own = own;
+  constructor(own: string, base: string, detail: string, fs: SysFs) {
+    this.own = own;
     this.#base = base;
     this.detail = detail;
+    this.fs = fs;
   }
 
   newTree(): Tree {
-    return new CgroupTree(this.#own, `${this.#base}/p${this.#next++}`);
+    return new CgroupTree(this, `${this.#base}/p${this.#next++}`);
+  }
+
+  /**
+   * Moves the server back to its own cgroup when an earlier move failed
+   * (the cgroup it was stuck in is removed once empty).
+   *
+   * @throws While it still cannot: no process may start inside that cgroup.
+   */
+  recover(): void {
+    if (this.stuckIn === null) return;
+    try {
+      this.fs.write(`${this.own}/cgroup.procs`, String(Deno.pid));
+    } catch (error) {
+      throw new Error(`the server is stuck in cgroup ${this.stuckIn}: ${messageOf(error)}`);
+    }
+    processLog().warn(`containment: the server left ${this.stuckIn} at last`);
+    pending.add(this.stuckIn);
+    this.stuckIn = null;
   }
 }
 
 class CgroupTree implements Tree {
-  readonly #own: string;
+  readonly #cg: CgroupContainment;
   readonly #dir: string;
   #made = false;
   #released = false;
@@ -184,44 +211,60 @@ class CgroupTree implements Tree {
   #fallback: Tree | null = null;
   #leader = -1;
 
-  constructor(own: string, dir: string) {
-    this.#own = own;
+  constructor(cg: CgroupContainment, dir: string) {
+    this.#cg = cg;
     this.#dir = dir;
   }
 
   spawn(spawn: () => number): number {
-    if (stuckIn !== null) throw new Error(`the server is stuck in cgroup ${stuckIn}`);
-    sweep();
+    const fs = this.#cg.fs;
+    this.#cg.recover();
+    sweep(fs);
     const self = String(Deno.pid);
     try {
-      sysfs().mkdir(this.#dir);
+      fs.mkdir(this.#dir);
       this.#made = true;
-      write(`${this.#dir}/cgroup.procs`, self);
+      fs.write(`${this.#dir}/cgroup.procs`, self);
     } catch (error) {
       // cgroup.max.descendants, say: a start never fails for want of a cgroup.
-      if (this.#made) removeTree(this.#dir);
+      if (this.#made) removeTree(this.#dir, fs);
       this.#made = false;
       if (!warned) processLog().warn(`containment: no cgroup for a process: ${messageOf(error)}`);
       warned = true;
       this.#fallback = newProcTree();
       return this.#fallback.spawn(spawn);
     }
+    let pid: number;
     try {
-      return this.#leader = spawn();
-    } finally {
+      pid = spawn();
+    } catch (error) {
       this.#leave(self);
+      throw error;
     }
+    try {
+      this.#leave(self);
+    } catch (error) {
+      // Born in a cgroup that holds the server too: it cannot be contained
+      // (cgroup.kill would kill the server), so it does not run at all. The
+      // caller reaps it.
+      signalPid(pid, "SIGKILL");
+      throw new Error(
+        `cannot start a process: the server could not leave cgroup ${this.#dir} ` +
+          `(the process was killed): ${messageOf(error)}`,
+      );
+    }
+    return this.#leader = pid;
   }
 
   /** Moves the server back to its own cgroup; never leaves it inside a child's. */
   #leave(self: string): void {
     for (let attempt = 0;; attempt++) {
       try {
-        write(`${this.#own}/cgroup.procs`, self);
+        this.#cg.fs.write(`${this.#cg.own}/cgroup.procs`, self);
         return;
       } catch (error) {
         if (attempt === 2) {
-          stuckIn = this.#dir;
+          this.#cg.stuckIn = this.#dir;
           processLog().error(`containment: cannot leave ${this.#dir}: ${messageOf(error)}`);
           throw error;
         }
@@ -253,7 +296,7 @@ class CgroupTree implements Tree {
   #procs(): number[] {
     let procs: string;
     try {
-      procs = sysfs().read(`${this.#dir}/cgroup.procs`) ?? "";
+      procs = this.#cg.fs.read(`${this.#dir}/cgroup.procs`) ?? "";
     } catch {
       return []; // removed: nothing left
     }
@@ -264,9 +307,9 @@ class CgroupTree implements Tree {
     if (this.#fallback) return this.#fallback.kill();
     if (!this.#made) return;
     // Never kill the server itself: if it could not move out, do not.
-    if (stuckIn === this.#dir) return;
+    if (this.#cg.stuckIn === this.#dir) return;
     try {
-      write(`${this.#dir}/cgroup.kill`, "1");
+      this.#cg.fs.write(`${this.#dir}/cgroup.kill`, "1");
     } catch {
       // removed already: nothing left to kill
     }
@@ -276,7 +319,7 @@ class CgroupTree implements Tree {
     if (this.#fallback) return this.#fallback.alive();
     if (!this.#made) return false;
     try {
-      return (sysfs().read(`${this.#dir}/cgroup.events`) ?? "").includes("populated 1");
+      return (this.#cg.fs.read(`${this.#dir}/cgroup.events`) ?? "").includes("populated 1");
     } catch {
       return false;
     }
@@ -289,7 +332,7 @@ class CgroupTree implements Tree {
     if (!this.#made) return;
     if (this.alive()) this.kill();
     pending.add(this.#dir);
-    sweep();
+    sweep(this.#cg.fs);
   }
 }
 

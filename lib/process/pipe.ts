@@ -159,7 +159,19 @@ export async function spawnPipedCommand(
   });
   const tree = containment().newTree();
   let spawned: Deno.ChildProcess | null = null;
-  tree.spawn(() => (spawned = command.spawn()).pid);
+  try {
+    tree.spawn(() => (spawned = command.spawn()).pid);
+  } catch (error) {
+    // The tree failed after the spawn (it killed the child): let go of it.
+    const failed = spawned as Deno.ChildProcess | null;
+    if (failed) {
+      if (options.pipeStdin) failed.stdin.close().catch(() => {});
+      failed.stdout.cancel().catch(() => {});
+      failed.stderr.cancel().catch(() => {});
+      failed.status.catch(() => {});
+    }
+    throw error;
+  }
   const child: Deno.ChildProcess = spawned!;
   const pid = child.pid;
   let reaped = false;

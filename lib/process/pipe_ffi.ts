@@ -94,8 +94,9 @@ function start(lib: Libc, options: SpawnOptions, sink: ChildSink): Child {
       { dup2: outWrite, to: 1 },
       { dup2: errWrite, to: 2 },
     ];
+    // pid is set inside too: if the tree fails after the spawn, it is reaped below.
     pid = tree.spawn(() =>
-      posixSpawn(lib, {
+      pid = posixSpawn(lib, {
         program,
         argv: [options.arg0 ?? argv0, ...options.argv.slice(1)],
         env: envEntries(options.env),

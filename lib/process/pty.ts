@@ -134,8 +134,9 @@ function start(lib: Libc, options: SpawnOptions, sink: ChildSink): Child {
     const slave = openSlave(lib, master);
     setSize(lib, master, options.size);
     setNonblocking(lib, master);
+    // pid is set inside too: if the tree fails after the spawn, it is reaped below.
     pid = tree.spawn(() =>
-      posixSpawn(lib, {
+      pid = posixSpawn(lib, {
         program,
         argv: [options.arg0 ?? argv0, ...options.argv.slice(1)],
         env: envEntries(options.env),
