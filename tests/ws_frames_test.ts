@@ -222,3 +222,17 @@ Deno.test("FrameReader: big payloads reuse one array, which an idle reader lets 
   reader.trim(); // idle since: released
   assert.equal(reader.reservedBytes, 64 * 1024);
 });
+
+Deno.test("FrameReader: release() lets go of the buffers and ends a read in progress", async () => {
+  let feed: (n: number | null) => void = () => {};
+  const reader = new FrameReader({
+    read: () => new Promise<number | null>((resolve) => feed = resolve),
+  }, { bufferBytes: 4096 });
+  assert.equal(reader.reservedBytes, 4096);
+  const next = reader.next();
+  reader.release();
+  feed(2); // the read that was in progress returns after the release
+  assert.deepEqual(await next, { type: "end" });
+  assert.equal(reader.reservedBytes, 0);
+  assert.deepEqual(await reader.next(), { type: "end" });
+});

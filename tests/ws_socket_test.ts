@@ -275,3 +275,43 @@ Deno.test("ServerSocket: messages of every size, short writes and pings at every
     await finish(socket, conn);
   }
 });
+
+Deno.test("ServerSocket: a closed socket holds no buffers (its read buffers and write batch are let go)", async () => {
+  const conn = new HeldConn();
+  const got: number[] = [];
+  const socket = new ServerSocket(conn, {
+    maxMessageBytes: 1 << 22,
+    pingMs: 0,
+    clock: new ManualClock(),
+  });
+  socket.start({ message: (m) => void got.push(m.length), closed() {} });
+  conn.feed(encodeFrame(Opcode.Binary, pattern(1 << 20, 3))); // into the reused payload array
+  await waitUntil(() => got.length === 1, { timeoutMs: 5000, intervalMs: 1 });
+  socket.sendBinary(pattern(100_000, 4)); // through the write batch
+  await waitUntil(() => socket.bufferedAmount === 0, { timeoutMs: 5000, intervalMs: 1 });
+  assert.ok(socket.reservedBytes > 1 << 20, `${socket.reservedBytes} bytes held while open`);
+  conn.feed(encodeFrame(Opcode.Close, new Uint8Array([0x03, 0xe8])));
+  await socket.finished;
+  assert.equal(socket.reservedBytes, 0);
+  assert.deepEqual(decode(conn).map((f) => f.opcode), [OPCODE.binary, OPCODE.close]);
+});
+
+Deno.test("a detached session keeps none of its socket's memory (review ws.md item 2)", async () => {
+  // In a process of its own, which can collect garbage on demand: the old
+  // server kept about 4.5 MiB of socket buffers per detached session (its
+  // read buffer, reused payload array and write batch) for the 80 s TTL.
+  const script = new URL("./_socket_memory_probe.ts", import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--v8-flags=--expose-gc", script],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  assert.equal(code, 0, `probe failed: ${decoder.decode(stderr)}`);
+  const r = JSON.parse(decoder.decode(stdout));
+  assert.equal(r.detached, r.clients + 1);
+  const grown = (r.after - r.baseline) / (1 << 20);
+  // Old: 35.8 MiB for 8 sessions; now: 0.
+  assert.ok(grown < 4, `external memory grew ${grown.toFixed(1)} MiB for ${r.clients} sessions`);
+});

@@ -73,6 +73,13 @@ export const IMMEDIATE_METHODS: ReadonlySet<string> = new Set([
 
 export { CloseCode } from "./close_code.ts";
 
+/** The peer of a connection whose transport is gone. */
+const CLOSED_PEER: Peer = {
+  sendText() {},
+  close() {},
+  bufferedAmount: () => 0,
+};
+
 /** How often a congested peer's queue is checked, in ms. */
 const DRAIN_POLL_MS = 2;
 
@@ -110,7 +117,7 @@ interface Waiting {
 export class Connection implements Attachment {
   /** Connection id (UUIDv4). */
   readonly id: string = crypto.randomUUID();
-  readonly #peer: Peer;
+  #peer: Peer; // CLOSED_PEER once the transport is gone
   readonly #server: ServerContext;
   readonly #handlers: HandlerTable;
   readonly #highWater: number;
@@ -574,6 +581,10 @@ export class Connection implements Attachment {
     for (const w of this.#waiting.splice(0)) w.done(null);
     this.#waitingBytes = 0;
     this.#releaseReady();
+    // A detached session keeps this connection (to evict its calls when the
+    // session is resumed or closed), so let go of the transport: its buffers
+    // must not live for the session's TTL.
+    this.#peer = CLOSED_PEER;
     const session = this.#session;
     if (session) this.#server.registry.detach(session, this);
   }

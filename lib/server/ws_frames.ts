@@ -175,6 +175,7 @@ export class FrameReader {
   #skip = 0; // payload bytes of a refused frame still to discard
   #large: Uint8Array | null = null; // reused for payloads past the read buffer
   #largeUsed = false;
+  #released = false; // the buffers are let go: nothing more is read
 
   /** Creates a reader over `source`. */
   constructor(source: ByteSource, options: FrameReaderOptions = {}) {
@@ -191,6 +192,21 @@ export class FrameReader {
     return this.#buf.byteLength + (this.#large?.byteLength ?? 0);
   }
 
+  /**
+   * Lets go of every buffer, for good: the connection is over, and whoever
+   * still holds the reader (or its owner) should not hold its memory. Any
+   * read in progress, and every later {@linkcode next}, ends as `end`.
+   * Idempotent.
+   */
+  release(): void {
+    this.#released = true;
+    this.#buf = new Uint8Array(0);
+    this.#start = this.#end = 0;
+    this.#large = null;
+    this.#message = null;
+    this.#partBytes = 0;
+  }
+
   /** Bytes received and not yet consumed as frames. */
   get buffered(): number {
     return this.#end - this.#start;
@@ -199,13 +215,14 @@ export class FrameReader {
   /** Makes at least `n` (at most the buffer's size) bytes available; false at end of stream. */
   async #fill(n: number): Promise<boolean> {
     while (this.#end - this.#start < n) {
+      if (this.#released) return false;
       if (this.#buf.byteLength - this.#start < n) {
         this.#buf.copyWithin(0, this.#start, this.#end);
         this.#end -= this.#start;
         this.#start = 0;
       }
       const got = await this.#source.read(this.#buf.subarray(this.#end));
-      if (got === null) return false;
+      if (got === null || this.#released) return false;
       this.#end += got;
     }
     return true;
@@ -228,8 +245,9 @@ export class FrameReader {
     out.set(this.#buf.subarray(this.#start, this.#start + got));
     this.#start += got;
     while (got < length) {
+      if (this.#released) return null;
       const n = await this.#source.read(out.subarray(got));
-      if (n === null) return null;
+      if (n === null || this.#released) return null;
       got += n;
     }
     unmask(out, this.#key);
@@ -276,8 +294,9 @@ export class FrameReader {
   async #discard(): Promise<boolean> {
     while (this.#skip > 0) {
       if (this.#end === this.#start) {
+        if (this.#released) return false;
         const n = await this.#source.read(this.#buf);
-        if (n === null) return false;
+        if (n === null || this.#released) return false;
         this.#start = 0;
         this.#end = n;
       }

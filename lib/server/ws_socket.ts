@@ -149,6 +149,15 @@ export class ServerSocket {
     return this.#queued;
   }
 
+  /**
+   * Bytes of buffers the socket holds: its read buffers and its write batch
+   * (what is queued is {@linkcode bufferedAmount}). None once the connection
+   * is closed: a session outliving its socket keeps none of its memory.
+   */
+  get reservedBytes(): number {
+    return this.#reader.reservedBytes + (this.#batch?.byteLength ?? 0);
+  }
+
   /** True until either side began closing. */
   get open(): boolean {
     return this.#open;
@@ -452,6 +461,8 @@ export class ServerSocket {
     this.#head = 0;
     this.#inFrame = false;
     this.#queued = 0;
+    this.#batch = null;
+    this.#reader.release();
     try {
       this.#conn.close();
     } catch {
