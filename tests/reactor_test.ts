@@ -7,6 +7,8 @@ import type { ChildSink, ExitStatus, Spawner, SpawnOptions } from "../lib/proces
 import { spawnPipedFfi } from "../lib/process/pipe_ffi.ts";
 import { ptySupport, spawnPty } from "../lib/process/pty.ts";
 import { setProcessLogger } from "../lib/process/log.ts";
+import { newReactorChild, Reactor } from "../lib/process/reactor.ts";
+import { C, libc } from "../lib/process/ffi_libc.ts";
 import { createLogger } from "../lib/util/mod.ts";
 import { assertAllGone, waitUntil } from "./_harness.ts";
 
@@ -155,4 +157,40 @@ Deno.test({
     result.logged.some((l: string) => l.includes("poll(2) keeps failing")),
     result.logged.join("\n"),
   );
+});
+
+Deno.test({
+  name:
+    "reactor: abandoning the last child ends a poll that nothing else would wake (review proc 7)",
+  ignore: !ptySupport().ok,
+}, async () => {
+  // A child whose exit was reaped, with its output still held open by a
+  // process outside its tree (here: the test, holding the write end). When
+  // its owner let go of it, the poll kept sleeping on the closed descriptor:
+  // the loop and its eventfd stayed until some later event.
+  const lib = libc();
+  const reactor = new Reactor(lib);
+  const fds = new Int32Array(2);
+  assert.equal(lib.pipe2(fds, C.O_CLOEXEC | C.O_NONBLOCK), 0);
+  const [readEnd, writeEnd] = [fds[0]!, fds[1]!];
+  try {
+    const child = newReactorChild({
+      pid: 0,
+      pidfd: -1,
+      sink: new Sink(),
+      pty: false,
+      outputs: [{ stream: "stdout", fd: readEnd }],
+      input: null,
+      killTree: () => {},
+    });
+    reactor.add(child);
+    // add() started the loop, whose poll is in flight (issued before add returned).
+    assert.equal(reactor.idle, false);
+    reactor.abandon(child);
+    assert.equal(reactor.size, 0);
+    await waitUntil(() => reactor.idle, { timeoutMs: 2000, message: "the poll loop to end" });
+  } finally {
+    lib.close(writeEnd);
+    await waitUntil(() => reactor.idle, { timeoutMs: 2000, message: "the loop to end" });
+  }
 });

@@ -85,6 +85,11 @@ export class Reactor {
     return this.#children.size;
   }
 
+  /** Whether no poll loop runs (no child is left; for tests and diagnostics). */
+  get idle(): boolean {
+    return this.#eventfd < 0;
+  }
+
   /** Starts watching `child`, starting the poll loop if it was idle. */
   add(child: ReactorChild): void {
     if (this.#eventfd < 0) {
@@ -164,7 +169,10 @@ export class Reactor {
     this.#closeInput(child, "the process was released");
     child.failed = true;
     if (child.pidfd < 0) this.#children.delete(child);
-    else this.wake();
+    // The pending poll still waits on the closed descriptors (it holds the
+    // files) and would sleep until one of them, or another child, has an
+    // event: make it return, drop them, and stop when nobody is left.
+    this.wake();
   }
 
   async #loop(): Promise<void> {
