@@ -18,6 +18,7 @@ import {
 import { watchSendProgress } from "../lib/server/ws_peer.ts";
 import { NULL_LOGGER } from "../lib/util/logger.ts";
 import { ManualClock } from "./_fakes.ts";
+import { waitUntil } from "./_harness.ts";
 // The core loads on the first WebSocket (or at start, with fsRoots), and with
 // it the one libc handle of the fs layer and the process backends, which
 // stays open for good. Loading it here, outside any test, keeps the resource
@@ -239,4 +240,60 @@ Deno.test("watchSendProgress(): the returned function stops it", () => {
   assert.equal(clock.pending, 0);
   clock.advance(5000);
   assert.equal(stalls, 0);
+});
+
+/** Runs a scenario of tests/_server_probe.ts in a process of its own and returns what it measured. */
+async function probe<T>(scenario: "detached" | "close"): Promise<T> {
+  const script = new URL("./_server_probe.ts", import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--v8-flags=--expose-gc", script, scenario],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  assert.equal(code, 0, `probe ${scenario} failed: ${decoder.decode(stderr)}`);
+  return JSON.parse(decoder.decode(stdout)) as T;
+}
+
+Deno.test("a detached session keeps none of its socket's memory (review ws.md item 2)", async () => {
+  // The old server kept about 4.5 MiB of socket buffers per detached session
+  // (its read buffer, reused payload array and write batch) for the 80 s TTL.
+  const r = await probe<{ clients: number; detached: number; baseline: number; after: number }>(
+    "detached",
+  );
+  assert.equal(r.detached, r.clients + 1);
+  const grown = (r.after - r.baseline) / (1 << 20);
+  // Old: 35.8 MiB for 8 sessions; now: 0.
+  assert.ok(grown < 4, `external memory grew ${grown.toFixed(1)} MiB for ${r.clients} sessions`);
+});
+
+Deno.test("ExecServer.close() closes the core: its fs roots and inotify instance are let go (review ws.md item 4)", async () => {
+  // Old: the sessions ended, but the root descriptor, the inotify instance
+  // and its eventfd stayed open in the embedding process.
+  const r = await probe<{ before: number; open: number; after: number }>("close");
+  assert.ok(r.open > r.before, `the fs layer opened descriptors (${r.before} -> ${r.open})`);
+  assert.equal(r.after, r.before, "every descriptor the server opened is closed");
+});
+
+Deno.test("ExecServer.close() is idempotent, also at once and with a client watching files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const server = await ExecServer.start({ logger: NULL_LOGGER, fsRoots: [dir] });
+    const ws = new WebSocket(server.url);
+    const replies: Record<string, unknown>[] = [];
+    ws.onmessage = (e) => void replies.push(JSON.parse(e.data));
+    await new Promise((resolve) => ws.onopen = resolve);
+    ws.send(JSON.stringify({ id: 1, method: "initialize", params: { clientName: "t" } }));
+    await waitUntil(() => replies.some((r) => r.id === 1));
+    ws.send(JSON.stringify({ method: "initialized", params: {} }));
+    ws.send(JSON.stringify({ id: 2, method: "fs/watch", params: { path: dir } }));
+    await waitUntil(() => replies.some((r) => r.id === 2 && r.result));
+    const closed = new Promise((resolve) => ws.onclose = resolve);
+    await Promise.all([server.close(), server.close()]);
+    await server.close();
+    await closed;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

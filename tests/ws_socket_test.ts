@@ -295,23 +295,3 @@ Deno.test("ServerSocket: a closed socket holds no buffers (its read buffers and 
   assert.equal(socket.reservedBytes, 0);
   assert.deepEqual(decode(conn).map((f) => f.opcode), [OPCODE.binary, OPCODE.close]);
 });
-
-Deno.test("a detached session keeps none of its socket's memory (review ws.md item 2)", async () => {
-  // In a process of its own, which can collect garbage on demand: the old
-  // server kept about 4.5 MiB of socket buffers per detached session (its
-  // read buffer, reused payload array and write batch) for the 80 s TTL.
-  const script = new URL("./_socket_memory_probe.ts", import.meta.url).pathname;
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--expose-gc", script],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  assert.equal(code, 0, `probe failed: ${decoder.decode(stderr)}`);
-  const r = JSON.parse(decoder.decode(stdout));
-  assert.equal(r.detached, r.clients + 1);
-  const grown = (r.after - r.baseline) / (1 << 20);
-  // Old: 35.8 MiB for 8 sessions; now: 0.
-  assert.ok(grown < 4, `external memory grew ${grown.toFixed(1)} MiB for ${r.clients} sessions`);
-});

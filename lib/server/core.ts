@@ -195,6 +195,7 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
       configReadable: configGate(files.roots, context.sandbox),
     }),
   };
+  let closing: Promise<void> | null = null;
   return {
     context,
     handlers,
@@ -207,11 +208,12 @@ export function createServerCore(options: ServerCoreOptions = {}): ServerCore {
         initializeTimeoutMs: options.initializeTimeoutMs ?? 10_000,
         ...connectionOptions,
       }),
-    close: async () => {
-      await registry.shutdown();
-      files.close();
-      await context.sandbox[Symbol.asyncDispose]();
-    },
+    close: () =>
+      closing ??= (async () => {
+        await registry.shutdown();
+        files.close();
+        await context.sandbox[Symbol.asyncDispose]();
+      })(),
   };
 }
 

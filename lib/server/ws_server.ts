@@ -199,9 +199,10 @@ export class ExecServer implements AsyncDisposable {
   }
 
   /**
-   * Graceful shutdown: refuse new connections, terminate every session's
-   * process groups (SIGKILL after the grace period), close sockets with 1001.
-   * Idempotent.
+   * Graceful shutdown: refuse new connections, close sockets with 1001,
+   * terminate every session's process groups (SIGKILL after the grace
+   * period), then close the core (its fs roots, inotify instance and the
+   * sandbox's files on the host). Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -216,9 +217,11 @@ export class ExecServer implements AsyncDisposable {
       // Close the sockets first: a producer paused by a peer that stopped
       // reading is released at once instead of after the kill grace.
       for (const s of [...table.sockets]) s.close(CloseCode.GoingAway, "server shutting down");
-      // A core still loading is waited for, so that what it starts is stopped too.
+      // A core still loading is waited for, so that what it starts is stopped too;
+      // closing it ends the sessions, then lets go of the fs roots, the inotify
+      // instance and what the sandbox keeps on the host.
       const core = this.#edge.built() ?? await this.#edge.loading()?.catch(() => null);
-      await core?.registry.shutdown();
+      await core?.close();
       await this.#accepting;
       await Promise.all([...live].map((s) => s.finished));
     })();
@@ -279,7 +282,8 @@ async function serveConnection(edge: Edge, conn: Deno.Conn, done: () => void): P
     // The core loads before the checks (not between them and the upgrade),
     // so the connection limit counts every socket of a burst during the load.
     let core: ServerCore | null = null;
-    if (/^websocket$/i.test(head.headers.get("upgrade") ?? "")) {
+    // Not after shutdown began: a core loaded then would never be closed.
+    if (!table.closing && /^websocket$/i.test(head.headers.get("upgrade") ?? "")) {
       try {
         core = await edge.core();
       } catch (err) {
