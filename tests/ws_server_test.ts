@@ -13,6 +13,7 @@ import {
   refuseOrigin,
   refuseOverLimit,
   refuseRoute,
+  reserveSlot,
   type SocketTable,
 } from "../lib/server/upgrade.ts";
 import { watchSendProgress } from "../lib/server/ws_peer.ts";
@@ -166,7 +167,7 @@ Deno.test("evictUninitialized(): at the limit the oldest socket that never initi
   assert.deepEqual(ready.closes, []);
 });
 
-Deno.test("decideUpgrade(): /readyz, then route, method, origin, credentials, limit and handshake in order", async () => {
+Deno.test("decideUpgrade(): /readyz, then route, method, origin, credentials and handshake in order; 503 while shutting down", async () => {
   const policy = {
     auth: { mode: "bearer", token: "0123456789abcdef" } as const,
     allowOrigins: new Set<string>(),
@@ -207,7 +208,68 @@ Deno.test("decideUpgrade(): /readyz, then route, method, origin, credentials, li
     "upgrade exec-server",
   );
   table.sockets.add(tracked(0, true));
+  assert.equal(await decide("GET", "/", ws), "upgrade null", "the limit is reserveSlot's");
+  table.closing = true;
   assert.equal(await decide("GET", "/", ws), 503);
+});
+
+Deno.test("an upgrade refused for its handshake or credentials evicts nobody (review ws.md item 6)", async () => {
+  // At the limit, with a socket that never initialized and is old enough to
+  // make room: the old code evicted it before checking the handshake, so a
+  // stream of bad requests closed every connection still initializing.
+  const policy = {
+    auth: { mode: "bearer", token: "0123456789abcdef" } as const,
+    allowOrigins: new Set<string>(),
+    maxConnections: 1,
+    pingSeconds: 30,
+  };
+  const table: SocketTable = { sockets: new Set(), closing: false };
+  const waiting = tracked(0, false);
+  table.sockets.add(waiting);
+  const ws = {
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-version": "13",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    authorization: "Bearer 0123456789abcdef",
+  };
+  const decide = async (headers: Record<string, string>) => {
+    const d = await decideUpgrade(
+      { method: "GET", url: "http://x/", headers: new Headers(headers) },
+      REMOTE,
+      policy,
+      table,
+      10_000,
+      NULL_LOGGER,
+    );
+    return d.kind === "respond" ? d.response.status : "upgrade";
+  };
+  assert.equal(await decide({ ...ws, "sec-websocket-key": "short" }), 400);
+  assert.equal(await decide({ ...ws, "sec-websocket-version": "8" }), 400);
+  assert.equal(await decide({ ...ws, authorization: "Bearer nope" }), 401);
+  assert.deepEqual(waiting.closes, [], "nobody was evicted");
+  assert.ok(table.sockets.has(waiting));
+  assert.equal(await decide(ws), "upgrade");
+  assert.deepEqual(waiting.closes, [], "passing the checks evicts nobody either");
+});
+
+Deno.test("reserveSlot(): at the limit the oldest never-initialized socket makes room, else 503", () => {
+  const table: SocketTable = { sockets: new Set(), closing: false };
+  const ready = tracked(0, true);
+  table.sockets.add(ready);
+  const full = reserveSlot(table, 1, 10_000, () => {}, NULL_LOGGER);
+  assert.ok(full instanceof Response && full.status === 503, "only initialized sockets: 503");
+  const waiting = tracked(5_000, false);
+  table.sockets.add(waiting);
+  const got = reserveSlot(table, 2, 10_000, () => {}, NULL_LOGGER);
+  assert.ok(!(got instanceof Response), "the waiting one made room");
+  assert.equal(waiting.closes.length, 1);
+  assert.equal(table.sockets.size, 2, "the initialized socket and the new slot");
+  got.release();
+  assert.equal(table.sockets.size, 1);
+  table.closing = true;
+  const closing = reserveSlot(table, 9, 10_000, () => {}, NULL_LOGGER);
+  assert.ok(closing instanceof Response && closing.status === 503, "shutting down: 503");
 });
 
 Deno.test("watchSendProgress(): a queue that does not move for stallMs trips it once", () => {

@@ -123,13 +123,19 @@ export async function refuseAuth(
   return plain(`${refused.body}\n`, refused.status, refused.headers);
 }
 
+/** 503 while shutting down. */
+export function refuseShutdown(table: SocketTable): Response | null {
+  return table.closing ? plain("server shutting down\n", 503) : null;
+}
+
 /** 503 while shutting down or at the connection limit. */
 export function refuseOverLimit(
   table: SocketTable,
   maxConnections: number,
   log: Logger,
 ): Response | null {
-  if (table.closing) return plain("server shutting down\n", 503);
+  const closing = refuseShutdown(table);
+  if (closing) return closing;
   const open = table.sockets.size;
   if (open < maxConnections) return null;
   log.warn(`rejected upgrade: ${open} connections, limit ${maxConnections}`);
@@ -180,8 +186,11 @@ export type UpgradeDecision =
   | { kind: "upgrade"; key: string; protocol: string | null };
 
 /**
- * The decision for one request: `/readyz`, then the checks in order (route,
- * method, origin, credentials, limits, handshake).
+ * The decision for one request: `/readyz`, then the checks of the request in
+ * order (route, method, origin, credentials, handshake). The connection limit
+ * is not one of them: {@linkcode reserveSlot} applies it, in one step with
+ * taking the slot, after the request passed (so a request that is refused
+ * anyway never evicts anyone).
  */
 export async function decideUpgrade(
   req: UpgradeRequest,
@@ -204,20 +213,22 @@ export async function decideUpgrade(
     refuseOrigin(req, policy.allowOrigins, log) ??
     await refuseAuth(req, offered, policy.auth, now, remote, log);
   if (refusal) return { kind: "respond", response: refusal };
-  if (!table.closing) evictUninitialized(table, policy.maxConnections, now, 1000, log);
-  const late = refuseOverLimit(table, policy.maxConnections, log) ??
-    refuseHandshake(req, remote, log);
-  if (late) return { kind: "respond", response: late };
+  const bad = refuseHandshake(req, remote, log);
+  if (bad) return { kind: "respond", response: bad };
+  const closing = refuseShutdown(table);
+  if (closing) return { kind: "respond", response: closing };
   return { kind: "upgrade", key: handshakeKey(req)!, protocol: chosenProtocol(offered) };
 }
 
 /**
  * Takes a connection slot for an upgrade that passed the checks, until its
  * socket is wired (which takes the slot over) or the upgrade fails (`release`).
- * The limit is checked again in the same step: the checks await (the
- * credentials, the core's first load), so without a slot a burst of upgrades
- * could pass them all before any socket is counted. Null (with the 503) at
- * the limit. Evicting the slot as never initialized calls `abort`.
+ * The limit is checked in the same step: the checks await (the credentials,
+ * the core's first load), so without a slot a burst of upgrades could pass
+ * them all before any socket is counted. At the limit, the oldest socket
+ * that never initialized (open for a second or more) makes room (see
+ * {@linkcode evictUninitialized}); else the 503 is returned. Evicting this
+ * slot as never initialized calls `abort`.
  */
 export function reserveSlot(
   table: SocketTable,
@@ -226,6 +237,7 @@ export function reserveSlot(
   abort: () => void,
   log: Logger,
 ): { slot: TrackedSocket; release: () => void } | Response {
+  if (!table.closing) evictUninitialized(table, maxConnections, now, 1000, log);
   const over = refuseOverLimit(table, maxConnections, log);
   if (over) return over;
   const slot: TrackedSocket = {
