@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   accessAt,
   compileProfile,
+  DENIAL_KEYWORDS,
   DenialScanner,
   type Enforcement,
   FsPolicy,
@@ -581,7 +582,31 @@ Deno.test("sandboxDenied: codex 0.171's rule, keywords across chunk boundaries",
   assert.equal(verdict([["pty", "Operation not "], ["pty", "permitted"]], 1), true);
   assert.equal(verdict([["stdout", "Operation not "], ["stderr", "permitted"]], 1), false);
   assert.equal(verdict([["stderr", "x".repeat(100_000) + "landlock"]], 5), true);
+  // Any split of one stream's output gives the verdict of the whole (keywords
+  // at the start, end and across seams of short and long chunks).
+  const text = "x".repeat(40) + "a seccomp b " + "y".repeat(30) + "Failed To Write File";
+  for (const size of [1, 2, 5, 21, 22, 23, 50, 1000]) {
+    for (const keyword of ["seccomp", "failed to write file"]) {
+      const at = text.toLowerCase().indexOf(keyword);
+      for (const cut of [at, at + 1, at + keyword.length - 1]) {
+        const shown = text.slice(0, cut + 1); // a prefix ending inside the keyword, or with it
+        const chunks: [string, string][] = [];
+        for (let i = 0; i < text.length; i += size) chunks.push(["pty", text.slice(i, i + size)]);
+        assert.equal(verdict(chunks, 1), true, `${size} ${keyword}`);
+        const partial: [string, string][] = [];
+        for (let i = 0; i < shown.length; i += size) {
+          partial.push(["pty", shown.slice(i, i + size)]);
+        }
+        const whole = keywordsIn(shown);
+        assert.equal(verdict(partial, 1), whole, `${size} ${keyword} cut at ${cut}`);
+      }
+    }
+  }
 });
+
+function keywordsIn(text: string): boolean {
+  return DENIAL_KEYWORDS.some((k) => text.toLowerCase().includes(k));
+}
 
 Deno.test("FsPolicy: codex's codes for fs/* under a profile", () => {
   const fs = new FakeFs({ "/w/.git": null, "/s": null });
