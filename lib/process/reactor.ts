@@ -74,6 +74,10 @@ export class Reactor {
   #rotor = 0;
   #counter = new BigUint64Array([1n]);
   readonly #readBuffer = new ReadBuffer(PIPE_READ_SIZE);
+  /** The pollfd array and what its entries stand for, rewritten each round. */
+  #pollBuffer = new ArrayBuffer(64);
+  readonly #slots: Slot[] = [];
+  readonly #masks: number[] = [];
 
   /** Creates an idle reactor; use {@linkcode reactor} instead. */
   constructor(lib: Libc) {
@@ -216,8 +220,10 @@ export class Reactor {
    * out (not set to -1), so the array never outgrows the open descriptors.
    */
   #pollSet(): { buffer: ArrayBuffer; slots: Slot[] } {
-    const slots: Slot[] = [];
-    const masks: number[] = [];
+    const slots = this.#slots;
+    const masks = this.#masks;
+    slots.length = 0;
+    masks.length = 0;
     for (const child of this.#children) {
       for (const port of child.outputs) {
         let mask = !port.paused && !port.eof && port.fd >= 0 && !child.failed ? C.POLLIN : 0;
@@ -237,16 +243,24 @@ export class Reactor {
         masks.push(C.POLLIN);
       }
     }
-    // struct pollfd is {int fd; short events; short revents}.
-    const buffer = new ArrayBuffer(8 * (1 + slots.length));
+    // struct pollfd is {int fd; short events; short revents}. The buffer is
+    // reused (grown by doubling): poll only runs between two rebuilds.
+    if (this.#pollBuffer.byteLength < 8 * (1 + slots.length)) {
+      let size = this.#pollBuffer.byteLength;
+      while (size < 8 * (1 + slots.length)) size *= 2;
+      this.#pollBuffer = new ArrayBuffer(size);
+    }
+    const buffer = this.#pollBuffer;
     const fds = new Int32Array(buffer);
     const events = new Int16Array(buffer);
+    events[3] = 0;
     fds[0] = this.#eventfd;
     events[2] = C.POLLIN;
     slots.forEach((slot, i) => {
       const role = slot.role;
       fds[2 * (i + 1)] = role === "pid" ? slot.child.pidfd : role.fd;
       events[4 * (i + 1) + 2] = masks[i]!;
+      events[4 * (i + 1) + 3] = 0;
     });
     return { buffer, slots };
   }
