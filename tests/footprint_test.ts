@@ -1,7 +1,8 @@
 // Copyright 2026 the exec-server authors. MIT license.
 // What a server holds before and while it is used (issue 18, memory): the
-// idle `serve` loads no core, no protocol schemas (zod) and no host or fs
-// layer; the core loads the host and fs layers on their first call; the
+// idle `serve` loads no core, no protocol schemas (zod), no host or fs
+// layer and no containment (nor libc), whose choice is made at the first
+// start; the core loads the host and fs layers on their first call; the
 // first connections of a burst, arriving while the core loads, still obey
 // --max-connections; per-process and per-connection buffers stay small.
 import assert from "node:assert/strict";
@@ -65,6 +66,8 @@ Deno.test("serve loads no core, no zod and no host or fs layer before the first 
       /^node:(http|https|zlib)$/,
       /smol-toml/,
       /^lib\/process\/(reactor|pipe_ffi|pty)\.ts$/,
+      // Containment (and libc through FFI, about 3 MB) loads with the first start.
+      /^lib\/process\/(tree|cgroup|sysfs|ffi_libc|spawn_ffi)\.ts$/,
     ]
   ) {
     assert.deepEqual(has(closure, pattern), [], `serve loads ${pattern} at start`);
@@ -99,6 +102,32 @@ Deno.test("a burst of first connections, while the core loads, gets --max-connec
   }
   await using client = await TestClient.connect(server.url);
   assert.deepEqual(await client.request("process/list"), { processes: [] });
+});
+
+Deno.test("containment is chosen, and logged, when the first process starts", async () => {
+  const idle = await ServerProcess.start();
+  {
+    await using client = await TestClient.connect(idle.url);
+    assert.deepEqual(await client.request("process/list"), { processes: [] });
+  }
+  await idle.stop();
+  assert.doesNotMatch(
+    await idle.stderr(),
+    /containment:/,
+    "a server that started nothing chose none",
+  );
+  const used = await ServerProcess.start();
+  {
+    await using client = await TestClient.connect(used.url);
+    await client.start("t", ["true"]);
+    await client.untilClosed("t");
+    await client.start("u", ["true"]);
+    await client.untilClosed("u");
+  }
+  await used.stop();
+  const lines = (await used.stderr()).split("\n").filter((l) => /containment:/.test(l));
+  assert.equal(lines.length, 1, `one choice for two starts: ${lines.join(" | ")}`);
+  assert.match(lines[0]!, /INFO containment: (cgroup|subreaper|group): /);
 });
 
 Deno.test("serve's --session-ttl default is the core's", () => {

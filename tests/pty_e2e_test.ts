@@ -8,6 +8,10 @@ const enc = (s: string) => new TextEncoder().encode(s).toBase64();
 Deno.test("tty:true over the wire", async (t) => {
   await using server = await ServerProcess.start();
   await using c = await TestClient.connect(server.url);
+  // After a first start: containment is set up then, and its watchdog's
+  // pipe stays open for as long as the server runs.
+  await c.start("first", ["true"]);
+  await c.untilClosed("first");
   const baselineFds = openFds(server.pid);
 
   await t.step("fds 0, 1 and 2 are a terminal and output arrives as stream pty", async () => {

@@ -15,9 +15,10 @@
  *    a tree is found in `/proc` by session, process group and parentage.
  * 3. **group**: the same `/proc` search without the subreaper.
  *
- * The `serve` command enables it (`EXEC_SERVER_CONTAINMENT=cgroup|subreaper|group`
- * asks for at most that one); a library that embeds the server gets `group`
- * unless it calls {@linkcode enableContainment}.
+ * The `serve` command requests it (`EXEC_SERVER_CONTAINMENT=cgroup|subreaper|group`
+ * asks for at most that one; see `containment_request.ts`), and the choice is
+ * made when the first child starts; a library that embeds the server gets
+ * `group` unless it calls {@linkcode enableContainment}.
  *
  * @module
  */
@@ -27,6 +28,9 @@ import { processLog } from "./log.ts";
 import { messageOf } from "../util/errors.ts";
 import { cgroupContainment } from "./cgroup.ts";
 import { type Entry, sysfs } from "./sysfs.ts";
+import { type ContainmentMode, takeContainmentRequest } from "./containment_request.ts";
+
+export type { ContainmentMode };
 
 /** The processes of one started child: it and every descendant. */
 export interface Tree {
@@ -66,16 +70,14 @@ export interface Containment {
   newTree(): Tree;
 }
 
-/** Which containment to use; `auto` is the strongest the host allows. */
-export type ContainmentMode = "auto" | "cgroup" | "subreaper" | "group";
-
 let chosen: Containment | null = null;
 
 /**
- * The containment children get. Until {@linkcode enableContainment} is
- * called it is `group`, which changes nothing about the server's own
- * process: a library that embeds the server is not moved between cgroups
- * nor made a subreaper behind its back.
+ * The containment children get. The first call takes up a pending request
+ * (`serve`'s, see `containment_request.ts`) and makes the choice then. Until
+ * {@linkcode enableContainment} is called or requested it is `group`, which
+ * changes nothing about the server's own process: a library that embeds the
+ * server is not moved between cgroups nor made a subreaper behind its back.
  *
  * @example
  * ```ts
@@ -85,7 +87,12 @@ let chosen: Containment | null = null;
  * ```
  */
 export function containment(): Containment {
-  return chosen ??= procContainment(false);
+  if (chosen !== null) return chosen;
+  const request = takeContainmentRequest();
+  if (request === null) return chosen = procContainment(false);
+  const made = enableContainment(request.mode);
+  request.chosen({ kind: made.kind, detail: made.detail });
+  return made;
 }
 
 /**

@@ -5,25 +5,27 @@
  *
  * @module
  */
-// From the modules themselves, not process/mod.ts: the spawners behind it
-// (pipes, the reactor, terminals) load with the core, on the first client.
-import { type Containment, type ContainmentMode, enableContainment } from "../process/tree.ts";
+// Only the request: the containment code (and libc, through FFI) loads with
+// the spawners, on the first client, and the choice is made at the first start.
+import { type ContainmentMode, requestContainment } from "../process/containment_request.ts";
 import { setProcessLogger } from "../process/log.ts";
 import type { Logger } from "../util/logger.ts";
 
 const MODES: readonly string[] = ["auto", "cgroup", "subreaper", "group"];
 
 /**
- * Chooses how children are contained (a cgroup per process where the host
- * allows it, else the server as subreaper, else process groups), routes the
- * process backends' reports to `logger` and logs the choice. `wanted` (from
- * `EXEC_SERVER_CONTAINMENT`) asks for at most that mechanism; anything else
- * means `auto`. Call it once, in a process that hosts one server.
+ * Asks for children to be contained (a cgroup per process where the host
+ * allows it, else the server as subreaper, else process groups) and routes
+ * the process backends' reports to `logger`. The choice is made, and logged,
+ * when the first process starts: an idle server holds no containment code.
+ * `wanted` (from `EXEC_SERVER_CONTAINMENT`) asks for at most that mechanism;
+ * anything else means `auto`. Call it once, in a process that hosts one server.
  */
-export function startContainment(logger: Logger, wanted = "auto"): Containment {
+export function startContainment(logger: Logger, wanted = "auto"): void {
   setProcessLogger(logger);
   const mode = (MODES.includes(wanted) ? wanted : "auto") as ContainmentMode;
-  const chosen = enableContainment(mode);
-  logger.info(`containment: ${chosen.kind}: ${chosen.detail}`);
-  return chosen;
+  requestContainment(
+    mode,
+    (chosen) => logger.info(`containment: ${chosen.kind}: ${chosen.detail}`),
+  );
 }
