@@ -121,6 +121,33 @@ Deno.test("Connection drops requests still waiting for a slot when the transport
   await registry.shutdown();
 });
 
+Deno.test("Connection counts waiting requests in UTF-8 bytes, as the edge gives them or measured (review ws.md item 5)", async () => {
+  for (const edgeSays of [false, true]) {
+    const { registry, spawner, conn } = setup({ maxInFlight: 3 });
+    await initialize(conn);
+    await conn.receive(JSON.stringify({ id: 1, method: "process/start", params: START }));
+    for (const id of [10, 11, 12]) void conn.receive(parkedRead(id));
+    await settle();
+    // Two waiting requests of 600 KB each in UTF-8 (200 K UTF-16 units): a
+    // message's worth (1 MiB) of bytes, so the edge must stop reading. Counted
+    // in units (the old code) they were 400 K and reading went on.
+    const big = (id: number) =>
+      JSON.stringify({
+        id,
+        method: "process/read",
+        params: { processId: "p", pad: "字".repeat(200_000) },
+      });
+    for (const id of [20, 21]) {
+      const text = big(id);
+      void conn.receive(text, edgeSays ? new TextEncoder().encode(text).byteLength : undefined);
+    }
+    assert.ok(conn.ready() instanceof Promise, `full (bytes from the edge: ${edgeSays})`);
+    conn.transportClosed();
+    spawner.children[0]!.finish();
+    await registry.shutdown();
+  }
+});
+
 Deno.test("Connection stops reading when waiting requests hold a message's worth of bytes", async () => {
   const { registry, spawner, conn } = setup({ maxInFlight: 1 });
   await initialize(conn);

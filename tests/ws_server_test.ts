@@ -16,7 +16,7 @@ import {
   reserveSlot,
   type SocketTable,
 } from "../lib/server/upgrade.ts";
-import { watchSendProgress } from "../lib/server/ws_peer.ts";
+import { socketPeer, watchSendProgress } from "../lib/server/ws_peer.ts";
 import { NULL_LOGGER } from "../lib/util/logger.ts";
 import { ManualClock } from "./_fakes.ts";
 import { waitUntil } from "./_harness.ts";
@@ -358,4 +358,57 @@ Deno.test("ExecServer.close() is idempotent, also at once and with a client watc
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A socket for socketPeer() whose queue is counted in bytes and drains when told. */
+class ByteQueueSocket {
+  open = true;
+  bufferedAmount = 0;
+  sent: Uint8Array[] = [];
+  sendUtf8(payload: Uint8Array) {
+    this.sent.push(payload);
+    this.bufferedAmount += payload.byteLength;
+  }
+  sendBinary(data: Uint8Array) {
+    this.sendUtf8(data);
+  }
+  close() {
+    this.open = false;
+  }
+  /** The OS took `n` bytes. */
+  write(n: number) {
+    this.bufferedAmount = Math.max(0, this.bufferedAmount - n);
+  }
+}
+
+Deno.test("socketPeer(): the send guard and the stall watchdog count bytes on the wire, not UTF-16 units (review ws.md item 5)", () => {
+  const clock = new ManualClock();
+  const socket = new ByteQueueSocket();
+  const counter = { sent: 0 };
+  const overflows: number[] = [];
+  const peer = socketPeer(
+    socket,
+    { maxQueuedBytes: 10_000, overflow: (q) => overflows.push(q) },
+    counter,
+  );
+  let stalls = 0;
+  const stop = watchSendProgress(socket, counter, 8000, () => stalls++, clock);
+  // A healthy peer reading CJK text: 300 bytes (100 UTF-16 units) queued and
+  // 200 written every second; the queue grows, but bytes leave it. The old
+  // count (sent in units, the queue in bytes) saw nothing written and
+  // dropped it after 8 s.
+  for (let s = 0; s < 30; s++) {
+    peer.sendText("字".repeat(100));
+    socket.write(200);
+    clock.advance(1000);
+  }
+  assert.equal(stalls, 0, "progress is seen");
+  assert.equal(counter.sent, 30 * 300);
+  assert.equal(socket.bufferedAmount, 3000);
+  peer.sendText("é".repeat(1000)); // 2,000 bytes: 5,000 queued
+  assert.deepEqual(overflows, []);
+  peer.sendText("字".repeat(1700)); // 5,100 bytes (1,700 units): past the 10,000
+  assert.deepEqual(overflows, [5000], "refused by its bytes");
+  assert.equal(socket.sent.length, 31);
+  stop();
 });

@@ -183,10 +183,12 @@ export class Connection implements Attachment {
    * Handles one inbound message. Resolves when it has been fully handled
    * (the server does not wait: requests run concurrently) with the response
    * it produced, or null; a response is dropped if the transport closed.
+   * `bytes` is the message's size in UTF-8 bytes when the edge knows it
+   * (else a string is measured: the limits count bytes, not UTF-16 units).
    */
-  receive(frame: string | Uint8Array): Promise<Response | null> {
+  receive(frame: string | Uint8Array, bytes?: number): Promise<Response | null> {
     try {
-      return this.#receive(frame).catch((err) => this.#fault(err));
+      return this.#receive(frame, bytes).catch((err) => this.#fault(err));
     } catch (err) {
       return Promise.resolve(this.#fault(err));
     }
@@ -231,11 +233,9 @@ export class Connection implements Attachment {
     }
   }
 
-  #receive(frame: string | Uint8Array): Promise<Response | null> {
+  #receive(frame: string | Uint8Array, bytes?: number): Promise<Response | null> {
     if (!this.#open) return Promise.resolve(null);
-    const size = typeof frame === "string"
-      ? utf8Length(frame, this.#server.maxMessageBytes)
-      : frame.byteLength;
+    const size = bytes ?? (typeof frame === "string" ? utf8Length(frame) : frame.byteLength);
     if (size > this.#server.maxMessageBytes) {
       this.#server.log.warn(
         `${this.#label}: closing: message of ${size} bytes is too big`,
@@ -614,10 +614,22 @@ function validId(id: unknown): id is RequestId {
     (typeof id === "number" && Number.isInteger(id));
 }
 
-/** UTF-8 byte length of `text`, computed only when it could exceed `limit`. */
-function utf8Length(text: string, limit: number): number {
-  // A UTF-16 code unit encodes to at most 3 bytes.
-  return text.length * 3 <= limit ? text.length : new TextEncoder().encode(text).byteLength;
+/** UTF-8 byte length of `text` (a lone surrogate counts as U+FFFD: 3 bytes), without encoding it. */
+function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 2; // a pair: 2 units, 4 bytes
+        i++;
+      } else n += 2;
+    } else n += 2;
+  }
+  return n;
 }
 
 function clip(s: string): string {

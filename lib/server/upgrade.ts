@@ -305,9 +305,9 @@ export function wireSocket(
   if (reserved) table.sockets.delete(reserved);
   table.sockets.add(tracked);
   socket.start({
-    message(data) {
+    message(data, bytes) {
       // receive() never rejects: a fault closes this connection, not the server.
-      void conn.receive(data);
+      void conn.receive(data, bytes);
       return conn.ready();
     },
     closed(code, reason) {

@@ -42,19 +42,23 @@ export interface MessageSocket {
   readonly open: boolean;
   /** Bytes queued and not yet handed to the OS. */
   readonly bufferedAmount: number;
-  /** Sends a text message. */
-  sendText(text: string): void;
+  /** Sends a text message given as its UTF-8 bytes. */
+  sendUtf8(payload: Uint8Array): void;
   /** Sends a binary message. */
   sendBinary(data: Uint8Array): void;
   /** Starts the close handshake. */
   close(code: number, reason: string): void;
 }
 
+const encoder = new TextEncoder();
+
 /**
  * Wraps a server socket as a {@linkcode Peer}. Output is paused by the
  * connection at its high-water mark, but responses are not, so a peer that
  * sends requests and never reads could queue replies without bound: past
- * `guard.maxQueuedBytes` it is dropped instead.
+ * `guard.maxQueuedBytes` it is dropped instead. Everything is counted in
+ * bytes on the wire, as `bufferedAmount` is (`counter.sent` too, which the
+ * stall watchdog compares with it): a text is encoded here, once.
  */
 export function socketPeer(
   socket: MessageSocket,
@@ -73,7 +77,8 @@ export function socketPeer(
   };
   return {
     sendText(text) {
-      if (admit(text.length)) socket.sendText(text);
+      const payload = encoder.encode(text);
+      if (admit(payload.byteLength)) socket.sendUtf8(payload);
     },
     sendBinary(data) {
       if (admit(data.byteLength)) socket.sendBinary(data);

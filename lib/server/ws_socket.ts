@@ -16,9 +16,10 @@ export interface SocketHandler {
   /**
    * A message. It must be consumed before this returns (a binary message is
    * a view on the read buffer); a returned promise holds further reading
-   * until it settles (the connection's backpressure).
+   * until it settles (the connection's backpressure). `bytes` is its size
+   * on the wire (a text message's UTF-8 length, not its string length).
    */
-  message(data: string | Uint8Array): Promise<void> | undefined;
+  message(data: string | Uint8Array, bytes: number): Promise<void> | undefined;
   /** The socket stopped being open (either side closed, or it failed); called once. */
   closed(code: number, reason: string): void;
 }
@@ -179,7 +180,15 @@ export class ServerSocket {
   /** Sends a text message. */
   sendText(text: string): void {
     if (!this.#open) return;
-    const payload = encoder.encode(text);
+    this.sendUtf8(encoder.encode(text));
+  }
+
+  /**
+   * Sends a text message already encoded as UTF-8 (the caller measured it).
+   * The bytes are sent later, as they are then: do not change them.
+   */
+  sendUtf8(payload: Uint8Array): void {
+    if (!this.#open) return;
     this.#enqueue(frameHeader(Opcode.Text, payload.byteLength), payload);
   }
 
@@ -250,6 +259,7 @@ export class ServerSocket {
         case "message": {
           if (!this.#open) break; // closing: what still arrives is dropped
           let data: string | Uint8Array = ev.data;
+          const bytes = ev.data.byteLength;
           if (!ev.binary) {
             try {
               data = decodeUtf8(ev.data);
@@ -259,7 +269,7 @@ export class ServerSocket {
               return;
             }
           }
-          const wait = this.#handler?.message(data);
+          const wait = this.#handler?.message(data, bytes);
           if (wait) {
             this.#paused = true;
             await wait;
