@@ -152,6 +152,46 @@ Deno.test("ManagedProcess.read() returns empty once waitMs passes on the clock",
   proc.dispose();
 });
 
+Deno.test("ManagedProcess.read() keeps one deadline: output it does not want wakes it without a new timer (review ws.md item 7)", async () => {
+  class CountingClock extends ManualClock {
+    sets = 0;
+    override setTimer(fn: () => void, ms: number): () => void {
+      this.sets++;
+      return super.setTimer(fn, ms);
+    }
+  }
+  const clock = new CountingClock();
+  const proc = new ManagedProcess(
+    { processId: "p", argv: ["x"], tty: false, pipeStdin: true, timeoutMs: null },
+    recorder().observer,
+    TIMINGS,
+    clock,
+  );
+  const child = childOf(proc);
+  proc.attach(child);
+  let done = false;
+  // Waits for what comes after seq 50; 20 chunks (seq 1 to 20) wake it.
+  const pending = proc.read(50, Infinity, 1000).finally(() => (done = true));
+  for (let i = 0; i < 20; i++) {
+    await clock.advanceAsync(10);
+    child.out("x");
+  }
+  await clock.advanceAsync(799);
+  assert.equal(done, false, "still waiting just before the deadline");
+  assert.equal(clock.sets, 1, "one timer for the read (the old one armed one per wake: 21)");
+  await clock.advanceAsync(1);
+  assert.deepEqual((await pending).chunks, []);
+  assert.equal(clock.pending, 0, "the read left no timer behind");
+  const aborted = new AbortController();
+  const parked = proc.read(50, Infinity, 60_000, aborted.signal);
+  child.out("y");
+  aborted.abort();
+  assert.deepEqual((await parked).chunks, [], "an abort ends it");
+  assert.equal(clock.pending, 0);
+  child.finish(0);
+  proc.dispose();
+});
+
 Deno.test("ManagedProcess.write() reports codex statuses", async () => {
   const { proc, child } = make();
   assert.equal(await proc.write(new Uint8Array([1])), "accepted");

@@ -383,18 +383,37 @@ export class ManagedProcess {
     waitMs: number,
     signal?: AbortSignal,
   ): Promise<ProcessReadResult> {
-    const deadline = this.#clock.now() + waitMs;
-    for (;;) {
-      const result = this.snapshot(afterSeq, maxBytes);
-      const remaining = deadline - this.#clock.now();
-      if (
-        result.chunks.length > 0 || result.closed || result.gap ||
-        (result.exited && afterSeq < this.#nextSeq - 1) || remaining <= 0 ||
-        signal?.aborted || this.#disposed
-      ) {
-        return result;
+    // One deadline for the whole read: changes that are nothing new for this
+    // reader (output before afterSeq) wake it without re-arming a timer.
+    let expired = waitMs <= 0;
+    let wake: Waiter = () => {};
+    const cancel = expired ? () => {} : this.#clock.setTimer(() => {
+      expired = true;
+      wake();
+    }, waitMs);
+    const abort = () => wake();
+    signal?.addEventListener("abort", abort, { once: true });
+    try {
+      for (;;) {
+        const result = this.snapshot(afterSeq, maxBytes);
+        if (
+          result.chunks.length > 0 || result.closed || result.gap ||
+          (result.exited && afterSeq < this.#nextSeq - 1) || expired ||
+          signal?.aborted || this.#disposed
+        ) {
+          return result;
+        }
+        await new Promise<void>((resolve) => {
+          wake = () => {
+            this.#waiters.delete(wake);
+            resolve();
+          };
+          this.#waiters.add(wake);
+        });
       }
-      await this.#waitForChange(remaining, signal);
+    } finally {
+      cancel();
+      signal?.removeEventListener("abort", abort);
     }
   }
 
