@@ -21,6 +21,7 @@ import fc from "fast-check";
 import { isGone, type ServerProcess, TestClient } from "./_harness.ts";
 import { Opcode, RawSocket } from "./_wire.ts";
 import { messageOf } from "../lib/util/mod.ts";
+import { SignalNameSchema } from "../lib/protocol/process.ts";
 
 /** What the fuzzer talks to. */
 export interface FuzzTarget {
@@ -318,15 +319,9 @@ function methodTable(t: FuzzTarget): Record<string, { base: Fields; mutated: Fie
     "process/signal": {
       base: {
         processId: processIdArb(),
-        signal: fc.constantFrom(
-          "interrupt",
-          "terminate",
-          "kill",
-          "hangup",
-          "quit",
-          "user1",
-          "KILL",
-        ),
+        // Every name the server takes (from the schema, so none is left out),
+        // and some it refuses.
+        signal: fc.constantFrom(...SignalNameSchema.options, "KILL", "SIGKILL", null),
       },
       mutated: {},
     },

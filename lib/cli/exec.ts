@@ -30,7 +30,7 @@ export const EXIT = {
 } as const;
 
 /** The exit-status section of `exec --help`. */
-export const EXIT_HELP = `Exit status
+const EXIT_HELP = `Exit status
   N                        the remote command's own exit code
   128+N                    a signal N ended it (e.g. 130 after Ctrl-C, 143 after SIGTERM)
   1                        it could not be started (e.g. --cwd does not exist)

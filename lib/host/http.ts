@@ -25,7 +25,7 @@ import type { Clock } from "../util/clock.ts";
 import { messageOf } from "../util/errors.ts";
 
 /** Redirects followed at most (codex 0.171's limit); one more is an error. */
-export const MAX_REDIRECTS = 10;
+const MAX_REDIRECTS = 10;
 
 /** What codex advertises; both are decoded, and so are `br` and `deflate` if sent anyway. */
 const ACCEPT_ENCODING = "zstd,gzip";

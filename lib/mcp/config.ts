@@ -37,7 +37,7 @@ export interface McpServerConfig {
 }
 
 /** Validates one `envVars` entry (internal: the public type is {@linkcode McpEnvVar}). */
-export const McpEnvVarSchema: z.ZodType<McpEnvVar> = z.union([
+const McpEnvVarSchema: z.ZodType<McpEnvVar> = z.union([
   z.string().min(1),
   z.object({
     name: z.string().min(1),
@@ -46,7 +46,7 @@ export const McpEnvVarSchema: z.ZodType<McpEnvVar> = z.union([
 ]);
 
 /** Validates an MCP server config (internal: the public type is {@linkcode McpServerConfig}). */
-export const McpServerConfigSchema: z.ZodType<McpServerConfig> = z.object({
+const McpServerConfigSchema: z.ZodType<McpServerConfig> = z.object({
   /** The program. */
   command: z.string().min(1),
   /** Its arguments. @default {[]} */

@@ -12,7 +12,7 @@
 import type { Stream as StreamName } from "./wire.ts";
 
 /** Frame type byte of a process-output frame. */
-export const FRAME_OUTPUT = 1;
+const FRAME_OUTPUT = 1;
 const STREAMS: readonly StreamName[] = ["stdout", "stderr", "pty"];
 const HEADER = 12;
 const encoder = new TextEncoder();

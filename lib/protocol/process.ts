@@ -100,9 +100,9 @@ export type { InitializeResult };
  * environment), and a start with 500,000 variables took seconds of the
  * server's one thread before the spawn failed.
  */
-export const MAX_PROCESS_ENTRIES = 65_536;
+const MAX_PROCESS_ENTRIES = 65_536;
 /** Most globs in `envPolicy.exclude` and `envPolicy.includeOnly` (each is matched against every name). */
-export const MAX_ENV_GLOBS = 4096;
+const MAX_ENV_GLOBS = 4096;
 
 /** Counts own enumerable keys of `value`, stopping past `stop`. */
 function countKeys(value: unknown, stop: number): number {

@@ -103,7 +103,7 @@ function tagError(tag: string, name: string, values: readonly string[]) {
  * Why `uri` is not a file URI codex accepts as a sandbox path, or
  * `undefined` when it is one.
  */
-export function fileUriProblem(uri: string): string | undefined {
+function fileUriProblem(uri: string): string | undefined {
   let url: URL;
   try {
     url = new URL(uri);

@@ -70,7 +70,7 @@ export interface AuthRefusal {
 export const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 30;
 
 /** Equality of two strings in time that depends only on their lengths. */
-export function constantTimeEqual(a: string, b: string): boolean {
+function constantTimeEqual(a: string, b: string): boolean {
   const x = new TextEncoder().encode(a);
   const y = new TextEncoder().encode(b);
   let diff = x.length ^ y.length;

@@ -39,7 +39,7 @@ function attempt<T>(read: () => T, fallback: T): T {
 }
 
 /** Reads the facts from this process and host, never throwing. */
-export function hostFacts(): HostFacts {
+function hostFacts(): HostFacts {
   const env = attempt(() => Deno.env.toObject(), {} as Record<string, string>);
   return {
     uid: attempt(() => Deno.uid(), null),

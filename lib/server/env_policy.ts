@@ -9,7 +9,7 @@ import type { EnvPolicy } from "../protocol/process.ts";
 import { invalidParams } from "../protocol/errors.ts";
 
 /** Variables kept by `inherit: "core"` on Unix. */
-export const CORE_ENV_VARS: readonly string[] = [
+const CORE_ENV_VARS: readonly string[] = [
   "PATH",
   "SHELL",
   "TMPDIR",
@@ -24,7 +24,7 @@ export const CORE_ENV_VARS: readonly string[] = [
 ];
 
 /** Patterns dropped unless `ignoreDefaultExcludes` is true. */
-export const DEFAULT_EXCLUDES: readonly string[] = [
+const DEFAULT_EXCLUDES: readonly string[] = [
   "*KEY*",
   "*SECRET*",
   "*TOKEN*",

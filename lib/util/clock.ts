@@ -16,7 +16,7 @@ export interface Clock {
 }
 
 /** Longest delay a platform timer takes (about 24.8 days); longer ones are capped. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The real clock: `Date.now` and `setTimeout`.
