@@ -17,7 +17,7 @@
  * );
  * assert.equal(plan.url.href, "http://127.0.0.1:8080/x");
  * assert.deepEqual(plan.headers, [
- *   ["authorization", "Bearer s3cret"],
+ *   ["authorization", "Bearer s3cret", true], // from the environment: kept within the origin
  *   ["accept", "*\/*"],
  *   ["accept-encoding", "zstd,gzip"],
  *   ["host", "127.0.0.1:8080"],
