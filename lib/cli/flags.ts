@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { messageOf } from "../util/mod.ts";
 
 /** A usage error: printed with a hint to run `--help`, exit code 2. */
@@ -18,9 +17,48 @@ export class UsageError extends Error {
   }
 }
 
+/** One flag's spec: what it takes, whether it repeats, its one-letter alias. */
+export interface OptionSpec {
+  /** A string flag takes a value (`--name V` or `--name=V`); a boolean one none. */
+  type: "string" | "boolean";
+  /** Whether it may repeat (its value is then an array). @default {false} */
+  multiple?: boolean;
+  /** A one-letter alias (`-h`). */
+  short?: string;
+}
+
+/** The flags a command accepts, by name (without the leading `--`). */
+export type OptionSpecs = Record<string, OptionSpec>;
+
+/** What {@linkcode parseFlags} parses. */
+export interface FlagConfig {
+  /** The words to parse. */
+  args: readonly string[];
+  /** The flags. */
+  options: OptionSpecs;
+  /** Unknown flags are errors: always (the word is node's `parseArgs` option). @default {true} */
+  strict?: true;
+  /** Whether words that are not flags are allowed. @default {false} */
+  allowPositionals?: boolean;
+}
+
+/** The value of a flag with spec `S`. */
+export type FlagValue<S extends OptionSpec> = S extends { type: "boolean" }
+  ? S extends { multiple: true } ? boolean[] : boolean
+  : S extends { multiple: true } ? string[]
+  : string;
+
+/** The parsed values, typed by the specs; an absent flag has no entry. */
+export type FlagValues<O extends OptionSpecs> = { -readonly [K in keyof O]?: FlagValue<O[K]> };
+
 /**
- * `parseArgs` from `node:util`, typed by `config`, whose errors (an unknown
- * flag, a missing value) are {@linkcode UsageError}s in our own words.
+ * Parses `config.args` by `config.options` as `parseArgs` from `node:util`
+ * does in strict mode (`--name V`, `--name=V`, `-h`, grouped `-ab`, `--` ends
+ * the flags), without loading node's util module (over 1 MB resident in an
+ * idle server). Bad flags are {@linkcode UsageError}s: an unknown flag, a
+ * missing value (also one that looks like a flag: `--name=-x` gives it), a
+ * value for a boolean, or a word where none is allowed. The values object
+ * has no prototype, like node's.
  *
  * @example
  * ```ts
@@ -36,42 +74,89 @@ export class UsageError extends Error {
  *   name: "UsageError",
  *   message: "unknown option --nope",
  * });
+ * assert.throws(() => parseFlags({ args: ["--cwd", "-x"], options: { cwd: { type: "string" } } }), {
+ *   message: '--cwd needs a value, got the flag-like "-x" (a value that starts with "-" is written --cwd=-x)',
+ * });
  * ```
  */
-export function parseFlags<const T extends ParseArgsConfig>(
+export function parseFlags<const T extends FlagConfig>(
   config: T,
-): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs(config);
-  } catch (err) {
-    throw new UsageError(flagErrorMessage(err));
+): { values: FlagValues<T["options"]>; positionals: string[] } {
+  const { options, allowPositionals = false } = config;
+  const values: Record<string, unknown> = Object.create(null);
+  const positionals: string[] = [];
+  const args = [...config.args];
+  let i = 0;
+  const own = (name: string) => Object.hasOwn(options, name) ? options[name] : undefined;
+  const byShort = (letter: string) =>
+    Object.keys(options).find((name) => options[name]!.short === letter);
+  const positional = (word: string) => {
+    if (!allowPositionals) throw new UsageError(`unexpected argument ${JSON.stringify(word)}`);
+    positionals.push(word);
+  };
+  const store = (name: string, multiple: boolean | undefined, value: string | true) => {
+    if (multiple) ((values[name] ??= []) as unknown[]).push(value);
+    else values[name] = value;
+  };
+  // `raw` as written, `name` its long name, `inline` a value after `=` (or in -fVALUE).
+  const option = (raw: string, name: string, inline: string | undefined) => {
+    const spec = own(name);
+    if (spec === undefined) throw new UsageError(`unknown option ${raw}`);
+    const names = `${spec.short ? `-${spec.short}, ` : ""}--${name}`;
+    if (spec.type === "boolean") {
+      if (inline !== undefined) throw new UsageError(`${names} does not take a value`);
+      return store(name, spec.multiple, true);
+    }
+    if (inline !== undefined) return store(name, spec.multiple, inline);
+    const next = args[i];
+    if (next === undefined) throw new UsageError(`${names} needs a value`);
+    if (next.length > 1 && next.startsWith("-")) {
+      const example = raw.startsWith("--") ? `${raw}=-x` : `${raw}-x`;
+      throw new UsageError(
+        `${raw} needs a value, got the flag-like ${JSON.stringify(next)} ` +
+          `(a value that starts with "-" is written ${example})`,
+      );
+    }
+    i++;
+    store(name, spec.multiple, next);
+  };
+  while (i < args.length) {
+    const arg = args[i++]!;
+    if (arg === "--") {
+      for (const word of args.slice(i)) positional(word);
+      break;
+    }
+    if (arg === "-" || !arg.startsWith("-")) {
+      positional(arg);
+    } else if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=", 3); // as node: "--=x" is a flag named "=x"
+      if (eq === -1) option(arg, arg.slice(2), undefined);
+      else option(arg.slice(0, eq), arg.slice(2, eq), arg.slice(eq + 1));
+    } else {
+      // -x; -xVALUE where x takes a value; else a group -abc, one flag each.
+      const letter = arg[1]!;
+      const name = byShort(letter);
+      if (arg.length === 2) {
+        option(arg, name ?? letter, undefined);
+      } else if (name !== undefined && options[name]!.type === "string") {
+        option(`-${letter}`, name, arg.slice(2));
+      } else {
+        const expanded: string[] = [];
+        for (let k = 1; k < arg.length; k++) {
+          const long = byShort(arg[k]!);
+          if (long === undefined || options[long]!.type !== "string" || k === arg.length - 1) {
+            expanded.push(`-${arg[k]}`);
+          } else {
+            expanded.push(`-${arg.slice(k)}`);
+            break;
+          }
+        }
+        args.splice(i, 0, ...expanded);
+      }
+    }
   }
+  return { values: values as FlagValues<T["options"]>, positionals };
 }
-
-/** node's parseArgs messages, reworded (its unknown-option hint has an unbalanced quote). */
-function flagErrorMessage(err: unknown): string {
-  const message = messageOf(err);
-  const code = (err as { code?: unknown }).code;
-  const quoted = /'([^']*)'/.exec(message)?.[1] ?? "";
-  switch (code) {
-    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return `unknown option ${quoted}`;
-    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-      return /argument missing/.test(message)
-        ? `${quoted.replace(/ <value>$/, "")} needs a value`
-        : `${quoted} does not take a value`;
-    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-      return `unexpected argument ${JSON.stringify(quoted)}`;
-    default:
-      return message;
-  }
-}
-
-/** The option specs {@linkcode splitAtCommand} reads: parseArgs' `options`. */
-export type OptionSpecs = Record<
-  string,
-  { type: "string" | "boolean"; multiple?: boolean; short?: string }
->;
 
 /**
  * Splits `args` where a command begins, as `ssh host cmd -l` does: the
