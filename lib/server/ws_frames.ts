@@ -104,15 +104,58 @@ export function unmask(data: Uint8Array, key: Uint8Array): void {
  * ```
  */
 export function frameHeader(opcode: number, length: number): Uint8Array {
-  if (length < 126) return new Uint8Array([0x80 | opcode, length]);
-  if (length < 65536) return new Uint8Array([0x80 | opcode, 126, length >> 8, length & 0xff]);
-  const head = new Uint8Array(10);
-  head[0] = 0x80 | opcode;
-  head[1] = 127;
-  const view = new DataView(head.buffer);
-  view.setUint32(2, Math.floor(length / 2 ** 32));
-  view.setUint32(6, length >>> 0);
+  const head = new Uint8Array(headerLength(length));
+  writeFrameHeader(head, 0, opcode, length);
   return head;
+}
+
+/**
+ * Bytes of the header of a server frame carrying `length` payload bytes: 2,
+ * 4 or 10.
+ */
+export function headerLength(length: number): number {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
+
+/**
+ * Writes the header of an unmasked, final server frame into `into` at
+ * `at` (which must have {@linkcode headerLength} bytes of room), without
+ * allocating; returns the bytes written.
+ *
+ * @example
+ * ```ts
+ * import { Opcode, writeFrameHeader } from "./ws_frames.ts";
+ * import assert from "node:assert/strict";
+ * const into = new Uint8Array(12);
+ * assert.equal(writeFrameHeader(into, 2, Opcode.Binary, 300), 4);
+ * assert.deepEqual([...into.subarray(0, 6)], [0, 0, 0x82, 126, 1, 44]);
+ * ```
+ */
+export function writeFrameHeader(
+  into: Uint8Array,
+  at: number,
+  opcode: number,
+  length: number,
+): number {
+  into[at] = 0x80 | opcode;
+  if (length < 126) {
+    into[at + 1] = length;
+    return 2;
+  }
+  if (length < 65536) {
+    into[at + 1] = 126;
+    into[at + 2] = length >> 8;
+    into[at + 3] = length & 0xff;
+    return 4;
+  }
+  into[at + 1] = 127;
+  const high = Math.floor(length / 2 ** 32);
+  const low = length >>> 0;
+  for (let i = 0; i < 4; i++) {
+    into[at + 2 + i] = (high >>> (24 - 8 * i)) & 0xff;
+    into[at + 6 + i] = (low >>> (24 - 8 * i)) & 0xff;
+  }
+  return 10;
 }
 
 /** A close frame's payload: the code and the reason in UTF-8. */

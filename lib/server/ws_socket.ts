@@ -9,7 +9,8 @@
  */
 import type { Clock } from "../util/clock.ts";
 import { decodeUtf8 } from "../util/bytes.ts";
-import { closePayload, frameHeader, FrameReader, Opcode } from "./ws_frames.ts";
+import { closePayload, FrameReader, Opcode } from "./ws_frames.ts";
+import { SendQueue } from "./ws_send_queue.ts";
 
 /** What a {@linkcode ServerSocket} tells its owner. */
 export interface SocketHandler {
@@ -50,7 +51,11 @@ export interface Duplex {
 
 const encoder = new TextEncoder();
 
-/** Queued frames are copied into writes of up to this many bytes (one write for many small frames). */
+/**
+ * Queued frames are copied into writes of up to this many bytes (one write
+ * for many small frames; payloads of DIRECT_BYTES or more are written
+ * without a copy, see ws_send_queue.ts).
+ */
 const BATCH_BYTES = 256 * 1024;
 /**
  * The smallest batch array. It grows (by powers of two, up to
@@ -101,14 +106,7 @@ export class ServerSocket {
   readonly #reader: FrameReader;
   readonly #finished = Promise.withResolvers<void>();
   #handler: SocketHandler | null = null;
-  // Data frames (and the close frame), each as two items: header, payload.
-  #queue: Uint8Array[] = [];
-  #head = 0; // first queued item
-  #partial = false; // queue[head] is the rest of an item a write began
-  #inFrame = false; // a frame's header is written (or taken), its payload is not yet all
-  // Control frames (pongs, pings), whole, in order: they go out at the next
-  // frame boundary of the data, never between a header and its payload.
-  #controls: Uint8Array[] = [];
+  #queue = new SendQueue();
   #queued = 0; // bytes queued or being written
   #writing = false;
   #batch: Uint8Array | null = null;
@@ -189,13 +187,13 @@ export class ServerSocket {
    */
   sendUtf8(payload: Uint8Array): void {
     if (!this.#open) return;
-    this.#enqueue(frameHeader(Opcode.Text, payload.byteLength), payload);
+    this.#enqueue(Opcode.Text, payload);
   }
 
   /** Sends a binary message. The bytes are sent later, as they are then: do not change them. */
   sendBinary(data: Uint8Array): void {
     if (!this.#open) return;
-    this.#enqueue(frameHeader(Opcode.Binary, data.byteLength), data);
+    this.#enqueue(Opcode.Binary, data);
   }
 
   /**
@@ -234,7 +232,7 @@ export class ServerSocket {
     if (this.#closeSent) return;
     this.#closeSent = true;
     const payload = code === null ? new Uint8Array(0) : closePayload(code, reason);
-    this.#enqueue(frameHeader(Opcode.Close, payload.byteLength), payload);
+    this.#enqueue(Opcode.Close, payload);
   }
 
   async #readLoop(): Promise<void> {
@@ -347,19 +345,13 @@ export class ServerSocket {
    */
   #enqueueControl(opcode: number, payload: Uint8Array): void {
     if (this.#ended) return;
-    const frame = new Uint8Array(2 + payload.byteLength);
-    frame[0] = 0x80 | opcode;
-    frame[1] = payload.byteLength;
-    frame.set(payload, 2);
-    this.#controls.push(frame);
-    this.#queued += frame.byteLength;
+    this.#queued += this.#queue.pushControl(opcode, payload);
     this.#kick();
   }
 
-  #enqueue(header: Uint8Array, payload: Uint8Array): void {
+  #enqueue(opcode: number, payload: Uint8Array): void {
     if (this.#ended) return;
-    this.#queue.push(header, payload);
-    this.#queued += header.byteLength + payload.byteLength;
+    this.#queued += this.#queue.push(opcode, payload);
     this.#kick();
   }
 
@@ -369,51 +361,21 @@ export class ServerSocket {
     void this.#flush();
   }
 
-  /** True while a control frame may go next (at a frame boundary of the data). */
-  #controlNext(): boolean {
-    return this.#controls.length > 0 && !this.#inFrame && !this.#partial;
-  }
-
   async #flush(): Promise<void> {
     try {
-      while ((this.#controls.length > 0 || this.#head < this.#queue.length) && !this.#ended) {
-        if (!this.#controlNext() && this.#head < this.#queue.length) {
-          const first = this.#queue[this.#head]!;
-          if (!this.#partial && first.byteLength >= BATCH_BYTES) {
-            // A big payload goes out as it is, without a copy.
-            this.#shift();
-            await this.#writeAll(first);
-            this.#queued -= first.byteLength;
-            continue;
-          }
-        }
+      while (!this.#queue.empty && !this.#ended) {
         const batch = this.#batchFor(this.#queued);
-        let n = 0;
-        while (n < batch.byteLength) {
-          if (this.#controlNext()) {
-            const frame = this.#controls[0]!;
-            if (frame.byteLength > batch.byteLength - n) break; // whole, in the next batch
-            batch.set(frame, n);
-            n += frame.byteLength;
-            this.#controls.shift();
-            continue;
-          }
-          if (this.#head >= this.#queue.length) break;
-          const item = this.#queue[this.#head]!;
-          // A big payload is not copied: the batch ends before it.
-          if (n > 0 && !this.#partial && item.byteLength >= BATCH_BYTES) break;
-          const take = Math.min(item.byteLength, batch.byteLength - n);
-          batch.set(take === item.byteLength ? item : item.subarray(0, take), n);
-          n += take;
-          if (take === item.byteLength) {
-            this.#shift();
-          } else {
-            this.#queue[this.#head] = item.subarray(take);
-            this.#partial = true;
-          }
+        const n = this.#queue.fill(batch);
+        if (n > 0) {
+          await this.#writeAll(batch.subarray(0, n));
+          this.#queued -= n;
         }
-        await this.#writeAll(batch.subarray(0, n));
-        this.#queued -= n;
+        // A big payload goes out as it is, without a copy.
+        const direct = this.#queue.takeDirect();
+        if (direct) {
+          await this.#writeAll(direct);
+          this.#queued -= direct.byteLength;
+        }
       }
     } catch {
       // The peer is gone (reset, broken pipe).
@@ -435,29 +397,14 @@ export class ServerSocket {
     return this.#batch = new Uint8Array(Math.min(size, BATCH_BYTES));
   }
 
-  /** Drops the queue's first item, which was written (or taken into the batch) whole. */
-  #shift(): void {
-    this.#queue[this.#head++] = undefined!;
-    this.#partial = false;
-    this.#inFrame = !this.#inFrame; // items alternate: header, payload
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-  }
-
   async #writeAll(bytes: Uint8Array): Promise<void> {
     let off = 0;
     while (off < bytes.byteLength) off += await this.#conn.write(bytes.subarray(off));
   }
 
   #endAfterFlush(): void {
-    if (!this.#writing && this.#head >= this.#queue.length && this.#controls.length === 0) {
-      this.#end();
-    } else this.#endWhenFlushed = true;
+    if (!this.#writing && this.#queue.empty) this.#end();
+    else this.#endWhenFlushed = true;
   }
 
   #end(): void {
@@ -466,10 +413,7 @@ export class ServerSocket {
     this.#stopOpen(1006, "connection closed");
     this.#cancelPing();
     this.#cancelClose();
-    this.#queue = [];
-    this.#controls = [];
-    this.#head = 0;
-    this.#inFrame = false;
+    this.#queue.clear();
     this.#queued = 0;
     this.#batch = null;
     this.#reader.release();
