@@ -17,6 +17,9 @@ import {
   type TransportHandlers,
 } from "../lib/client/mod.ts";
 import { ReorderBuffer } from "../lib/client/reorder_buffer.ts";
+import { connectStdio } from "../lib/client/stdio.ts";
+import { waitUntil } from "./_harness.ts";
+import { pidsByArgv } from "./_wire.ts";
 
 // deno-lint-ignore no-explicit-any
 type Msg = Record<string, any>;
@@ -475,4 +478,30 @@ Deno.test("ExecServerClient.connect() fails with a timeout or the server's refus
     assert.equal(client.sessionId, "s2");
     assert.equal(client.binaryOutput, false);
   });
+});
+
+Deno.test("connectStdio: a command writing a line past maxLineBytes is stopped and the connect fails saying so", async () => {
+  const start = performance.now();
+  await assert.rejects(
+    connectStdio(
+      ["sh", "-c", "head -c 3145728 /dev/zero | tr '\\0' x; exec sleep 31.4159"],
+      { maxLineBytes: 1024 * 1024, stderr: "ignore" },
+    ),
+    (err: unknown) => {
+      assert.ok(err instanceof ConnectionClosedError, String(err));
+      assert.match(
+        err.message,
+        /sh wrote a line longer than the 1048576 bytes one message may take \(maxLineBytes\)/,
+      );
+      return true;
+    },
+  );
+  assert.ok(performance.now() - start < 10_000, "at once, not after the command ends");
+  // Nothing of it is left: sh was stopped before its sleep, and the pipe drained.
+  await waitUntil(
+    () =>
+      pidsByArgv(["sleep", "31.4159"]).length === 0 &&
+      pidsByArgv(["head", "-c", "3145728", "/dev/zero"]).length === 0,
+    { message: "the command and its pipeline to be gone" },
+  );
 });

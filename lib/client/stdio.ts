@@ -52,7 +52,16 @@ export interface StdioConnectorOptions {
    * error. @default {undefined}
    */
   preamble?: (io: PreambleIo) => Promise<void>;
+  /**
+   * The longest line (one message) the command may write, in bytes. A longer
+   * one is not held: the command is stopped and the connection closes (or
+   * the connect fails) saying so. @default {64 MiB}
+   */
+  maxLineBytes?: number;
 }
+
+/** The default {@linkcode StdioConnectorOptions.maxLineBytes}. */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 /**
  * A connector that runs `command` and talks to its stdin/stdout.
@@ -108,14 +117,24 @@ export function stdioConnector(
 
       // stdout lines go to the preamble until it is done, then to the client.
       const decoder = new TextDecoder();
-      const splitter = new LineSplitter();
+      const maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
+      const splitter = new LineSplitter({ maxLineBytes });
       let rpc = false;
       const early: string[] = [];
       let waiting: ((line: string | null) => void) | null = null;
       let ended = false;
       const deliver = (lines: Line[]) => {
         for (const line of lines) {
-          const text = decoder.decode(line as Uint8Array); // no limit: never too long
+          if (exitReason) return; // stopped: nothing more is taken from it
+          if (!(line instanceof Uint8Array)) {
+            // Skipping it could drop a response and leave a call waiting forever.
+            child.kill("SIGTERM");
+            return finish(
+              `${program} wrote a line longer than the ${maxLineBytes} bytes one message may ` +
+                "take (maxLineBytes)",
+            );
+          }
+          const text = decoder.decode(line);
           if (rpc) {
             if (text.trim() !== "") handlers.message(text);
           } else if (waiting) {
@@ -125,7 +144,11 @@ export function stdioConnector(
           } else early.push(text);
         }
       };
-      child.stdout!.on("data", (chunk: Uint8Array) => deliver(splitter.push(chunk)));
+      child.stdout!.on("data", (chunk: Uint8Array) => {
+        deliver(splitter.push(chunk));
+        // An endless line ends the connection as soon as it is too long.
+        if (splitter.overLimit) deliver([{ tooLong: maxLineBytes + 1 }]);
+      });
       child.stdout!.once("end", () => {
         deliver(splitter.end());
         ended = true;
@@ -201,11 +224,12 @@ export function connectStdio(
     & Omit<ExecServerClientOptions, "url" | "transport" | "autoResume">
     & StdioConnectorOptions = {},
 ): Promise<ExecServerClient> {
-  const { stderr, exitTimeoutMs, preamble, ...rest } = options;
+  const { stderr, exitTimeoutMs, preamble, maxLineBytes, ...rest } = options;
   const connector: StdioConnectorOptions = {};
   if (stderr !== undefined) connector.stderr = stderr;
   if (exitTimeoutMs !== undefined) connector.exitTimeoutMs = exitTimeoutMs;
   if (preamble !== undefined) connector.preamble = preamble;
+  if (maxLineBytes !== undefined) connector.maxLineBytes = maxLineBytes;
   return ExecServerClient.connect({
     ...rest,
     transport: stdioConnector(command, connector),

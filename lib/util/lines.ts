@@ -46,7 +46,10 @@ export interface LineSplitterOptions {
  * const bytes = (s: string) => new TextEncoder().encode(s);
  * assert.deepEqual(text(split.push(bytes("one\r\ntw"))), ["one"]);
  * assert.deepEqual(text(split.push(bytes("o\n\ntoo long\nend"))), ["two", { tooLong: 8 }]);
- * assert.deepEqual(text(split.end()), ["end"]);
+ * assert.equal(split.overLimit, false);
+ * split.push(bytes("endless"));
+ * assert.equal(split.overLimit, true); // the line it is in is already too long
+ * assert.deepEqual(text(split.end()), [{ tooLong: 10 }]);
  * ```
  */
 export class LineSplitter {
@@ -71,6 +74,15 @@ export class LineSplitter {
       this.#finish(lines);
       start = nl + 1;
     }
+  }
+
+  /**
+   * Whether the unfinished line is already longer than `maxLineBytes`, so a
+   * reader need not wait for its end to know (its bytes are not kept).
+   */
+  get overLimit(): boolean {
+    // One byte over is kept for a `\r` that may yet end in `\n`.
+    return this.#pendingBytes > this.#maxLineBytes + 1;
   }
 
   /** Ends the input: returns the last line when it had no `\n`. */
