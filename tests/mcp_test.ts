@@ -157,3 +157,46 @@ Deno.test("ExecutorStdioTransport drops a line longer than maxLineBytes without 
   ]);
   assert.deepEqual(big.methods, ["after"]);
 });
+
+Deno.test("ExecutorStdioTransport: a gap in the output drops the line it cut, instead of joining its ends into a wrong message", async () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const events = [
+    {
+      type: "output",
+      stream: "stdout",
+      seq: 1,
+      data: enc('{"jsonrpc":"2.0","method":"before"}\n'),
+    },
+    { type: "output", stream: "stdout", seq: 2, data: enc('{"jsonrpc":"2.0","method":"dele') },
+    { type: "gap", afterSeq: 2, throughSeq: 5, bytes: 4096 },
+    {
+      type: "output",
+      stream: "stdout",
+      seq: 6,
+      data: enc('te"}\n{"jsonrpc":"2.0","method":"after"}\n'),
+    },
+    { type: "closed", seq: 7 },
+  ];
+  // A scripted client: the transport needs only start() and the handle's events.
+  const handle = {
+    finished: true,
+    async *events() {
+      yield* events;
+    },
+  };
+  const client = { start: () => Promise.resolve(handle) };
+  const transport = new ExecutorStdioTransport(client as never, { command: "x", cwd: "/" });
+  const methods: string[] = [];
+  const errors: string[] = [];
+  let closed = false;
+  transport.onmessage = (m) => methods.push((m as { method: string }).method);
+  transport.onerror = (e) => errors.push(e.message);
+  transport.onclose = () => (closed = true);
+  await transport.start();
+  await waitUntil(() => closed, { message: "transport close" });
+  assert.deepEqual(methods, ["before", "after"], "no spliced 'delete'");
+  assert.deepEqual(errors, [
+    "MCP server output was lost: 4096 bytes after seq 2 were evicted",
+    'MCP server wrote a line that is not a JSON-RPC message: te"}',
+  ]);
+});

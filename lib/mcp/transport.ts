@@ -118,7 +118,7 @@ export class ExecutorStdioTransport {
   readonly #options: ExecutorStdioTransportOptions;
   readonly #decoder = new TextDecoder();
   readonly #stderrDecoder = new TextDecoder();
-  readonly #lines: LineSplitter;
+  #lines: LineSplitter;
   #handle: ProcessHandle | null = null;
   #pump: Promise<void> | null = null;
   #closed = false;
@@ -132,7 +132,11 @@ export class ExecutorStdioTransport {
     this.#client = client;
     this.#config = config;
     this.#options = options;
-    this.#lines = new LineSplitter({ maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES });
+    this.#lines = this.#splitter();
+  }
+
+  #splitter(): LineSplitter {
+    return new LineSplitter({ maxLineBytes: this.#options.maxLineBytes ?? MAX_LINE_BYTES });
   }
 
   /** The process handle once started. */
@@ -191,6 +195,10 @@ export class ExecutorStdioTransport {
           this.#call(() => this.#options.onStderr?.(text));
         } else for (const line of this.#lines.push(ev.data)) this.#line(line);
       } else if (ev.type === "gap") {
+        // The line in progress lost its middle: its head is dropped, so it
+        // cannot join the tail that follows into a wrong message (the tail
+        // alone is not JSON-RPC and goes to onerror).
+        this.#lines = this.#splitter();
         this.#report(
           new Error(
             `MCP server output was lost: ${
