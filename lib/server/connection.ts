@@ -1,16 +1,15 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
- * The RPC core of one connection: frame parsing, the initialize/initialized
- * lifecycle, dispatch through the method table, concurrent request handling,
+ * The RPC core of one connection: the size limit and JSON parsing of a
+ * message (sorted by rpc_message.ts), the initialize/initialized lifecycle,
+ * dispatch through the method table, the in-flight limit (request_queue.ts),
  * and the attachment a session pushes notifications through. Runtime-neutral:
- * the transport is a {@linkcode Peer}.
+ * the transport is a {@linkcode Peer} (peer.ts).
  *
  * @module
  */
-import type { z } from "npm:zod@^4.1.0";
-import { encodeOutputFrame } from "../protocol/binary_frame.ts";
 import type { StreamName } from "../process/child.ts";
-import { ErrorCode, invalidParams, invalidRequest, RpcError } from "../protocol/errors.ts";
+import { ErrorCode, invalidRequest, RpcError } from "../protocol/errors.ts";
 import type {
   CallContext,
   ConnectionScope,
@@ -20,22 +19,15 @@ import type {
 import { messageOf } from "../util/errors.ts";
 import { CloseCode } from "./close_code.ts";
 import { decodeUtf8 } from "../util/bytes.ts";
-import { isMethodName, type MethodName, METHODS } from "../protocol/methods.ts";
+import { isMethodName, type MethodName } from "../protocol/methods.ts";
 import { methodGroup } from "../protocol/environment.ts";
 import type { InitializeParams, InitializeResult, RequestId } from "../protocol/process.ts";
 import type { Attachment, Session } from "./session.ts";
+import { RequestQueue } from "./request_queue.ts";
+import { CLOSED_PEER, DrainWait, type Peer, sendOutput } from "./peer.ts";
+import { classify, clip, parseParams, toRpcError, utf8Length } from "./rpc_message.ts";
 
-/** The transport under a connection (a WebSocket, or stdio lines). */
-export interface Peer {
-  /** Sends one text message. */
-  sendText(text: string): void;
-  /** Sends one binary message; absent on transports without binary frames. */
-  sendBinary?: (data: Uint8Array) => void;
-  /** Closes the transport with a WebSocket-style code and reason. */
-  close(code: number, reason: string): void;
-  /** Bytes queued but not yet sent. */
-  bufferedAmount(): number;
-}
+export type { Peer } from "./peer.ts";
 
 /** Options for {@linkcode Connection}. */
 export interface ConnectionOptions {
@@ -73,37 +65,12 @@ export const IMMEDIATE_METHODS: ReadonlySet<string> = new Set([
 
 export { CloseCode } from "./close_code.ts";
 
-/** The peer of a connection whose transport is gone. */
-const CLOSED_PEER: Peer = {
-  sendText() {},
-  close() {},
-  bufferedAmount: () => 0,
-};
-
-/** How often a congested peer's queue is checked, in ms. */
-const DRAIN_POLL_MS = 2;
-
-/** How long one connection's requests may run back to back before yielding to the event loop, in ms. */
-const SLICE_MS = 4;
-
 /** A response the connection produced. */
 export type Response =
   | { id: RequestId; result: unknown }
   | { id: RequestId; error: ReturnType<RpcError["toJson"]> };
 
-type Outcome = { id: RequestId; result: unknown } | {
-  id: RequestId;
-  error: RpcError;
-};
-
-/** A request waiting for a slot. */
-interface Waiting {
-  id: RequestId;
-  method: string;
-  params: unknown;
-  size: number;
-  done: (response: Response | null) => void;
-}
+type Outcome = { id: RequestId; result: unknown } | { id: RequestId; error: RpcError };
 
 /**
  * One client connection.
@@ -120,7 +87,6 @@ export class Connection implements Attachment {
   #peer: Peer; // CLOSED_PEER once the transport is gone
   readonly #server: ServerContext;
   readonly #handlers: HandlerTable;
-  readonly #highWater: number;
   readonly #label: string;
   readonly #evicted = new AbortController();
   /** Aborts when the transport closes or the session is resumed elsewhere. */
@@ -135,15 +101,9 @@ export class Connection implements Attachment {
   #session: Session | null = null;
   #binaryOutput = false;
   #open = true;
-  #drain: Promise<void> | null = null;
-  readonly #maxInFlight: number;
-  #running = 0;
-  #waiting: Waiting[] = [];
-  #waitingBytes = 0;
-  #ready: { promise: Promise<void>; resolve: () => void } | null = null;
+  readonly #queue: RequestQueue;
+  readonly #drain: DrainWait;
   #cancelInitDeadline: () => void = () => {};
-  #sliceStart = 0;
-  #nextScheduled = false;
 
   /** Creates a connection over `peer`. */
   constructor(
@@ -155,9 +115,17 @@ export class Connection implements Attachment {
     this.#peer = peer;
     this.#server = server;
     this.#handlers = handlers;
-    this.#highWater = options.highWaterBytes ?? 8 * 1024 * 1024;
+    this.#drain = new DrainWait(
+      () => this.#open ? this.#peer.bufferedAmount() : 0,
+      options.highWaterBytes ?? 8 * 1024 * 1024,
+      server.registry.clock,
+    );
     this.#label = options.label ?? "peer";
-    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 64);
+    this.#queue = new RequestQueue({
+      maxInFlight: options.maxInFlight ?? 64,
+      maxWaitingBytes: server.maxMessageBytes,
+      clock: server.registry.clock,
+    });
     const initMs = options.initializeTimeoutMs ?? 0;
     if (initMs > 0) {
       this.#cancelInitDeadline = server.registry.clock.setTimer(() => {
@@ -216,34 +184,16 @@ export class Connection implements Attachment {
    * server's memory. Undefined when there is room.
    */
   ready(): Promise<void> | undefined {
-    if (!this.#open || !this.#full()) return undefined;
-    this.#ready ??= Promise.withResolvers<void>();
-    return this.#ready.promise;
-  }
-
-  #full(): boolean {
-    return this.#waiting.length >= this.#maxInFlight ||
-      (this.#waiting.length > 0 && this.#waitingBytes >= this.#server.maxMessageBytes);
-  }
-
-  #releaseReady(): void {
-    if (this.#ready && (!this.#open || !this.#full())) {
-      this.#ready.resolve();
-      this.#ready = null;
-    }
+    return this.#open ? this.#queue.ready() : undefined;
   }
 
   #receive(frame: string | Uint8Array, bytes?: number): Promise<Response | null> {
     if (!this.#open) return Promise.resolve(null);
     const size = bytes ?? (typeof frame === "string" ? utf8Length(frame) : frame.byteLength);
     if (size > this.#server.maxMessageBytes) {
-      this.#server.log.warn(
-        `${this.#label}: closing: message of ${size} bytes is too big`,
-      );
-      this.close(
-        CloseCode.TooBig,
-        `message too big: ${size} bytes exceeds the limit of ${this.#server.maxMessageBytes}`,
-      );
+      const limit = this.#server.maxMessageBytes;
+      this.#server.log.warn(`${this.#label}: closing: message of ${size} bytes is too big`);
+      this.close(CloseCode.TooBig, `message too big: ${size} bytes exceeds the limit of ${limit}`);
       return Promise.resolve(null);
     }
     let message: unknown;
@@ -251,75 +201,29 @@ export class Connection implements Attachment {
       const text = typeof frame === "string" ? frame : decodeUtf8(frame);
       message = JSON.parse(text);
     } catch (err) {
-      this.#sendError(
-        -1,
-        invalidRequest(
-          `failed to parse JSON-RPC message from ${this.#label}: ${messageOf(err)}`,
-        ),
-      );
+      const why = `failed to parse JSON-RPC message from ${this.#label}: ${messageOf(err)}`;
+      this.#sendError(-1, invalidRequest(why));
       return Promise.resolve(null);
     }
     return this.#route(message, size);
   }
 
   #route(message: unknown, size: number): Promise<Response | null> {
-    if (
-      typeof message !== "object" || message === null || Array.isArray(message)
-    ) {
-      const what = Array.isArray(message)
-        ? "a batch (array); batches are not supported"
-        : typeof message;
-      this.#sendError(
-        -1,
-        invalidRequest(
-          `invalid JSON-RPC message: expected an object, got ${what}`,
-        ),
-      );
-      return Promise.resolve(null);
+    const inbound = classify(message);
+    switch (inbound.kind) {
+      case "request":
+        return this.#admit(inbound.id, inbound.method, inbound.params, size);
+      case "notification":
+        this.#notification(inbound.method);
+        break;
+      case "response":
+        this.#server.log.warn(`${this.#label}: closing: client sent a JSON-RPC response`);
+        this.close(CloseCode.PolicyViolation, "unexpected JSON-RPC response from client");
+        break;
+      case "invalid":
+        this.#sendError(inbound.id, inbound.error);
+        break;
     }
-    const msg = message as Record<string, unknown>;
-    const hasId = Object.hasOwn(msg, "id");
-    if (Object.hasOwn(msg, "method")) {
-      if (typeof msg.method !== "string") {
-        this.#sendError(
-          validId(msg.id) ? msg.id : -1,
-          invalidRequest("invalid JSON-RPC message: method must be a string"),
-        );
-        return Promise.resolve(null);
-      }
-      if (!hasId) {
-        this.#notification(msg.method);
-        return Promise.resolve(null);
-      }
-      if (!validId(msg.id)) {
-        this.#sendError(
-          -1,
-          invalidRequest(
-            "invalid JSON-RPC request: id must be an integer or a string",
-          ),
-        );
-        return Promise.resolve(null);
-      }
-      return this.#admit(msg.id, msg.method, msg.params, size);
-    }
-    if (
-      hasId && (Object.hasOwn(msg, "result") || Object.hasOwn(msg, "error"))
-    ) {
-      this.#server.log.warn(
-        `${this.#label}: closing: client sent a JSON-RPC response`,
-      );
-      this.close(
-        CloseCode.PolicyViolation,
-        "unexpected JSON-RPC response from client",
-      );
-      return Promise.resolve(null);
-    }
-    this.#sendError(
-      validId(msg.id) ? msg.id : -1,
-      invalidRequest(
-        "invalid JSON-RPC message: expected a request or a notification",
-      ),
-    );
     return Promise.resolve(null);
   }
 
@@ -329,86 +233,31 @@ export class Connection implements Attachment {
         this.#initialized = true;
         return;
       }
-      this.#server.log.warn(
-        `${this.#label}: closing: initialized sent before initialize`,
-      );
-      this.close(
-        CloseCode.PolicyViolation,
-        "initialized notification sent before initialize",
-      );
+      this.#server.log.warn(`${this.#label}: closing: initialized sent before initialize`);
+      this.close(CloseCode.PolicyViolation, "initialized notification sent before initialize");
       return;
     }
-    this.#server.log.warn(
-      `${this.#label}: closing: unexpected notification ${JSON.stringify(clip(method))}`,
-    );
-    this.close(
-      CloseCode.PolicyViolation,
-      `unexpected notification ${clip(method)}`,
-    );
+    const quoted = JSON.stringify(clip(method));
+    this.#server.log.warn(`${this.#label}: closing: unexpected notification ${quoted}`);
+    this.close(CloseCode.PolicyViolation, `unexpected notification ${clip(method)}`);
   }
 
   /** Runs a request now if a slot is free (or it never waits), else queues it. */
   #admit(id: RequestId, method: string, params: unknown, size: number): Promise<Response | null> {
     if (IMMEDIATE_METHODS.has(method)) return this.#request(id, method, params);
-    if (this.#running < this.#maxInFlight) return this.#run(id, method, params);
-    return new Promise((done) => {
-      this.#waiting.push({ id, method, params, size, done });
-      this.#waitingBytes += size;
-    });
+    return this.#queue.admit(
+      size,
+      () => this.#request(id, method, params).catch((err) => this.#fault(err)),
+    );
   }
 
-  async #run(id: RequestId, method: string, params: unknown): Promise<Response | null> {
-    this.#running++;
-    try {
-      return await this.#request(id, method, params);
-    } finally {
-      this.#running--;
-      this.#next();
-    }
-  }
-
-  /**
-   * Starts waiting requests while slots are free. A request that finishes
-   * at once (a spawn is synchronous) starts the next in the same microtask
-   * chain, which would keep every other connection's I/O waiting; so after
-   * {@linkcode SLICE_MS} of such a chain the rest starts from a timer,
-   * letting the event loop run in between.
-   */
-  #next(): void {
-    const clock = this.#server.registry.clock;
-    const now = clock.now();
-    if (now - this.#sliceStart >= SLICE_MS) {
-      this.#sliceStart = now;
-      if (this.#waiting.length > 0 && !this.#nextScheduled) {
-        this.#nextScheduled = true;
-        clock.setTimer(() => {
-          this.#nextScheduled = false;
-          this.#sliceStart = clock.now();
-          this.#next();
-        }, 0);
-        return;
-      }
-    }
-    if (this.#nextScheduled) return;
-    while (this.#open && this.#running < this.#maxInFlight && this.#waiting.length > 0) {
-      const w = this.#waiting.shift()!;
-      this.#waitingBytes -= w.size;
-      this.#run(w.id, w.method, w.params).then(w.done, (err) => w.done(this.#fault(err)));
-    }
-    this.#releaseReady();
-  }
-
-  async #request(
-    id: RequestId,
-    method: string,
-    rawParams: unknown,
-  ): Promise<Response> {
+  async #request(id: RequestId, method: string, rawParams: unknown): Promise<Response> {
     let outcome: Outcome;
     const after: (() => void)[] = [];
     try {
       outcome = { id, result: await this.#dispatch(method, rawParams, after) };
     } catch (err) {
-      outcome = { id, error: toRpcError(err, method, this.#server) };
+      outcome = { id, error: toRpcError(err, method, this.#server.log) };
     }
     const response: Response = "error" in outcome
       ? { id, error: outcome.error.toJson() }
@@ -423,15 +272,11 @@ export class Connection implements Attachment {
 
   async #dispatch(method: string, rawParams: unknown, after: (() => void)[]): Promise<unknown> {
     if (!isMethodName(method)) {
-      throw new RpcError(
-        ErrorCode.MethodNotFound,
-        `exec-server does not implement \`${clip(method)}\``,
-      );
+      const why = `exec-server does not implement \`${clip(method)}\``;
+      throw new RpcError(ErrorCode.MethodNotFound, why);
     }
     if (method === "initialize") {
-      return this.#initialize(
-        parseParams(method, rawParams) as InitializeParams,
-      );
+      return this.#initialize(parseParams(method, rawParams) as InitializeParams);
     }
     const session = this.#requireReady(method);
     const params = parseParams(method, rawParams);
@@ -442,10 +287,7 @@ export class Connection implements Attachment {
       connection: this.#scope,
       afterResponse: (fn) => void after.push(fn),
     };
-    const handler = this.#handlers[method] as (
-      p: unknown,
-      c: CallContext,
-    ) => Promise<unknown>;
+    const handler = this.#handlers[method] as (p: unknown, c: CallContext) => Promise<unknown>;
     const result = await handler(params, ctx);
     if (!session.isAttached(this) && this.#evicted.signal.aborted) {
       throw invalidRequest(this.#evictedReason());
@@ -456,14 +298,10 @@ export class Connection implements Attachment {
   #requireReady(method: MethodName): Session {
     const kind = methodGroup(method);
     if (!this.#initializeRequested || !this.#session) {
-      throw invalidRequest(
-        `client must call initialize before using ${kind} methods`,
-      );
+      throw invalidRequest(`client must call initialize before using ${kind} methods`);
     }
     if (!this.#initialized) {
-      throw invalidRequest(
-        `client must send initialized before using ${kind} methods`,
-      );
+      throw invalidRequest(`client must send initialized before using ${kind} methods`);
     }
     if (this.#evicted.signal.aborted || !this.#session.isAttached(this)) {
       throw invalidRequest(this.#evictedReason());
@@ -497,16 +335,11 @@ export class Connection implements Attachment {
       environmentInfo: this.#server.environmentInfo(),
     };
     if (params.capabilities) {
-      this.#binaryOutput = Boolean(
-        params.capabilities.binaryOutput && this.#peer.sendBinary,
-      );
+      this.#binaryOutput = Boolean(params.capabilities.binaryOutput && this.#peer.sendBinary);
       result.capabilities = { binaryOutput: this.#binaryOutput };
     }
-    this.#server.log.info(
-      `${this.#label}: ${
-        params.resumeSessionId ? "resumed" : "created"
-      } session ${this.#session.id}`,
-    );
+    const how = params.resumeSessionId ? "resumed" : "created";
+    this.#server.log.info(`${this.#label}: ${how} session ${this.#session.id}`);
     return result;
   }
 
@@ -518,49 +351,18 @@ export class Connection implements Attachment {
   }
 
   /** @internal Attachment */
-  output(
-    processId: string,
-    seq: number,
-    stream: StreamName,
-    data: Uint8Array,
-  ): void {
-    if (!this.#open) return;
-    if (this.#binaryOutput) {
-      this.#peer.sendBinary!(encodeOutputFrame(processId, seq, stream, data));
-    } else {
-      // The same text as JSON.stringify of the notification object, built
-      // without scanning the base64 (which never needs escaping) again.
-      this.#peer.sendText(
-        '{"method":"process/output","params":{"processId":' +
-          JSON.stringify(processId) + ',"seq":' + seq + ',"stream":"' + stream +
-          '","chunk":"' + data.toBase64() + '"}}',
-      );
-    }
+  output(processId: string, seq: number, stream: StreamName, data: Uint8Array): void {
+    if (this.#open) sendOutput(this.#peer, this.#binaryOutput, processId, seq, stream, data);
   }
 
   /**
    * @internal Attachment
    *
-   * Polls the queue on the server's clock until it is down to half the
-   * high-water mark (or the transport closed). A poll rather than an event:
-   * Deno's WebSocket reports only `bufferedAmount`, no drain; the poll runs
-   * only while the peer is congested.
+   * Undefined while the peer's queue is under the high-water mark, else a
+   * promise that resolves once it is down to half (or the transport closed).
    */
   congested(): Promise<void> | undefined {
-    if (!this.#open || this.#peer.bufferedAmount() <= this.#highWater) {
-      return undefined;
-    }
-    this.#drain ??= new Promise<void>((resolve) => {
-      const clock = this.#server.registry.clock;
-      const poll = () => {
-        if (!this.#open || this.#peer.bufferedAmount() <= this.#highWater / 2) {
-          this.#drain = null;
-          resolve();
-        } else clock.setTimer(poll, DRAIN_POLL_MS);
-      };
-      clock.setTimer(poll, DRAIN_POLL_MS);
-    });
-    return this.#drain;
+    return this.#open ? this.#drain.wait() : undefined;
   }
 
   /** @internal Attachment */
@@ -578,9 +380,7 @@ export class Connection implements Attachment {
     this.#gone.abort("the connection closed");
     this.#cancelInitDeadline();
     // Requests still waiting for a slot never ran: nobody could get their answer.
-    for (const w of this.#waiting.splice(0)) w.done(null);
-    this.#waitingBytes = 0;
-    this.#releaseReady();
+    this.#queue.close();
     // A detached session keeps this connection (to evict its calls when the
     // session is resumed or closed), so let go of the transport: its buffers
     // must not live for the session's TTL.
@@ -607,61 +407,4 @@ export class Connection implements Attachment {
   #sendError(id: RequestId, error: RpcError): void {
     this.#send({ id, error: error.toJson() });
   }
-}
-
-function validId(id: unknown): id is RequestId {
-  return typeof id === "string" ||
-    (typeof id === "number" && Number.isInteger(id));
-}
-
-/** UTF-8 byte length of `text` (a lone surrogate counts as U+FFFD: 3 bytes), without encoding it. */
-function utf8Length(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 2; // a pair: 2 units, 4 bytes
-        i++;
-      } else n += 2;
-    } else n += 2;
-  }
-  return n;
-}
-
-function clip(s: string): string {
-  return s.length > 100 ? `${s.slice(0, 100)}…` : s;
-}
-
-function parseParams(method: MethodName, raw: unknown): unknown {
-  const input = raw === undefined || raw === null ? {} : raw;
-  if (typeof input !== "object" || Array.isArray(input)) {
-    throw invalidParams(
-      `invalid params for ${method}: params must be an object`,
-    );
-  }
-  const schema: z.ZodType = METHODS[method].params;
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const path = issue && issue.path.length > 0 ? issue.path.join(".") : "params";
-  throw invalidParams(
-    `invalid params for ${method}: ${path}: ${issue?.message ?? "invalid"}`,
-  );
-}
-
-function toRpcError(
-  err: unknown,
-  method: string,
-  server: ServerContext,
-): RpcError {
-  if (err instanceof RpcError) return err;
-  server.log.error(`unexpected error in ${clip(method)}: ${messageOf(err)}`);
-  return new RpcError(
-    ErrorCode.Internal,
-    `internal error in ${clip(method)}: ${messageOf(err)}`,
-  );
 }
