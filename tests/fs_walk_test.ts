@@ -244,8 +244,11 @@ Deno.test("fs/walk opens each queued directory by its canonical path, following 
     };
     const walking = fs.walk({ path: f, options });
     // The walk runs synchronously up to its first yield: a/b is queued by now.
-    await Deno.rename(`${f}/a`, `${base}/a.old`);
-    await Deno.symlink(secret, `${f}/a`);
+    // Synchronously, so that the walk never sees the moment between the two.
+    // deno-lint-ignore no-sync-fn-in-async-fn
+    Deno.renameSync(`${f}/a`, `${base}/a.old`);
+    // deno-lint-ignore no-sync-fn-in-async-fn
+    Deno.symlinkSync(secret, `${f}/a`);
     const result = await walking;
     const paths = result.entries.map((e) => e.path);
     assert.ok(
@@ -254,5 +257,30 @@ Deno.test("fs/walk opens each queued directory by its canonical path, following 
     );
     assert.deepEqual(result.errors.map((e) => e.path), [`${f}/a/b`]);
     assert.match(result.errors[0]!.message, /os error 40/);
+  });
+});
+
+Deno.test("fs/walk reports a queued directory removed before it is read as missing", async () => {
+  await withTemp(async (f) => {
+    // As above: a/b is queued, and read only after 100 siblings, past a yield.
+    await Deno.mkdir(`${f}/a/b`, { recursive: true });
+    for (let i = 0; i < 100; i++) await Deno.mkdir(`${f}/d${String(i).padStart(3, "0")}`);
+    using fs = new FileSystemService();
+    const options: FsWalkOptions = {
+      maxDepth: 8,
+      maxDirectories: 1000,
+      maxEntries: 1000,
+      followDirectorySymlinks: false,
+      pruneHiddenDirectories: false,
+    };
+    const walking = fs.walk({ path: f, options });
+    // Synchronously: the walk is parked at its first yield.
+    // deno-lint-ignore no-sync-fn-in-async-fn
+    Deno.removeSync(`${f}/a/b`);
+    const result = await walking;
+    assert.deepEqual(result.errors, [{
+      path: `${f}/a/b`,
+      message: "No such file or directory (os error 2)",
+    }]);
   });
 });

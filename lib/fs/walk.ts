@@ -115,6 +115,7 @@ export async function walk(
     try {
       policy.check(dir.canonical, "read");
       using at = roots.resolve(dir.canonical, { canonical: true });
+      at.mustExist(); // gone since it was listed: ENOENT, not a bad descriptor
       fd = openat(at.node, ".", C.O_RDONLY | C.O_DIRECTORY);
       try {
         listed = listAll(fd).sort(byteOrder);
