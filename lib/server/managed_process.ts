@@ -1,91 +1,40 @@
 // Copyright 2026 the exec-server authors. MIT license.
 /**
  * The state machine of one process as the protocol sees it: sequence numbers,
- * retained output, exit and close ordering, long-poll reads, terminate with a
- * grace period, timeouts. Runtime-neutral: the OS side is a {@linkcode Child},
- * and every timer (timeout, exit grace, kill grace, retention, long-poll
- * waits) runs on an injected {@linkcode Clock}.
+ * retained output, exit and close ordering, long-poll reads, timeouts. Its
+ * parts: the spec, timings and observer (process_spec.ts), stdin
+ * (process_stdin.ts), the tree's signals (process_signals.ts), and the waits
+ * and timers (process_waits.ts). Runtime-neutral: the OS side is a
+ * {@linkcode Child}, and every timer (timeout, exit grace, kill grace,
+ * retention, long-poll waits) runs on an injected {@linkcode Clock}.
  *
  * @module
  */
-import { messageOf } from "../util/errors.ts";
 import { type Clock, SYSTEM_CLOCK } from "../util/clock.ts";
-import {
-  type Child,
-  type ChildSink,
-  type ExitStatus,
-  type PosixSignal,
-  StdinClosedError,
-  type StreamName,
-} from "../process/child.ts";
-import { internalError } from "../protocol/errors.ts";
+import type { Child, ChildSink, ExitStatus, PosixSignal, StreamName } from "../process/child.ts";
 import { OutputBuffer } from "./output_buffer.ts";
 import { DenialScanner } from "../sandbox/denied.ts";
 import type {
-  ClosedNotification,
   ExitedNotification,
   ProcessInfo,
   ProcessReadResult,
   WriteStatus,
 } from "../protocol/process.ts";
+import {
+  type ProcessObserver,
+  type ProcessSpec,
+  type ProcessTimings,
+  withDefaults,
+} from "./process_spec.ts";
+import { ProcessStdin } from "./process_stdin.ts";
+import { Changes, Timers } from "./process_waits.ts";
+import { quietly, TreeSignals } from "./process_signals.ts";
 
-/** Where a process reports what it produces (its session). */
-export interface ProcessObserver {
-  /** New output; a returned promise pauses the producer until it settles. */
-  processOutput(
-    process: ManagedProcess,
-    seq: number,
-    stream: StreamName,
-    data: Uint8Array,
-  ): void | Promise<void>;
-  /** The process exited. */
-  processExited(process: ManagedProcess, params: ExitedNotification): void;
-  /** Both streams ended after the exit. */
-  processClosed(process: ManagedProcess, params: ClosedNotification): void;
-  /** The finished process's retention ran out; its id may be reused. */
-  processExpired(process: ManagedProcess): void;
-}
-
-/** Timing knobs; tests shrink them. */
-export interface ProcessTimings {
-  /** How long after exit to wait for the streams to end before reporting the exit. @default {100} */
-  exitGraceMs?: number;
-  /** SIGTERM → SIGKILL grace for terminate. @default {2000} */
-  killGraceMs?: number;
-  /** How long a closed process stays readable. @default {30000} */
-  retentionMs?: number;
-  /** Bytes of output retained. @default {1048576} */
-  retainedBytes?: number;
-  /**
-   * Stdin bytes handed to the process that it has not read yet: a write that
-   * would go past this fails (one write is always taken while nothing is
-   * waiting), so a process that never reads holds at most this much.
-   * @default {16777216}
-   */
-  maxPendingStdinBytes?: number;
-}
-
-/** Static facts about a process. */
-export interface ProcessSpec {
-  /** Client-chosen id. */
-  processId: string;
-  /** The argv as requested. */
-  argv: string[];
-  /** Whether it runs on a terminal. */
-  tty: boolean;
-  /** Whether stdin is writable. */
-  pipeStdin: boolean;
-  /** Per-process timeout, or null. */
-  timeoutMs: number | null;
-}
-
-type Waiter = () => void;
+export type { ProcessObserver, ProcessSpec, ProcessTimings } from "./process_spec.ts";
+export { WRITE_IDS_KEPT } from "./process_stdin.ts";
 
 /** Longest time after an exit that steady output may delay reporting it. */
 export const MAX_EXIT_DRAIN_MS = 2000;
-
-/** How many recent `writeId`s each process remembers (as codex does). */
-export const WRITE_IDS_KEPT = 4096;
 
 /**
  * One process. Created in state `starting`; {@linkcode ManagedProcess.attach}
@@ -99,7 +48,6 @@ export class ManagedProcess {
   readonly startedAt: number;
   readonly #observer: ProcessObserver;
   readonly #timings: Required<ProcessTimings>;
-  readonly #clock: Clock;
   readonly #buffer: OutputBuffer;
   #child: Child | null = null;
   #nextSeq = 1;
@@ -110,15 +58,12 @@ export class ManagedProcess {
   #exitSeq: number | null = null; // reported on the wire
   #closedSeq: number | null = null;
   #timedOut = false;
-  #terminating = false;
-  #stdinClosed: boolean;
-  #waiters = new Set<Waiter>();
+  readonly #stdin: ProcessStdin;
+  readonly #changes: Changes;
   #outputTick = 0; // output chunks ever received
   #paused = 0; // output promises not yet settled (backpressure)
-  #terminateRequested = false;
-  #writes = new Map<string, Promise<WriteStatus>>();
-  #stdinPending = 0; // bytes of writes the OS has not taken yet
-  #timers = new Set<() => void>(); // cancel functions of pending timers
+  readonly #timers: Timers;
+  readonly #signals: TreeSignals;
   #disposed = false;
   #denial: DenialScanner | null = null; // set when the process runs sandboxed
   #denied = false; // the verdict, fixed when the exit is reported
@@ -135,18 +80,25 @@ export class ManagedProcess {
     clock: Clock = SYSTEM_CLOCK,
   ) {
     this.spec = spec;
-    this.#clock = clock;
     this.startedAt = clock.now();
     this.#observer = observer;
-    this.#timings = {
-      exitGraceMs: timings.exitGraceMs ?? 100,
-      killGraceMs: timings.killGraceMs ?? 2000,
-      retentionMs: timings.retentionMs ?? 30_000,
-      retainedBytes: timings.retainedBytes ?? 1024 * 1024,
-      maxPendingStdinBytes: timings.maxPendingStdinBytes ?? 16 * 1024 * 1024,
-    };
+    this.#changes = new Changes(clock);
+    this.#timers = new Timers(clock);
+    this.#timings = withDefaults(timings);
+    this.#signals = new TreeSignals(
+      {
+        child: () => this.#child,
+        leaderRunning: () => this.#exitStatus === null,
+        streamsOpen: () => this.#openStreams.size > 0,
+        disposed: () => this.#disposed,
+      },
+      this.#timers,
+      this.#timings.killGraceMs,
+    );
     this.#buffer = new OutputBuffer({ maxBytes: this.#timings.retainedBytes });
-    this.#stdinClosed = !spec.pipeStdin && !spec.tty;
+    const noStdin = !spec.pipeStdin && !spec.tty;
+    const maxPending = this.#timings.maxPendingStdinBytes;
+    this.#stdin = new ProcessStdin(spec.processId, () => this.#child, noStdin, maxPending);
   }
 
   /** Client-chosen id. */
@@ -202,26 +154,17 @@ export class ManagedProcess {
     // Armed even when the leader already exited (a fast one can, before the
     // hand-over): descendants it left are the timeout's business too.
     if (timeout !== null) {
-      this.#cancelTimeout = this.#setTimer(() => {
+      this.#cancelTimeout = this.#timers.set(() => {
         this.#cancelTimeout = null;
         // A leader that exited may have left descendants (holding the pipes
         // or not): the timeout ends the whole tree while anything is left.
         if (this.#closedSeq !== null && !this.treeAlive()) return;
         if (this.#exitStatus === null) this.#timedOut = true;
-        this.#quietly(() => this.terminate());
+        quietly(() => this.terminate());
       }, timeout);
     }
-    if (this.#terminateRequested) this.#quietly(() => this.terminate());
+    if (this.#signals.requested) quietly(() => this.terminate());
     this.#scheduleExitReport();
-  }
-
-  /** Runs a signal delivery from a timer or teardown, where nobody can take an error. */
-  #quietly(deliver: () => unknown): void {
-    try {
-      deliver();
-    } catch {
-      // EPERM (the group changed uid) or similar: nothing more can be done.
-    }
   }
 
   #onOutput(stream: StreamName, data: Uint8Array): void | Promise<void> {
@@ -231,7 +174,7 @@ export class ManagedProcess {
     this.#denial?.feed(stream, data);
     this.#buffer.push(seq, stream, data);
     this.#outputTick++;
-    this.#wake();
+    this.#changes.wake();
     if (this.#held) {
       this.#held.push(() => void this.#observer.processOutput(this, seq, stream, data));
       return;
@@ -270,7 +213,7 @@ export class ManagedProcess {
   #armExitGrace(spentMs: number): void {
     const grace = this.#timings.exitGraceMs;
     const tick = this.#outputTick;
-    this.#setTimer(() => {
+    this.#timers.set(() => {
       if (this.#exitSeq !== null) return;
       if (this.#paused > 0) return this.#armExitGrace(spentMs);
       const spent = spentMs + grace;
@@ -284,7 +227,7 @@ export class ManagedProcess {
     this.#reportExit();
     if (this.#closedSeq !== null) return;
     this.#closedSeq = this.#nextSeq++;
-    this.#wake();
+    this.#changes.wake();
     const closed = { processId: this.id, seq: this.#closedSeq };
     this.#emit(() => this.#observer.processClosed(this, closed));
     // Closed with nothing of the tree left: the timeout has nothing to end.
@@ -292,16 +235,16 @@ export class ManagedProcess {
       this.#cancelTimeout();
       this.#cancelTimeout = null;
     }
-    this.#setTimer(() => this.#expire(), this.#timings.retentionMs);
+    this.#timers.set(() => this.#expire(), this.#timings.retentionMs);
   }
 
   #reportExit(): void {
     const status = this.#exitStatus;
     if (this.#exitSeq !== null || !status) return;
     this.#exitSeq = this.#nextSeq++;
-    this.#stdinClosed = true;
+    this.#stdin.markClosed();
     this.#denied = this.#denial?.verdict(status.code) ?? false;
-    this.#wake();
+    this.#changes.wake();
     const params: ExitedNotification = {
       processId: this.id,
       seq: this.#exitSeq,
@@ -375,7 +318,9 @@ export class ManagedProcess {
 
   /**
    * Long-poll read: returns at once when there is something the reader has
-   * not seen, else waits up to `waitMs` (or until `signal` aborts).
+   * not seen, else waits up to `waitMs` (or until `signal` aborts), with one
+   * deadline however many changes that are nothing new to it (output before
+   * `afterSeq`) wake it.
    */
   async read(
     afterSeq: number,
@@ -383,137 +328,29 @@ export class ManagedProcess {
     waitMs: number,
     signal?: AbortSignal,
   ): Promise<ProcessReadResult> {
-    // One deadline for the whole read: changes that are nothing new for this
-    // reader (output before afterSeq) wake it without re-arming a timer.
-    let expired = waitMs <= 0;
-    let wake: Waiter = () => {};
-    const cancel = expired ? () => {} : this.#clock.setTimer(() => {
-      expired = true;
-      wake();
-    }, waitMs);
-    const abort = () => wake();
-    signal?.addEventListener("abort", abort, { once: true });
-    try {
-      for (;;) {
-        const result = this.snapshot(afterSeq, maxBytes);
-        if (
-          result.chunks.length > 0 || result.closed || result.gap ||
-          (result.exited && afterSeq < this.#nextSeq - 1) || expired ||
-          signal?.aborted || this.#disposed
-        ) {
-          return result;
-        }
-        await new Promise<void>((resolve) => {
-          wake = () => {
-            this.#waiters.delete(wake);
-            resolve();
-          };
-          this.#waiters.add(wake);
-        });
-      }
-    } finally {
-      cancel();
-      signal?.removeEventListener("abort", abort);
-    }
+    let result: ProcessReadResult | undefined;
+    const news = () => {
+      result = this.snapshot(afterSeq, maxBytes);
+      return this.#disposed || result.chunks.length > 0 || result.closed ||
+        result.gap !== undefined || (result.exited && afterSeq < this.#nextSeq - 1);
+    };
+    if (await this.#changes.until(news, waitMs, signal)) return result!;
+    return this.snapshot(afterSeq, maxBytes);
   }
 
-  /** Resolves on the next change, after `ms` (null: no time limit), or on abort. */
-  #waitForChange(ms: number | null, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        cancel();
-        this.#waiters.delete(done);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const cancel = ms === null ? () => {} : this.#clock.setTimer(done, ms);
-      this.#waiters.add(done);
-      signal?.addEventListener("abort", done, { once: true });
-    });
-  }
-
-  #wake(): void {
-    for (const w of [...this.#waiters]) w();
-  }
-
-  /**
-   * Writes to stdin, reporting the codex write status. With a `writeId`, a
-   * repeat of a recent id (the last {@linkcode WRITE_IDS_KEPT}) gets the first
-   * write's result without writing again, so clients can retry a write whose
-   * response a dropped connection swallowed.
-   */
+  /** Writes to stdin, with codex's statuses (see {@linkcode ProcessStdin.write}). */
   write(data: Uint8Array, writeId?: string | null): Promise<WriteStatus> {
-    if (writeId === undefined || writeId === null) return this.#write(data);
-    const known = this.#writes.get(writeId);
-    if (known) return known;
-    const result = this.#write(data);
-    this.#writes.set(writeId, result);
-    if (this.#writes.size > WRITE_IDS_KEPT) {
-      this.#writes.delete(this.#writes.keys().next().value!);
-    }
-    // A write that failed may be retried for real.
-    result.catch(() => this.#writes.delete(writeId));
-    return result;
+    return this.#stdin.write(data, writeId);
   }
 
-  /**
-   * Throws the refusal {@linkcode write} would give a write of `byteLength()`
-   * bytes (with this `writeId`), before the caller has the bytes: so a write
-   * the process has no room for is refused without decoding its base64.
-   * `byteLength` is called only when writes are pending (the only time a
-   * write is refused); null from it means "unknown", and nothing is thrown.
-   */
+  /** Refuses a write there is no room for before its bytes are decoded (see {@linkcode ProcessStdin.refuseEarly}). */
   refuseEarly(byteLength: () => number | null, writeId?: string | null): void {
-    if (writeId !== undefined && writeId !== null && this.#writes.has(writeId)) return;
-    if (!this.#child || this.#stdinClosed || this.#stdinPending === 0) return;
-    const n = byteLength();
-    if (n !== null) this.#refuseIfFull(n);
-  }
-
-  #refuseIfFull(byteLength: number): void {
-    const limit = this.#timings.maxPendingStdinBytes;
-    if (this.#stdinPending > 0 && this.#stdinPending + byteLength > limit) {
-      throw internalError(
-        `process ${this.id} is not reading its stdin fast enough: ${this.#stdinPending} bytes ` +
-          `are still waiting, and ${byteLength} more would pass the limit of ${limit}; ` +
-          `retry once it has read them`,
-      );
-    }
-  }
-
-  async #write(data: Uint8Array): Promise<WriteStatus> {
-    const child = this.#child;
-    if (!child) return "starting";
-    if (this.#stdinClosed) return "stdinClosed";
-    this.#refuseIfFull(data.byteLength);
-    this.#stdinPending += data.byteLength;
-    try {
-      await child.write(data);
-      return "accepted";
-    } catch (err) {
-      if (err instanceof StdinClosedError) return "stdinClosed";
-      throw internalError(
-        `failed to write to process stdin: ${messageOf(err)}`,
-      );
-    } finally {
-      this.#stdinPending -= data.byteLength;
-    }
+    this.#stdin.refuseEarly(byteLength, writeId);
   }
 
   /** Delivers end-of-file to stdin. */
-  async closeStdin(): Promise<WriteStatus> {
-    const child = this.#child;
-    if (!child) return "starting";
-    if (this.#stdinClosed) return "stdinClosed";
-    this.#stdinClosed = true;
-    try {
-      await child.closeStdin();
-    } catch (err) {
-      throw internalError(
-        `failed to close process stdin: ${messageOf(err)}`,
-      );
-    }
-    return "accepted";
+  closeStdin(): Promise<WriteStatus> {
+    return this.#stdin.close();
   }
 
   /** Sends a signal to the process group if the process still runs. */
@@ -521,54 +358,19 @@ export class ManagedProcess {
     if (this.running) this.#child!.signal(signal);
   }
 
-  /**
-   * SIGTERM to the process's whole tree (the child and every descendant,
-   * also those that left its process group), SIGKILL after the grace period.
-   * Acts while anything of the tree is left, even after the leader exited
-   * and the process closed. Returns whether the leader was still running.
-   */
+  /** SIGTERM to the whole tree, SIGKILL after the grace period (see {@linkcode TreeSignals.terminate}). */
   terminate(): boolean {
-    const child = this.#child;
-    if (!child) {
-      // Still starting: terminate as soon as the child is handed over.
-      if (this.#disposed) return false;
-      this.#terminateRequested = true;
-      return true;
-    }
-    const wasRunning = this.#exitStatus === null;
-    if (!wasRunning && this.#openStreams.size === 0 && !this.treeAlive()) return false;
-    if (this.#terminating) return wasRunning;
-    this.#terminating = true;
-    // SIGKILL the tree even if the leader exits early: descendants that
-    // ignore SIGTERM must not survive a terminate.
-    this.#setTimer(() => {
-      this.#terminating = false;
-      this.kill();
-    }, this.#timings.killGraceMs);
-    this.#signalTree("SIGTERM");
-    return wasRunning;
+    return this.#signals.terminate();
   }
 
   /** Whether anything of the tree is alive: the leader, or a descendant where the child can tell. */
   treeAlive(): boolean {
-    const child = this.#child;
-    if (!child) return false;
-    try {
-      return child.treeAlive ? child.treeAlive() : this.#exitStatus === null;
-    } catch {
-      return this.#exitStatus === null;
-    }
-  }
-
-  #signalTree(signal: PosixSignal): void {
-    const child = this.#child!;
-    if (child.signalTree) child.signalTree(signal);
-    else child.signal(signal);
+    return this.#signals.alive();
   }
 
   /** SIGKILLs the whole tree now (teardown after the grace period); never throws. */
   kill(): void {
-    if (this.#child) this.#quietly(() => this.#signalTree("SIGKILL"));
+    this.#signals.kill();
   }
 
   /**
@@ -577,17 +379,7 @@ export class ManagedProcess {
    */
   async whenGone(signal?: AbortSignal): Promise<void> {
     await this.whenClosed(signal);
-    while (!signal?.aborted && !this.#disposed && this.treeAlive()) {
-      await new Promise<void>((resolve) => {
-        const cancel = this.#clock.setTimer(done, 25);
-        function done() {
-          cancel();
-          signal?.removeEventListener("abort", done);
-          resolve();
-        }
-        signal?.addEventListener("abort", done, { once: true });
-      });
-    }
+    await this.#changes.until(() => this.#disposed || !this.treeAlive(), null, signal, 25);
   }
 
   /** Changes the terminal size. */
@@ -613,21 +405,7 @@ export class ManagedProcess {
 
   /** Resolves once the process is closed (exit known and streams ended). */
   async whenClosed(signal?: AbortSignal): Promise<void> {
-    while (this.#closedSeq === null && !this.#disposed && !signal?.aborted) {
-      await this.#waitForChange(null, signal);
-    }
-  }
-
-  #setTimer(fn: () => void, ms: number): () => void {
-    const cancel = this.#clock.setTimer(() => {
-      this.#timers.delete(cancel);
-      fn();
-    }, ms);
-    this.#timers.add(cancel);
-    return () => {
-      this.#timers.delete(cancel);
-      cancel();
-    };
+    await this.#changes.until(() => this.#closedSeq !== null || this.#disposed, null, signal);
   }
 
   /**
@@ -636,10 +414,9 @@ export class ManagedProcess {
    * The process keeps no clock alive.
    */
   dispose(): void {
-    if (!this.#disposed) this.#quietly(() => this.#child?.release?.());
+    if (!this.#disposed) quietly(() => this.#child?.release?.());
     this.#disposed = true;
-    for (const cancel of this.#timers) cancel();
-    this.#timers.clear();
-    this.#wake();
+    this.#timers.cancelAll();
+    this.#changes.wake();
   }
 }
