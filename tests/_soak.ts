@@ -485,6 +485,34 @@ const globBomb: Attack = {
   },
 };
 
+const globWork: Attack = {
+  name: "envPolicy: 65,536 names x 4,096 *X* globs (another client pings)",
+  row: "-",
+  async run(ctx) {
+    await using a = await client(ctx);
+    await using b = await client(ctx);
+    const set: Record<string, string> = {};
+    for (let i = 0; i < 65_536; i++) set[`VARIABLE_NAME_${i}`] = "x";
+    const includeOnly = Array.from({ length: 4_096 }, (_, i) => `*G${i}*`);
+    let code = 0;
+    const slowest = await pingDuring(b, async () => {
+      const envPolicy = {
+        inherit: "none",
+        ignoreDefaultExcludes: true,
+        exclude: [],
+        set,
+        includeOnly,
+      };
+      code = (await start(a, "globs", ["true"], { envPolicy })).error?.code ?? 0;
+    });
+    return {
+      tried: 1,
+      note: `answered ${code}, slowest ping ${slowest.toFixed(0)} ms`,
+      ...(code !== -32602 ? { failure: `answered ${code} instead of -32602` } : {}),
+    };
+  },
+};
+
 const surrogates: Attack = {
   name: "lone-surrogate process ids",
   row: "16",
@@ -602,6 +630,7 @@ export const ATTACKS: readonly Attack[] = [
   startBurst,
   envBomb,
   globBomb,
+  globWork,
   surrogates,
   daemons,
   killedServer,
