@@ -237,6 +237,29 @@ Deno.test("spawnPty() stops reading while the sink applies backpressure", async 
   assert.equal(sink.bytesAtExit, size);
 });
 
+Deno.test("spawnPty() gathers what several reads find queued into one chunk", async () => {
+  // The tty layer hands out at most 4 KiB per read; each read was its own
+  // chunk (so its own frame on the wire): 100 MB were 24,000 frames.
+  const size = 300_000;
+  const sizes: number[] = [];
+  let gate: PromiseWithResolvers<void> | null = Promise.withResolvers<void>();
+  const sink = new Collector((data) => {
+    sizes.push(data.byteLength);
+    return gate?.promise;
+  });
+  const child = await spawnPty(options(["head", "-c", String(size), "/dev/zero"]), sink);
+  await sink.until(() => sink.outputCalls === 1, "first chunk");
+  // While the sink holds the first chunk, head fills the terminal's buffers.
+  await waitFor(() => processState(child.pid) === "S", "head to block on a full tty");
+  gate.resolve();
+  gate = null;
+  await sink.until(() => sink.done, "head to finish");
+  assert.equal(sink.bytes, size);
+  const largest = Math.max(...sizes.slice(1));
+  assert.ok(largest > 4096, `a chunk after the pause holds several reads: largest ${largest}`);
+  assert.ok(largest <= 64 * 1024, `and at most 64 KiB: ${largest}`);
+});
+
 Deno.test("spawnPty() explains a missing --allow-ffi permission", async () => {
   const url = new URL("../lib/process/pty.ts", import.meta.url).href;
   const script = `

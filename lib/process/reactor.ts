@@ -37,8 +37,10 @@ import { processLog } from "./log.ts";
 
 /** Bytes asked for per read of a pipe (its buffer is raised to 1 MiB where permitted). */
 const PIPE_READ_SIZE = 256 * 1024;
-/** Bytes asked for per read of a terminal (the tty layer hands out at most 4 KiB at once). */
+/** Bytes gathered per chunk of a terminal's output (over several reads: see #read). */
 const PTY_READ_SIZE = 64 * 1024;
+/** The most the tty layer hands out per read (N_TTY's 4 KiB buffer). */
+const PTY_MAX_READ = 4096;
 /** Reads per stream per round, so one busy child cannot hog the loop. */
 const READS_PER_ROUND = 16;
 /** Time a reactor round may spend reading before it yields, in ms. */
@@ -363,29 +365,46 @@ export class Reactor {
   #read(child: ReactorChild, port: OutputPort, limit: number): void {
     const size = child.pty ? PTY_READ_SIZE : PIPE_READ_SIZE;
     let reads = 0;
+    // A terminal hands out at most 4 KiB per read: what the reads of one pass
+    // find queued goes out as one chunk (one frame), up to PTY_READ_SIZE.
+    let view: Uint8Array | null = null;
+    let filled = 0;
+    const flush = () => {
+      if (filled > 0) this.#deliver(child, port, this.#readBuffer.take(filled));
+      view = null;
+      filled = 0;
+    };
     while (!port.paused && !port.eof && port.fd >= 0) {
       if (reads++ === limit) {
+        flush();
         port.drained = false;
         return;
       }
-      const view = this.#readBuffer.view(size);
-      const n = Number(this.#lib.read(port.fd, view, BigInt(view.byteLength)));
+      view ??= this.#readBuffer.view(size);
+      const room = view.subarray(filled);
+      const n = Number(this.#lib.read(port.fd, room, BigInt(room.byteLength)));
       if (n > 0) {
-        this.#deliver(child, port, this.#readBuffer.take(n));
+        filled += n;
+        if (!child.pty || filled > view.byteLength - PTY_MAX_READ) flush();
         continue;
       }
-      if (n < 0) {
-        const code = errno();
-        if (code === C.EAGAIN) {
-          port.drained = true;
-          return;
-        }
-        if (code === C.EINTR) continue;
+      const code = n < 0 ? errno() : 0;
+      if (code === C.EINTR) continue;
+      flush();
+      if (code === C.EAGAIN) {
+        port.drained = true;
+        return;
       }
       // 0 or EIO: every writer closed it (for a terminal: the session leader
-      // exited and the kernel hung it up).
+      // exited and the kernel hung it up). A delivery may have paused the
+      // port meanwhile: the end waits until it is read again.
+      if (port.paused) {
+        port.drained = false;
+        return;
+      }
       this.#endOfFile(child, port);
     }
+    flush();
   }
 
   #deliver(child: ReactorChild, port: OutputPort, chunk: Uint8Array): void {
