@@ -521,3 +521,30 @@ export class CuttableProxy implements AsyncDisposable {
     await Promise.all([...this.#pipes]);
   }
 }
+
+/**
+ * Runs `burst` while `client` pings every 20 ms; resolves with the slowest
+ * ping's round trip in ms (how long other work kept this client waiting).
+ */
+export async function pingDuring(
+  client: TestClient,
+  burst: () => Promise<unknown>,
+): Promise<number> {
+  let done = false;
+  let slowest = 0;
+  const pings = (async () => {
+    while (!done) {
+      const start = performance.now();
+      await client.request("ping");
+      slowest = Math.max(slowest, performance.now() - start);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  try {
+    await burst();
+  } finally {
+    done = true;
+  }
+  await pings;
+  return slowest;
+}

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { ServerProcess, TestClient, waitUntil } from "./_harness.ts";
-import { encodeFrame, Opcode, pidsByArgv, RawSocket } from "./_wire.ts";
+import { pingDuring, ServerProcess, TestClient, waitUntil } from "./_harness.ts";
+import { addr, closeAll, encodeFrame, Opcode, pidsByArgv, RawSocket } from "./_wire.ts";
 import { messageOf } from "../lib/util/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -86,45 +86,9 @@ export function client(ctx: AttackContext, initialize = true): Promise<TestClien
   });
 }
 
-function addr(url: string): { hostname: string; port: number } {
-  const u = new URL(url.replace(/^ws/, "http"));
-  return { hostname: u.hostname, port: Number(u.port) };
-}
-
-function closeAll(conns: { close(): void }[]): void {
-  for (const c of conns) {
-    try {
-      c.close();
-    } catch {
-      // gone already
-    }
-  }
-}
-
 /** A marker argv no other process has: `sleep <unique seconds>`. */
 function marker(): string[] {
   return ["sleep", `${600 + Math.floor(Math.random() * 1e6) / 1000}`];
-}
-
-/** The slowest answer to a ping while `burst` runs. */
-async function pingDuring(c: TestClient, burst: () => Promise<unknown>): Promise<number> {
-  let done = false;
-  let slowest = 0;
-  const pings = (async () => {
-    while (!done) {
-      const start = performance.now();
-      await c.request("ping");
-      slowest = Math.max(slowest, performance.now() - start);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  try {
-    await burst();
-  } finally {
-    done = true;
-  }
-  await pings;
-  return slowest;
 }
 
 async function start(c: TestClient, processId: string, argv: string[], extra = {}) {

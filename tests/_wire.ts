@@ -360,3 +360,20 @@ export function bytesWritten(pid: number): number | null {
     return null;
   }
 }
+
+/** The TCP address of a `ws://` (or `wss://`) URL, for `Deno.connect`. */
+export function addr(url: string): { hostname: string; port: number } {
+  const u = new URL(url.replace(/^ws/, "http"));
+  return { hostname: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) };
+}
+
+/** Closes every connection, ignoring those the server closed already. */
+export function closeAll(conns: { close(): void }[]): void {
+  for (const c of conns) {
+    try {
+      c.close();
+    } catch {
+      // closed by the server
+    }
+  }
+}

@@ -6,7 +6,7 @@
 // After each, the server must be alive and serve a real client.
 import assert from "node:assert/strict";
 import { isGone, ServerProcess, TestClient, waitUntil } from "./_harness.ts";
-import { encodeFrame, Opcode, RawSocket, rssKib } from "./_wire.ts";
+import { addr, closeAll, encodeFrame, Opcode, RawSocket, rssKib } from "./_wire.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const MIB = 1024 * 1024;
@@ -25,11 +25,6 @@ function serverWithFdLimit(nofile: number, args: string[], env: Record<string, s
     "serve",
     ...args,
   ], { env });
-}
-
-function addr(url: string): { hostname: string; port: number } {
-  const u = new URL(url.replace(/^ws/, "http"));
-  return { hostname: u.hostname, port: Number(u.port) };
 }
 
 /** Writes all of `bytes`; false once the server has hung up. */
@@ -58,16 +53,6 @@ async function readToEnd(conn: Deno.Conn, timeoutMs = 10_000): Promise<string | 
     return text === "" ? null : text;
   } finally {
     clearTimeout(timer);
-  }
-}
-
-function closeAll(conns: Deno.Conn[]): void {
-  for (const c of conns) {
-    try {
-      c.close();
-    } catch {
-      // closed by the server
-    }
   }
 }
 

@@ -3,34 +3,10 @@
 // another's ping for seconds, and requests a client parks are bounded per
 // connection. Each test measures over real sockets against a real server.
 import assert from "node:assert/strict";
-import { ServerProcess, TestClient } from "./_harness.ts";
+import { pingDuring, ServerProcess, TestClient } from "./_harness.ts";
 import { Opcode, RawSocket, rssKib } from "./_wire.ts";
 
 const ENV = { PATH: "/usr/bin:/bin" };
-
-/** Pings with `client` every 20 ms until `stop()`; resolves with the slowest answer in ms. */
-async function slowestPing(client: TestClient, stop: () => boolean): Promise<number> {
-  let slowest = 0;
-  while (!stop()) {
-    const start = performance.now();
-    await client.request("ping");
-    slowest = Math.max(slowest, performance.now() - start);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return slowest;
-}
-
-/** Runs `burst` with client `a` while `b` pings; resolves with b's slowest ping. */
-async function pingDuring(b: TestClient, burst: () => Promise<unknown>): Promise<number> {
-  let done = false;
-  const pings = slowestPing(b, () => done);
-  try {
-    await burst();
-  } finally {
-    done = true;
-  }
-  return await pings;
-}
 
 Deno.test("another client's 1,000 starts at once do not stall a ping for seconds (issue 15 row 12)", async () => {
   await using server = await ServerProcess.start(["--max-processes", "2000"]);

@@ -38,9 +38,9 @@ export type WsAuth =
     mode: "signed-bearer-token";
     /** The shared secret (at least 32 bytes). */
     secret: string;
-    /** Required `iss`, if any. */
+    /** Required `iss`, if any. @default {undefined} (any issuer) */
     issuer?: string | undefined;
-    /** Required `aud` (or one of its entries), if any. */
+    /** Required `aud` (or one of its entries), if any. @default {undefined} (any audience) */
     audience?: string | undefined;
     /** Leeway for `exp` and `nbf`, in s. @default {30} */
     maxClockSkewSeconds?: number | undefined;

@@ -33,7 +33,7 @@ export type { Peer } from "./peer.ts";
 export interface ConnectionOptions {
   /** Pause producers while more than this many bytes are queued. @default {8388608} */
   highWaterBytes?: number;
-  /** Label for logs, such as the peer address. */
+  /** Label for logs, such as the peer address. @default {"peer"} */
   label?: string;
   /**
    * Requests handled at once (codex's `--concurrent-requests`); later ones
@@ -55,7 +55,7 @@ export interface ConnectionOptions {
  * and a client must be able to stop a process (or check the link) while its
  * other requests wait.
  */
-export const IMMEDIATE_METHODS: ReadonlySet<string> = new Set([
+const IMMEDIATE_METHODS: ReadonlySet<string> = new Set([
   "ping",
   "process/terminate",
   "process/signal",

@@ -64,11 +64,11 @@ export interface SessionRegistryOptions {
   maxSessions?: number;
   /** Maximum number of processes per session (live and retained). @default {1024} */
   maxProcesses?: number;
-  /** Process timings and retention. */
+  /** Process timings and retention. @default {{}} (each timing's own default) */
   timings?: ProcessTimings;
   /** Time source. @default {SYSTEM_CLOCK} */
   clock?: Clock;
-  /** Called when a detached session expires (for logs). */
+  /** Called when a detached session expires (for logs). @default {undefined} (nothing is called) */
   onExpire?: (sessionId: string) => void;
 }
 

@@ -20,7 +20,7 @@ export interface StdioServeOptions {
   input?: ReadableStream<Uint8Array>;
   /** Where messages go. @default {Deno.stdout.writable} */
   output?: WritableStream<Uint8Array>;
-  /** Stops serving (as if the input ended). */
+  /** Stops serving (as if the input ended). @default {undefined} (serves until the input ends) */
   signal?: AbortSignal;
 }
 

@@ -64,7 +64,7 @@ function plain(body: string, status = 200, headers: Record<string, string> = {})
 }
 
 /** The subprotocols a request offers, in order. */
-export function offeredProtocols(req: UpgradeRequest): string[] {
+function offeredProtocols(req: UpgradeRequest): string[] {
   return (req.headers.get("sec-websocket-protocol") ?? "")
     .split(",").map((p) => p.trim()).filter((p) => p !== "");
 }
@@ -124,7 +124,7 @@ export async function refuseAuth(
 }
 
 /** 503 while shutting down. */
-export function refuseShutdown(table: SocketTable): Response | null {
+function refuseShutdown(table: SocketTable): Response | null {
   return table.closing ? plain("server shutting down\n", 503) : null;
 }
 
@@ -174,7 +174,7 @@ export function refuseHandshake(req: UpgradeRequest, remote: Remote, log: Logger
 }
 
 /** The subprotocol to echo: `exec-server` when offered, else the bearer one a browser sent. */
-export function chosenProtocol(offered: string[]): string | null {
+function chosenProtocol(offered: string[]): string | null {
   return offered.includes("exec-server")
     ? "exec-server"
     : offered.find((p) => p.startsWith("bearer.")) ?? null;
