@@ -114,7 +114,7 @@ function removeStale(own: string): void {
     if (!entry.dir || !entry.name.startsWith(PREFIX)) continue;
     const pid = Number(entry.name.slice(PREFIX.length));
     if (!Number.isInteger(pid) || pid === Deno.pid) continue;
-    if (fs.exists(`/proc/${pid}`)) continue; // that server still runs
+    if (serverMayRun(pid, fs)) continue;
     const dir = `${own}/${entry.name}`;
     try {
       const live = (fs.read(`${dir}/cgroup.events`) ?? "").includes("populated 1");
@@ -126,6 +126,21 @@ function removeStale(own: string): void {
     pending.add(dir);
   }
   sweep();
+}
+
+/**
+ * Whether server `pid` (which made `exec-server.<pid>`) may still run. Only
+ * a pid that is gone counts as a dead server: a pid that exists is skipped,
+ * also when another process took it since (its leftovers then wait for the
+ * next server after that process ends), and so is one that cannot be
+ * checked. Nothing is ever killed on a reused pid.
+ */
+function serverMayRun(pid: number, fs: SysFs): boolean {
+  try {
+    return fs.exists(`/proc/${pid}`);
+  } catch {
+    return true;
+  }
 }
 
 /** A failed per-process cgroup was reported (once). */
