@@ -16,7 +16,7 @@ import {
   type StreamName,
 } from "./child.ts";
 import { checkCwd } from "./cwd.ts";
-import { findProgram } from "./program.ts";
+import { EXEC_WITH_ARG0, findProgram, PERL } from "./program.ts";
 import { containment } from "./tree.ts";
 
 function isNoSuchProcess(err: unknown): boolean {
@@ -50,10 +50,6 @@ function findSetsid(): string | null {
   }
   return null;
 }
-
-/** perl (essential on Debian) runs the program with a chosen argv[0]. */
-const PERL = "/usr/bin/perl";
-const EXEC_WITH_ARG0 = 'my $p = shift; exec { $p } @ARGV; die "cannot exec $p: $!\\n"';
 
 /** The perl interpreter, or a clear error when the server has none. */
 function perl(): string {

@@ -96,3 +96,13 @@ export function findProgram(
   }
   throw new Deno.errors.NotFound(`No such file or directory (os error 2): ${program}`);
 }
+
+/** perl (essential on Debian), which runs a program with a chosen argv[0]. */
+export const PERL = "/usr/bin/perl";
+
+/**
+ * perl's `exec {PROGRAM} LIST`: `perl -e EXEC_WITH_ARG0 -- PROGRAM ARG0 ARGS…`
+ * runs PROGRAM with argv `[ARG0, ARGS…]` (for pipes without FFI, and inside
+ * bwrap, which cannot set argv[0]).
+ */
+export const EXEC_WITH_ARG0 = 'my $p = shift; exec { $p } @ARGV; die "cannot exec $p: $!\\n"';

@@ -10,7 +10,7 @@
  * @module
  */
 import type { Child, ChildSink } from "../process/child.ts";
-import { findProgram } from "../process/program.ts";
+import { EXEC_WITH_ARG0, findProgram, PERL } from "../process/program.ts";
 import { messageOf } from "../util/errors.ts";
 import type { FileSystemSandboxContext, SandboxType } from "../protocol/sandbox.ts";
 import { GlobScanError, type Placeholder, planBwrap } from "./bwrap_args.ts";
@@ -77,10 +77,6 @@ export interface PreparedStart {
   /** Gives back what preparing took, when the spawn failed. */
   release(): Promise<void>;
 }
-
-/** Runs perl's `exec {PROGRAM} LIST` to set argv[0] (bwrap 0.8 cannot). */
-const EXEC_WITH_ARG0 = 'my $p = shift; exec { $p } @ARGV; die "cannot exec $p: $!\\n"';
-const PERL = "/usr/bin/perl";
 
 /** How long a failed bubblewrap probe is trusted before it is tried again. */
 const PROBE_RETRY_MS = 5000;
@@ -297,37 +293,33 @@ export class SandboxService implements AsyncDisposable {
           "(apt-get install bubblewrap) to run sandboxed processes; refusing to run unsandboxed",
       );
     }
-    const filter = await this.#files.filter(arch, "restricted");
-    const args = [
-      "-c",
-      'exec "$@" 3<"$0"',
-      filter,
-      bwrap,
-      "--ro-bind",
-      "/",
-      "/",
-      "--dev",
-      "/dev",
-      "--proc",
-      "/proc",
-      "--unshare-user",
-      "--unshare-pid",
-      "--unshare-ipc",
-      "--unshare-net",
-      "--new-session",
-      "--die-with-parent",
-      "--cap-drop",
-      "ALL",
-      "--seccomp",
-      "3",
-      "--",
-      "/bin/sh",
-      "-c",
-      "exit 0",
-    ];
+    // The shape every start has (planned the same way), for root read with
+    // the network restricted: what fails here would fail each start.
+    const probe = planBwrap(
+      {
+        rules: [{
+          path: "/",
+          access: "read",
+          origin: "probe",
+          protected: false,
+          protectNames: false,
+        }],
+        globs: [],
+        network: "restricted",
+      },
+      { argv: ["/bin/sh", "-c", "exit 0"], cwd: "/", env: {}, tty: false },
+      {
+        bwrap,
+        emptyFile: await this.#files.emptyFile(),
+        seccompFile: await this.#files.filter(arch, "restricted"),
+        root: Deno.uid() === 0,
+      },
+      { kind: () => "dir", list: () => [] },
+    );
+    const [shell, ...args] = probe.argv;
     let output: Deno.CommandOutput;
     try {
-      output = await new Deno.Command("/bin/sh", {
+      output = await new Deno.Command(shell!, {
         args,
         stdin: "null",
         stdout: "null",
