@@ -9,17 +9,11 @@
  *
  * @module
  */
-import {
-  type Child,
-  type ChildSink,
-  type PosixSignal,
-  type SpawnOptions,
-  type StreamName,
-} from "./child.ts";
-import { C, cString, errno, type Libc, libc, osError, SIGNAL_NUMBERS } from "./ffi_libc.ts";
+import { type Child, type ChildSink, type SpawnOptions, type StreamName } from "./child.ts";
+import { C, cString, errno, type Libc, libc, osError } from "./ffi_libc.ts";
 import { checkCwd } from "./cwd.ts";
 import { findProgram } from "./program.ts";
-import { newReactorChild, reactor, type ReactorChild } from "./reactor.ts";
+import { newReactorChild, reactor } from "./reactor.ts";
 import {
   envEntries,
   type FileAction,
@@ -28,7 +22,8 @@ import {
   posixSpawn,
   setNonblocking,
 } from "./spawn_ffi.ts";
-import { containment, type Tree } from "./tree.ts";
+import { containment } from "./tree.ts";
+import { FfiChild } from "./ffi_child.ts";
 import { sysfs } from "./sysfs.ts";
 
 /** Capacity asked for the output pipes (the kernel default is 64 KiB). */
@@ -132,50 +127,15 @@ function start(lib: Libc, options: SpawnOptions, sink: ChildSink): Child {
   }
 }
 
-class FfiPipeChild implements Child {
-  readonly pid: number;
+class FfiPipeChild extends FfiChild {
   readonly streams: readonly StreamName[] = ["stdout", "stderr"];
-  readonly #lib: Libc;
-  readonly #state: ReactorChild;
-  readonly #tree: Tree;
-
-  constructor(lib: Libc, state: ReactorChild, tree: Tree) {
-    this.pid = state.pid;
-    this.#lib = lib;
-    this.#state = state;
-    this.#tree = tree;
-  }
 
   write(data: Uint8Array): Promise<void> {
-    return reactor(this.#lib).write(this.#state, data);
+    return reactor(this.lib).write(this.state, data);
   }
 
   closeStdin(): Promise<void> {
-    return reactor(this.#lib).closeInput(this.#state);
-  }
-
-  signal(signal: PosixSignal): void {
-    const num = SIGNAL_NUMBERS.get(signal);
-    if (num === undefined) throw new TypeError(`Cannot send signal: unknown name "${signal}"`);
-    // Once reaped, the group id may be free for another process to take.
-    if (this.#state.status !== null) return this.#tree.signalGroup(signal);
-    if (this.#lib.kill(-this.pid, num) !== 0) {
-      const code = errno();
-      if (code !== C.ESRCH) throw osError(code, `kill ${signal} -${this.pid}`);
-    }
-  }
-
-  signalTree(signal: PosixSignal): void {
-    this.#tree.signal(signal);
-  }
-
-  treeAlive(): boolean {
-    return this.#tree.alive();
-  }
-
-  release(): void {
-    this.#tree.release();
-    reactor(this.#lib).abandon(this.#state);
+    return reactor(this.lib).closeInput(this.state);
   }
 
   resize(): void {

@@ -16,17 +16,17 @@
 import {
   type Child,
   type ChildSink,
-  type PosixSignal,
   type SpawnOptions,
   StdinClosedError,
   type StreamName,
   type TerminalSize,
 } from "./child.ts";
-import { C, cString, errno, type Libc, libc, osError, SIGNAL_NUMBERS } from "./ffi_libc.ts";
+import { C, cString, errno, type Libc, libc, osError } from "./ffi_libc.ts";
 import { findProgram } from "./program.ts";
-import { newReactorChild, reactor, type ReactorChild } from "./reactor.ts";
+import { newReactorChild, reactor } from "./reactor.ts";
 import { envEntries, killAndReap, openPidfd, posixSpawn, setNonblocking } from "./spawn_ffi.ts";
-import { containment, type Tree } from "./tree.ts";
+import { containment } from "./tree.ts";
+import { FfiChild } from "./ffi_child.ts";
 import { messageOf } from "../util/mod.ts";
 
 const NEWLINE = 0x0a;
@@ -207,34 +207,23 @@ function isDirectory(lib: Libc, path: Uint8Array): boolean {
   return true;
 }
 
-class PtyChild implements Child {
-  readonly pid: number;
+class PtyChild extends FfiChild {
   readonly streams: readonly StreamName[] = ["pty"];
-  #lib: Libc;
-  #state: ReactorChild;
-  #tree: Tree;
   #stdinClosed: Promise<void> | null = null;
 
-  constructor(lib: Libc, state: ReactorChild, tree: Tree) {
-    this.pid = state.pid;
-    this.#lib = lib;
-    this.#state = state;
-    this.#tree = tree;
-  }
-
   get #master(): number {
-    return this.#state.outputs[0]!.fd;
+    return this.state.outputs[0]!.fd;
   }
 
   get #closed(): boolean {
-    return this.#state.outputs[0]!.eof || this.#master < 0;
+    return this.state.outputs[0]!.eof || this.#master < 0;
   }
 
   write(data: Uint8Array): Promise<void> {
     if (this.#stdinClosed !== null || this.#closed) {
       return Promise.reject(new StdinClosedError());
     }
-    return reactor(this.#lib).write(this.#state, data);
+    return reactor(this.lib).write(this.state, data);
   }
 
   closeStdin(): Promise<void> {
@@ -243,7 +232,7 @@ class PtyChild implements Child {
       this.#stdinClosed = Promise.resolve();
       return this.#stdinClosed;
     }
-    const written = reactor(this.#lib).write(this.#state, this.#eofBytes());
+    const written = reactor(this.lib).write(this.state, this.#eofBytes());
     this.#stdinClosed = written.catch((error) => {
       if (!(error instanceof StdinClosedError)) throw error;
     });
@@ -257,47 +246,21 @@ class PtyChild implements Child {
    */
   #eofBytes(): Uint8Array {
     const termios = new Uint8Array(64);
-    if (this.#lib.tcgetattr(this.#master, termios) !== 0) {
+    if (this.lib.tcgetattr(this.#master, termios) !== 0) {
       return Uint8Array.of(CTRL_D);
     }
     const view = new DataView(termios.buffer);
     const canonical = (view.getUint32(C.TERMIOS_LFLAG, true) & C.ICANON) !== 0;
     const veof = termios[C.TERMIOS_CC + C.VEOF] ?? 0;
     if (!canonical || veof === 0) return Uint8Array.of(CTRL_D);
-    const last = this.#state.lastByte;
+    const last = this.state.lastByte;
     return last === NEWLINE || last === 0x0d || last === veof
       ? Uint8Array.of(veof)
       : Uint8Array.of(veof, veof);
   }
 
-  signal(signal: PosixSignal): void {
-    const num = SIGNAL_NUMBERS.get(signal);
-    if (num === undefined) {
-      throw new TypeError(`Cannot send signal: unknown name "${signal}"`);
-    }
-    // Once reaped, the group id may be free for another process to take.
-    if (this.#state.status !== null) return this.#tree.signalGroup(signal);
-    if (this.#lib.kill(-this.pid, num) !== 0) {
-      const code = errno();
-      if (code !== C.ESRCH) throw osError(code, `kill ${signal} -${this.pid}`);
-    }
-  }
-
-  signalTree(signal: PosixSignal): void {
-    this.#tree.signal(signal);
-  }
-
-  treeAlive(): boolean {
-    return this.#tree.alive();
-  }
-
-  release(): void {
-    this.#tree.release();
-    reactor(this.#lib).abandon(this.#state);
-  }
-
   resize(size: TerminalSize): void {
     checkSize(size);
-    if (this.#master >= 0) setSize(this.#lib, this.#master, size);
+    if (this.#master >= 0) setSize(this.lib, this.#master, size);
   }
 }
