@@ -58,10 +58,16 @@ Deno.test("unmask() matches a bytewise XOR at every alignment and length", () =>
   const backing = new Uint8Array(300).map((_, i) => (i * 7) & 0xff);
   for (let offset = 0; offset < 4; offset++) {
     for (const length of [0, 1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 255]) {
-      const data = backing.slice().subarray(offset, offset + length);
-      const expected = data.map((b, i) => b ^ key[i & 3]!);
-      unmask(data, key);
-      assert.deepEqual([...data], [...expected], `offset ${offset}, length ${length}`);
+      for (const words of [false, true]) {
+        const copy = backing.slice(0, 299); // a buffer that is not whole words
+        const data = copy.subarray(offset + 299 - 255 - 4, offset + 299 - 255 - 4 + length);
+        const expected = data.map((b, i) => b ^ key[i & 3]!);
+        unmask(data, key, words ? new Uint32Array(copy.buffer, 0, 299 >> 2) : undefined);
+        assert.deepEqual([...data], [...expected], `offset ${offset}, length ${length}`);
+        assert.deepEqual([...copy.subarray(0, data.byteOffset)], [
+          ...backing.subarray(0, data.byteOffset),
+        ]);
+      }
     }
   }
 });

@@ -64,6 +64,9 @@ const scratchWord = new Uint32Array(scratch.buffer);
 /**
  * XORs `data` in place with the 4-byte masking `key`, a 32-bit word at a
  * time where the bytes are aligned (four times fewer steps than bytewise).
+ * `words`, when given, is a `Uint32Array` over `data`'s whole buffer from
+ * its start (the reader keeps one over its read buffer), so that no view is
+ * made per call.
  *
  * @example
  * ```ts
@@ -75,7 +78,7 @@ const scratchWord = new Uint32Array(scratch.buffer);
  * assert.deepEqual([...data], [9, 8, 7, 6, 5]);
  * ```
  */
-export function unmask(data: Uint8Array, key: Uint8Array): void {
+export function unmask(data: Uint8Array, key: Uint8Array, words32?: Uint32Array): void {
   const n = data.byteLength;
   let i = 0;
   const lead = Math.min(n, (4 - (data.byteOffset & 3)) & 3);
@@ -84,8 +87,13 @@ export function unmask(data: Uint8Array, key: Uint8Array): void {
   if (words > 0) {
     for (let k = 0; k < 4; k++) scratch[k] = key[(i + k) & 3]!;
     const mask = scratchWord[0]!;
-    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
-    for (let w = 0; w < words; w++) view[w]! ^= mask;
+    if (words32) {
+      const base = (data.byteOffset + i) >> 2;
+      for (let w = 0; w < words; w++) words32[base + w]! ^= mask;
+    } else {
+      const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
+      for (let w = 0; w < words; w++) view[w]! ^= mask;
+    }
     i += words * 4;
   }
   for (; i < n; i++) data[i]! ^= key[i & 3]!;
@@ -208,6 +216,7 @@ export class FrameReader {
   readonly #source: ByteSource;
   readonly #max: number;
   #buf: Uint8Array;
+  #buf32: Uint32Array; // #buf as words, for unmask
   #start = 0; // first unread byte
   #end = 0; // one past the last buffered byte
   readonly #key = new Uint8Array(4);
@@ -226,6 +235,7 @@ export class FrameReader {
     this.#max = options.maxMessageBytes ?? 16 * 1024 * 1024;
     const initial = options.initial ?? new Uint8Array(0);
     this.#buf = new Uint8Array(Math.max(options.bufferBytes ?? 64 * 1024, initial.byteLength, 16));
+    this.#buf32 = new Uint32Array(this.#buf.buffer, 0, this.#buf.byteLength >> 2);
     this.#buf.set(initial);
     this.#end = initial.byteLength;
   }
@@ -244,6 +254,7 @@ export class FrameReader {
   release(): void {
     this.#released = true;
     this.#buf = new Uint8Array(0);
+    this.#buf32 = new Uint32Array(0);
     this.#start = this.#end = 0;
     this.#large = null;
     this.#message = null;
@@ -280,7 +291,7 @@ export class FrameReader {
       if (!await this.#fill(length)) return null;
       const view = this.#buf.subarray(this.#start, this.#start + length);
       this.#start += length;
-      unmask(view, this.#key);
+      unmask(view, this.#key, this.#buf32);
       return view;
     }
     const out = into ?? new Uint8Array(length);
