@@ -6,6 +6,7 @@
 // After each, the server must be alive and serve a real client.
 import assert from "node:assert/strict";
 import { isGone, ServerProcess, TestClient, waitUntil } from "./_harness.ts";
+import { PERMISSIONS } from "../scripts/compile.ts";
 import { addr, closeAll, encodeFrame, Opcode, RawSocket, rssKib } from "./_wire.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -13,14 +14,18 @@ const MIB = 1024 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A server under `prlimit --nofile=N`. */
+/**
+ * A server under `prlimit --nofile=N`, with the permissions it ships with
+ * (no --allow-all: Deno then refuses /proc/self/limits, where the server
+ * learns the limit).
+ */
 function serverWithFdLimit(nofile: number, args: string[], env: Record<string, string> = {}) {
   return ServerProcess.spawn("prlimit", [
     `--nofile=${nofile}:${nofile}`,
     "--",
     Deno.execPath(),
     "run",
-    "-A",
+    ...PERMISSIONS,
     MAIN,
     "serve",
     ...args,

@@ -30,23 +30,33 @@ export interface AcceptOptions {
 
 /**
  * The soft limit on open file descriptors (RLIMIT_NOFILE), read from
- * /proc/self/limits; null where that is unavailable.
+ * /proc/self/limits; null where that is unavailable. Deno refuses /proc
+ * without `--allow-all`, so under the permissions the server ships with the
+ * file is read through libc (when FFI is allowed), loaded only then.
  *
  * @example
  * ```ts ignore
- * const limit = openFileLimit(); // e.g. 1024, or 20000 under a raised limit
+ * const limit = await openFileLimit(); // e.g. 1024, or 20000 under a raised limit
  * ```
  */
-export function openFileLimit(): number | null {
+export async function openFileLimit(): Promise<number | null> {
+  let text: string | null;
   try {
-    const text = Deno.readTextFileSync("/proc/self/limits");
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
-    if (!m) return null;
-    return m[1] === "unlimited" ? null : Number(m[1]);
+    text = await Deno.readTextFile(LIMITS);
   } catch {
-    return null;
+    try {
+      const { sysfs } = await import("../process/sysfs.ts");
+      text = sysfs().read(LIMITS);
+    } catch {
+      return null;
+    }
   }
+  const m = text === null ? null : /^Max open files\s+(\d+|unlimited)/m.exec(text);
+  if (!m) return null;
+  return m[1] === "unlimited" ? null : Number(m[1]);
 }
+
+const LIMITS = "/proc/self/limits";
 
 function isGone(err: unknown): boolean {
   return err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted;

@@ -154,7 +154,7 @@ export class ExecServer implements AsyncDisposable {
     const maxPending = options.maxPendingConnections ?? 64;
     // Half the descriptors are for sockets; processes, pipes, terminals and
     // files need the rest.
-    const fdLimit = openFileLimit();
+    const fdLimit = await openFileLimit();
     const budget = fdLimit === null ? Infinity : Math.max(16, Math.floor(fdLimit / 2));
     const maxSockets = Math.min(maxConnections + maxPending, budget);
     const upgrades = Math.min(maxConnections, Math.max(1, maxSockets - 8));
