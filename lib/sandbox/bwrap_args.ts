@@ -24,14 +24,8 @@
  *
  * @module
  */
-import {
-  accessAt,
-  depthOf,
-  isWithin,
-  type PathRule,
-  ruleAt,
-  type SandboxPolicy,
-} from "./policy.ts";
+import { accessAt, depthOf, type PathRule, ruleAt, type SandboxPolicy } from "./policy.ts";
+import { isWithin } from "../util/path.ts";
 
 /** A host path the plan needs to exist while the sandbox runs. */
 export interface Placeholder {

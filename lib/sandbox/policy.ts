@@ -26,6 +26,7 @@
  */
 import type { NetworkMode } from "../protocol/sandbox.ts";
 import type { GlobMatcher } from "./glob.ts";
+import { isWithin } from "../util/path.ts";
 
 /** The access a rule grants. */
 export type RuleAccess = "read" | "write" | "deny";
@@ -129,12 +130,6 @@ export interface CompileInput {
 /** Number of components: "/" is 0, "/a/b" is 2. */
 export function depthOf(path: string): number {
   return path === "/" ? 0 : path.split("/").length - 1;
-}
-
-/** Whether `path` is `root` or lies under it. */
-export function isWithin(path: string, root: string): boolean {
-  if (root === "/") return true;
-  return path === root || path.startsWith(`${root}/`);
 }
 
 /** Lexically normalized absolute path (`.`, `..`, repeated and trailing `/` removed). */
