@@ -7,25 +7,13 @@
  *
  * @module
  */
+import { Opcode } from "../lib/server/ws_frames.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** WebSocket opcodes. */
-export const Opcode = {
-  /** Continuation frame. */
-  Continuation: 0x0,
-  /** Text frame. */
-  Text: 0x1,
-  /** Binary frame. */
-  Binary: 0x2,
-  /** Close frame. */
-  Close: 0x8,
-  /** Ping frame. */
-  Ping: 0x9,
-  /** Pong frame. */
-  Pong: 0xa,
-} as const;
+/** WebSocket opcodes (the server's own table). */
+export { Opcode };
 
 /** One frame received from the server. */
 export interface Frame {

@@ -9,28 +9,9 @@ import { runCodexAgent } from "./_codex_agent.ts";
 import { ServerProcess } from "./_harness.ts";
 import { functionCall, message } from "./_mock_model.ts";
 import { makeTestPki } from "./_pki.ts";
+import { signJwt } from "./_jwt.ts";
 
 const SECRET = "0123456789abcdef0123456789abcdef-secret";
-
-async function hs256(claims: unknown, secret: string): Promise<string> {
-  const part = (v: unknown) =>
-    new TextEncoder().encode(JSON.stringify(v)).toBase64({
-      alphabet: "base64url",
-      omitPadding: true,
-    });
-  const input = `${part({ alg: "HS256", typ: "JWT" })}.${part(claims)}`;
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const sig = new Uint8Array(
-    await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input)),
-  );
-  return `${input}.${sig.toBase64({ alphabet: "base64url", omitPadding: true })}`;
-}
 
 Deno.test({
   name: "the codex agent reaches our server over wss:// with a capability token and with a JWT",
@@ -43,7 +24,7 @@ Deno.test({
       await Deno.writeTextFile(`${dir}/token`, `${token}\n`, { mode: 0o600 });
       await Deno.writeTextFile(`${dir}/secret`, `${SECRET}\n`, { mode: 0o600 });
       const tls = ["--listen", "wss://127.0.0.1:0", "--tls-cert", pki.cert, "--tls-key", pki.key];
-      const jwt = await hs256({ exp: Math.floor(Date.now() / 1000) + 600 }, SECRET);
+      const jwt = await signJwt({ exp: Math.floor(Date.now() / 1000) + 600 }, SECRET);
       const modes: [string, string[], string][] = [
         ["capability-token", ["--ws-token-file", `${dir}/token`], token],
         ["signed-bearer-token", ["--ws-shared-secret-file", `${dir}/secret`], jwt],

@@ -8,27 +8,7 @@ import { sha256Hex } from "../lib/util/sha256.ts";
 import { runCli } from "./_cli.ts";
 import { ServerProcess, TestClient } from "./_harness.ts";
 import { RawSocket } from "./_wire.ts";
-
-/** An HS256 JWT of `claims`. */
-async function signJwt(claims: unknown, secret: string): Promise<string> {
-  const part = (v: unknown) =>
-    new TextEncoder().encode(JSON.stringify(v)).toBase64({
-      alphabet: "base64url",
-      omitPadding: true,
-    });
-  const input = `${part({ alg: "HS256", typ: "JWT" })}.${part(claims)}`;
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const sig = new Uint8Array(
-    await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input)),
-  );
-  return `${input}.${sig.toBase64({ alphabet: "base64url", omitPadding: true })}`;
-}
+import { signJwt } from "./_jwt.ts";
 
 async function withFiles<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir();

@@ -14,32 +14,16 @@
 import assert from "node:assert/strict";
 import { CODEX_BIN, codexBin } from "./_codex.ts";
 import { ServerProcess } from "./_harness.ts";
+import { signJwt } from "./_jwt.ts";
 
 const SELF = Deno.env.get("EXEC_SERVER_DIFF_SELF") === "1";
 const TOKEN = "capability-token-0123456789";
 /** At least 32 bytes: codex refuses shorter secrets. */
 const SECRET = "shared-secret-for-jwts-0123456789abcdef";
 
-/** A base64url string of bytes or text. */
-function b64url(data: Uint8Array | string): string {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });
-}
-
 /** An HS256 JWT with `claims`, signed with `secret`. */
-async function jwt(claims: Record<string, unknown>, secret = SECRET, alg = "HS256") {
-  const head = b64url(JSON.stringify({ alg, typ: "JWT" }));
-  const body = b64url(JSON.stringify(claims));
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${head}.${body}`));
-  return `${head}.${body}.${b64url(new Uint8Array(mac))}`;
-}
+const jwt = (claims: Record<string, unknown>, secret = SECRET, alg = "HS256") =>
+  signJwt(claims, secret, alg);
 
 /** The `Authorization` headers each started server is probed with, by name. */
 async function probes(): Promise<Record<string, string | null>> {
