@@ -447,7 +447,16 @@ export async function runSide(side: Side, c: Case): Promise<Entry[]> {
         value = reply(msg);
       } else if ("events" in step) {
         kind = "events";
-        value = summarise(await client().untilClosed(step.events, 20_000));
+        await client().untilClosed(step.events, 20_000);
+        // Codex's exited and closed come from two tasks: under load its
+        // closed can reach the wire first (seen once in a full run with 4
+        // jobs), so give exited a deadline of its own before summarising.
+        await client().waitFor(
+          (m) => m.method === "process/exited" && m.params.processId === step.events,
+          5_000,
+          `process/exited of ${step.events}`,
+        ).catch(() => {});
+        value = summarise(client().eventsOf(step.events));
       } else if ("bodyDeltas" in step) {
         kind = "bodyDeltas";
         const deltas = (): Message[] =>
