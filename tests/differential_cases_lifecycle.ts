@@ -47,6 +47,10 @@ export const LIFECYCLE_CASES: Case[] = [
         params: { processId: "p", argv: ["true"], cwd: "$URI", env: {}, tty: false },
         text: true,
       },
+      // Malformed params are -32602 before the lifecycle is looked at.
+      { call: "fs/open", params: {} },
+      { call: "process/read", params: {} },
+      { call: "process/start", params: { processId: 5 } },
       { call: "initialize", params: {} },
       { call: "initialize", params: { clientName: "differential" }, ...ENVIRONMENT_INFO },
       { call: "initialize", params: { clientName: "differential" }, text: true },

@@ -278,8 +278,10 @@ export class Connection implements Attachment {
     if (method === "initialize") {
       return this.#initialize(parseParams(method, rawParams) as InitializeParams);
     }
-    const session = this.#requireReady(method);
+    // Params first, as codex 0.171 does: a malformed call is -32602 even
+    // before initialize; a well-formed one is then refused by the lifecycle.
     const params = parseParams(method, rawParams);
+    const session = this.#requireReady(method);
     const ctx: CallContext = {
       session,
       signal: this.#evicted.signal,
