@@ -190,6 +190,15 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     shownBy: "tests/host_http_e2e_test.ts (two loopback origins)",
   },
   {
+    id: "config-size",
+    behaviour: "`environmentConfig/read` of a config file over 1 MiB",
+    codex: "read whole, whatever its size (a 20 MiB `config.toml` was read)",
+    ours: "-32603 saying the file is over the 1 MiB limit",
+    reason: "a client-chosen project directory must not make the server read an unbounded file " +
+      "into memory; codex's own config files are a few KiB",
+    shownBy: "tests/host_config_limits_test.ts",
+  },
+  {
     id: "error-texts",
     behaviour: "error messages",
     codex: 'serde\'s texts ("missing field `x`", "invalid type: …"); a spawn error is the ' +
