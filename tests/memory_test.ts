@@ -136,13 +136,30 @@ Deno.test("MemoryServer: a frozen link holds output, the producer pauses, thaw d
   await using server = await MemoryServer.start({ logger: NULL_LOGGER, highWaterBytes });
   await using client = await server.connect();
   const size = 16 * 1024 * 1024;
-  const proc = await client.start({ argv: ["head", "-c", String(size), "/dev/zero"] });
+  // The producer starts writing only once the link is frozen (`go` appears):
+  // a loaded machine could otherwise deliver all 16 MiB before freeze().
+  const dir = await Deno.makeTempDir({ prefix: "memory-freeze-" });
+  const go = `${dir}/go`;
+  const proc = await client.start({
+    argv: [
+      "sh",
+      "-c",
+      `while [ ! -e "$1" ]; do sleep 0.01; done; exec head -c ${size} /dev/zero`,
+      "sh",
+      go,
+    ],
+  });
   const [info] = await client.listProcesses();
   const events: ProcessEvent[] = [];
   const done = (async () => {
     for await (const ev of proc.events()) events.push(ev);
   })();
   server.freeze();
+  await Deno.writeTextFile(go, "");
+  await waitUntil(() => (bytesWritten(info!.pid!) ?? 0) > 0, {
+    intervalMs: 10,
+    message: "the producer to start writing",
+  });
   // The producer fills its pipe and blocks once the server stops reading it.
   let last = -1;
   await waitUntil(() => {
@@ -165,6 +182,7 @@ Deno.test("MemoryServer: a frozen link holds output, the producer pauses, thaw d
   const bytes = events.reduce((n, e) => n + (e.type === "output" ? e.data.byteLength : 0), 0);
   assert.equal(bytes, size);
   assert.deepEqual(await proc.exited, { exitCode: 0 });
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("MemoryServer: close says 1001 to every client, ends sessions, refuses new links", async () => {
