@@ -172,6 +172,19 @@ export function restricted(
   return out;
 }
 
+/**
+ * The fs tests' profile: read everywhere, write the workspace `w`, `secret`
+ * denied, and `*.env` files in the workspace denied by a glob.
+ */
+export function workspaceDenyProfile(w: string, secret: string): Record<string, unknown> {
+  return restricted([
+    rootEntry("read"),
+    specialEntry("project_roots", "write"),
+    pathEntry(secret, "deny"),
+    { path: { type: "glob_pattern", pattern: "codex-project-roots://**/*.env" }, access: "deny" },
+  ], { roots: [w], cwd: w });
+}
+
 /** A fresh directory tree for one test, removed by disposal. */
 export async function scratch(): Promise<{ dir: string } & AsyncDisposable> {
   // Not under /tmp: /tmp is a writable root in workspace-write.

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { CODEX_BIN, startCodexServer } from "./_codex.ts";
 import { ServerProcess, TestClient } from "./_harness.ts";
-import { pathEntry, restricted, rootEntry, scratch, specialEntry } from "./_sandbox.ts";
+import { restricted, rootEntry, scratch, workspaceDenyProfile } from "./_sandbox.ts";
 import { pathToFileUri, sandboxProfile } from "../lib/protocol/sandbox.ts";
 
 const b64 = (s: string) => new TextEncoder().encode(s).toBase64();
@@ -30,12 +30,7 @@ async function tree(base: string) {
   await Deno.symlink(`${w}/f.txt`, `${outside}/inlink`); // outside → inside
   await Deno.symlink(`${outside}/new.txt`, `${w}/dangling`); // dangling, target outside
   await Deno.symlink(secret, `${w}/secretlink`); // inside → denied
-  const profile = restricted([
-    rootEntry("read"),
-    specialEntry("project_roots", "write"),
-    pathEntry(secret, "deny"),
-    { path: { type: "glob_pattern", pattern: "codex-project-roots://**/*.env" }, access: "deny" },
-  ], { roots: [w], cwd: w });
+  const profile = workspaceDenyProfile(w, secret);
   return { w, secret, outside, profile };
 }
 

@@ -5,7 +5,7 @@
 // enter a denied directory, and a change to a denied path is not reported.
 import assert from "node:assert/strict";
 import { type Message, ServerProcess, TestClient } from "./_harness.ts";
-import { pathEntry, restricted, rootEntry, scratch, specialEntry } from "./_sandbox.ts";
+import { scratch, workspaceDenyProfile } from "./_sandbox.ts";
 import { pathToFileUri } from "../lib/protocol/sandbox.ts";
 
 /** A workspace with a denied directory and a deny glob, and the profile saying so. */
@@ -15,12 +15,7 @@ async function workspace(base: string) {
   await Deno.mkdir(secret, { recursive: true });
   await Deno.writeTextFile(`${secret}/k`, "s3cret\n");
   await Deno.writeTextFile(`${w}/a.env`, "K=V\n");
-  const profile = restricted([
-    rootEntry("read"),
-    specialEntry("project_roots", "write"),
-    pathEntry(secret, "deny"),
-    { path: { type: "glob_pattern", pattern: "codex-project-roots://**/*.env" }, access: "deny" },
-  ], { roots: [w], cwd: w });
+  const profile = workspaceDenyProfile(w, secret);
   return { w, secret, profile };
 }
 
