@@ -11,6 +11,19 @@ import type { Spawner } from "../lib/process/child.ts";
 const BACKENDS: [string, Spawner][] = [["ffi", spawnPipedFfi], ["command", spawnPipedCommand]];
 import { waitUntil } from "./_harness.ts";
 
+/** A piped child with stdin, in `/` with a minimal PATH. */
+function shSpec(argv: string[]): Parameters<Spawner>[0] {
+  return {
+    argv,
+    arg0: null,
+    cwd: "/",
+    env: { PATH: "/usr/bin:/bin" },
+    tty: false,
+    pipeStdin: true,
+    size: { rows: 24, cols: 80 },
+  };
+}
+
 /** Records ends and the exit. */
 function recorder(): ChildSink & { ends: number; status: ExitStatus | null; text: string } {
   return {
@@ -34,15 +47,7 @@ for (const [name, spawnPiped] of BACKENDS) {
     // Fails on the old code under --sanitize-resources: the stdin pipe (an fd
     // of the server) stayed open for as long as the server ran.
     const sink = recorder();
-    const child = await spawnPiped({
-      argv: ["sh", "-c", "exit 7"],
-      arg0: null,
-      cwd: "/",
-      env: { PATH: "/usr/bin:/bin" },
-      tty: false,
-      pipeStdin: true,
-      size: { rows: 24, cols: 80 },
-    }, sink);
+    const child = await spawnPiped(shSpec(["sh", "-c", "exit 7"]), sink);
     await waitUntil(() => sink.status !== null && sink.ends === 2, { message: "exit and EOF" });
     assert.deepEqual(sink.status, { code: 7, signal: null });
     await assert.rejects(child.write(new Uint8Array([1])), StdinClosedError);
@@ -55,15 +60,7 @@ for (const [name, spawnPiped] of BACKENDS) {
     // Deno.Command's write failed with BrokenPipe, which the server reported
     // as -32603 "failed to write to process stdin: Broken pipe".
     const sink = recorder();
-    const child = await spawnPiped({
-      argv: ["sh", "-c", "exec 0<&-; echo closed; sleep 0.2"],
-      arg0: null,
-      cwd: "/",
-      env: { PATH: "/usr/bin:/bin" },
-      tty: false,
-      pipeStdin: true,
-      size: { rows: 24, cols: 80 },
-    }, sink);
+    const child = await spawnPiped(shSpec(["sh", "-c", "exec 0<&-; echo closed; sleep 0.2"]), sink);
     await waitUntil(() => sink.text.includes("closed"), { message: "stdin closed" });
     await assert.rejects(child.write(new Uint8Array(100_000)), StdinClosedError);
     await waitUntil(() => sink.status !== null && sink.ends === 2, { message: "exit and EOF" });

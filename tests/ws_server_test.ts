@@ -101,6 +101,25 @@ Deno.test("refuseAuth(): a header or a bearer subprotocol with the token passes,
   );
 });
 
+/** An upgrade policy with a bearer token and room for one connection. */
+function bearerPolicy() {
+  return {
+    auth: { mode: "bearer", token: "0123456789abcdef" } as const,
+    allowOrigins: new Set<string>(),
+    maxConnections: 1,
+    pingSeconds: 30,
+  };
+}
+
+/** The headers of a well-formed upgrade with {@linkcode bearerPolicy}'s token. */
+const WS_HEADERS: Record<string, string> = {
+  upgrade: "websocket",
+  connection: "Upgrade",
+  "sec-websocket-version": "13",
+  "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+  authorization: "Bearer 0123456789abcdef",
+};
+
 function tracked(openedAt: number, initialized: boolean) {
   const closes: { code: number; reason: string }[] = [];
   return {
@@ -168,20 +187,9 @@ Deno.test("evictUninitialized(): at the limit the oldest socket that never initi
 });
 
 Deno.test("decideUpgrade(): /readyz, then route, method, origin, credentials and handshake in order; 503 while shutting down", async () => {
-  const policy = {
-    auth: { mode: "bearer", token: "0123456789abcdef" } as const,
-    allowOrigins: new Set<string>(),
-    maxConnections: 1,
-    pingSeconds: 30,
-  };
+  const policy = bearerPolicy();
   const table: SocketTable = { sockets: new Set(), closing: false };
-  const ws = {
-    upgrade: "websocket",
-    connection: "Upgrade",
-    "sec-websocket-version": "13",
-    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-    authorization: "Bearer 0123456789abcdef",
-  };
+  const ws = WS_HEADERS;
   const decide = async (method: string, path: string, headers: Record<string, string>) => {
     const d = await decideUpgrade(
       { method, url: `http://x${path}`, headers: new Headers(headers) },
@@ -217,22 +225,11 @@ Deno.test("an upgrade refused for its handshake or credentials evicts nobody (re
   // At the limit, with a socket that never initialized and is old enough to
   // make room: the old code evicted it before checking the handshake, so a
   // stream of bad requests closed every connection still initializing.
-  const policy = {
-    auth: { mode: "bearer", token: "0123456789abcdef" } as const,
-    allowOrigins: new Set<string>(),
-    maxConnections: 1,
-    pingSeconds: 30,
-  };
+  const policy = bearerPolicy();
   const table: SocketTable = { sockets: new Set(), closing: false };
   const waiting = tracked(0, false);
   table.sockets.add(waiting);
-  const ws = {
-    upgrade: "websocket",
-    connection: "Upgrade",
-    "sec-websocket-version": "13",
-    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-    authorization: "Bearer 0123456789abcdef",
-  };
+  const ws = WS_HEADERS;
   const decide = async (headers: Record<string, string>) => {
     const d = await decideUpgrade(
       { method: "GET", url: "http://x/", headers: new Headers(headers) },
