@@ -37,6 +37,15 @@ async function fixture(base: string): Promise<string> {
 
 const uri = (path: string) => `file://${path.split("/").map(encodeURIComponent).join("/")}`;
 
+/** The walk of the race tests: deep and wide enough, no links followed, nothing pruned. */
+const RACE_WALK: FsWalkOptions = {
+  maxDepth: 8,
+  maxDirectories: 1000,
+  maxEntries: 1000,
+  followDirectorySymlinks: false,
+  pruneHiddenDirectories: false,
+};
+
 Deno.test("fs/canonicalize resolves like realpath and answers in the form it was asked", async () => {
   await withTemp(async (base) => {
     const f = await fixture(base);
@@ -235,13 +244,7 @@ Deno.test("fs/walk opens each queued directory by its canonical path, following 
         },
       }),
     });
-    const options: FsWalkOptions = {
-      maxDepth: 8,
-      maxDirectories: 1000,
-      maxEntries: 1000,
-      followDirectorySymlinks: false,
-      pruneHiddenDirectories: false,
-    };
+    const options = RACE_WALK;
     const walking = fs.walk({ path: f, options });
     // The walk runs synchronously up to its first yield: a/b is queued by now.
     // Synchronously, so that the walk never sees the moment between the two.
@@ -266,13 +269,7 @@ Deno.test("fs/walk reports a queued directory removed before it is read as missi
     await Deno.mkdir(`${f}/a/b`, { recursive: true });
     for (let i = 0; i < 100; i++) await Deno.mkdir(`${f}/d${String(i).padStart(3, "0")}`);
     using fs = new FileSystemService();
-    const options: FsWalkOptions = {
-      maxDepth: 8,
-      maxDirectories: 1000,
-      maxEntries: 1000,
-      followDirectorySymlinks: false,
-      pruneHiddenDirectories: false,
-    };
+    const options = RACE_WALK;
     const walking = fs.walk({ path: f, options });
     // Synchronously: the walk is parked at its first yield.
     // deno-lint-ignore no-sync-fn-in-async-fn
