@@ -169,10 +169,12 @@ Deno.test("MemoryServer: a frozen link holds output, the producer pauses, thaw d
     return still;
   }, { intervalMs: 100, message: "the producer to block" });
   assert.ok(last < size, `the producer wrote ${last} of ${size} bytes`);
-  // Held: the high-water mark plus at most one 64 KiB read and its frame header.
+  // Held: the high-water mark plus at most one read and its frame header. A
+  // pipe read asks for up to 256 KiB (the pipe's buffer is raised to 1 MiB),
+  // and a loaded machine lets more than 64 KiB pile up between two reads.
   assert.ok(server.bufferedAmount > 0);
   assert.ok(
-    server.bufferedAmount <= highWaterBytes + 64 * 1024 + 1024,
+    server.bufferedAmount <= highWaterBytes + 256 * 1024 + 1024,
     `${server.bufferedAmount} bytes buffered`,
   );
   server.thaw();
