@@ -36,7 +36,7 @@ import { messageOf } from "../util/errors.ts";
 import { processLog } from "./log.ts";
 
 /** Bytes asked for per read of a pipe (its buffer is raised to 1 MiB where permitted). */
-const PIPE_READ_SIZE = 256 * 1024;
+export const PIPE_READ_SIZE = 256 * 1024;
 /** Bytes gathered per chunk of a terminal's output (over several reads: see #read). */
 const PTY_READ_SIZE = 64 * 1024;
 /** The most the tty layer hands out per read (N_TTY's 4 KiB buffer). */
